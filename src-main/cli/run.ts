@@ -1,0 +1,90 @@
+/**
+ * The `kms-scout` command line: subcommand dispatch and the conventions every subcommand shares —
+ * `--json` prints one JSON object on stdout and nothing else; human output otherwise; errors go to
+ * stderr as one line of cause and one of fix; usage errors exit with 3.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { EXIT, UsageError, type CliIo } from './io'
+import { commands, type CliCommand } from './commands'
+
+export const CLI_VERSION = '0.1.0'
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length))
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)
+  return [
+    'KMS Scout — find, query and test Microsoft KMS activation hosts.',
+    '',
+    'Usage: kms-scout <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Common options:',
+    '  --json       print one JSON object on stdout (nothing else)',
+    '  -h, --help   show help for a command',
+    '  --version    print the version',
+    '',
+    'Exit codes: 0 OK, 1 warning, 2 critical (no host / no verified answer), 3 usage or configuration error.',
+    'Run `kms-scout <command> --help` for the options of a command.'
+  ].join('\n')
+}
+
+export function commandHelp(command: CliCommand): string {
+  return [`Usage: kms-scout ${command.usage}`, '', command.summary, '', command.help].join('\n').trimEnd()
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined
+    io.stdout(`${topic ? commandHelp(topic) : usage()}\n`)
+    return EXIT.ok
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(`${CLI_VERSION}\n`)
+    return EXIT.ok
+  }
+  const command = commands.find((c) => c.name === name)
+  if (command === undefined) {
+    return reportUsageError(io, new UsageError(`unknown command '${name}'`, `run 'kms-scout --help' to list the commands`))
+  }
+  const json = rest.includes('--json')
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true
+    } satisfies ParseArgsConfig)
+    if (parsed.values.help === true) {
+      io.stdout(`${commandHelp(command)}\n`)
+      return EXIT.ok
+    }
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, json, io })
+  } catch (error) {
+    if (error instanceof UsageError) return reportUsageError(io, error, json)
+    if (isParseArgsError(error)) {
+      return reportUsageError(io, new UsageError(error.message, `run 'kms-scout ${command.name} --help' for the options`), json)
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    if (json) io.stdout(`${JSON.stringify({ ok: false, error: { code: 'internal', message } })}\n`)
+    io.stderr(`kms-scout ${command.name}: unexpected error: ${message}\n`)
+    io.stderr('  this is a bug in KMS Scout; please report it with the command you ran\n')
+    return EXIT.critical
+  }
+}
+
+function reportUsageError(io: CliIo, error: UsageError, json = false): number {
+  if (json) {
+    io.stdout(`${JSON.stringify({ ok: false, error: { code: 'usage', message: error.message, hint: error.hint } })}\n`)
+  }
+  io.stderr(`kms-scout: ${error.message}\n`)
+  if (error.hint !== undefined) io.stderr(`  ${error.hint}\n`)
+  return EXIT.usage
+}
+
+function isParseArgsError(error: unknown): error is Error & { code: string } {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
+}

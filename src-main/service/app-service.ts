@@ -1,0 +1,71 @@
+/**
+ * The application service: builds the handler table behind the API contract from the storage,
+ * protocol, discovery and lab-host modules. Electron, the test bridge and the CLI all drive the
+ * app through this one object, so whatever the UI can do is tested without Electron.
+ */
+import { platform as osPlatform } from 'node:os'
+import type { AppInfo, HandlerTable, SettingsView } from '../api/contract'
+import { EventHub } from './event-hub'
+import { openSettings, type SettingsHandle } from './settings-service'
+import type { WindowBounds } from '../storage/settings'
+
+export interface AppServiceOptions {
+  shell: AppInfo['shell']
+  /** Directory for settings, identity, host cache and the lab-host log. */
+  configDir: string
+  version: string
+  platform?: string
+}
+
+export type { WindowBounds }
+
+export interface AppService {
+  handlers: HandlerTable
+  events: EventHub
+  /** Window geometry, kept with the settings but not part of the renderer's API. */
+  windowBounds: {
+    load(): Promise<WindowBounds | undefined>
+    save(bounds: WindowBounds): Promise<void>
+  }
+  close(): Promise<void>
+}
+
+export async function createAppService(options: AppServiceOptions): Promise<AppService> {
+  const events = new EventHub()
+  const settings: SettingsHandle = await openSettings(options.configDir)
+  for (const warning of settings.warnings) events.emit('notice', { level: 'warning', message: warning })
+
+  const info: AppInfo = {
+    name: 'KMS Scout',
+    version: options.version,
+    shell: options.shell,
+    platform: options.platform ?? osPlatform(),
+    configDir: options.configDir
+  }
+  const settingsView = (): SettingsView => ({ settings: settings.current(), warnings: [...settings.warnings] })
+
+  const handlers: HandlerTable = {
+    getAppInfo: async () => info,
+    getSettings: async () => settingsView(),
+    updateSettings: async (next) => {
+      await settings.replace(next)
+      const view = settingsView()
+      events.emit('settingsChanged', view)
+      return view
+    }
+  }
+
+  return {
+    handlers,
+    events,
+    windowBounds: {
+      load: async () => settings.current().window ?? undefined,
+      save: async (bounds) => {
+        await settings.replace({ ...settings.current(), window: bounds })
+      }
+    },
+    close: async () => {
+      await settings.flush()
+    }
+  }
+}
