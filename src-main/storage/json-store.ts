@@ -166,15 +166,15 @@ export class JsonStore<S extends z.ZodType> {
       // A UTF-8 byte order mark (Notepad adds one) is not JSON; accept it.
       raw = JSON.parse(text.replace(/^\uFEFF/, ''))
     } catch (error) {
-      const movedTo = await this.moveAside()
+      const aside = await this.tryMoveAside()
       return {
         value: this.defaults(),
         warnings: [
           {
             kind: 'corrupt-json',
             file: this.file,
-            movedTo,
-            message: `${this.file} is not valid JSON (${describeError(error)}); using defaults. The broken file was moved to ${movedTo}.`,
+            ...aside.field,
+            message: `${this.file} is not valid JSON (${describeError(error)}); using defaults. ${aside.sentence}`,
           },
         ],
       }
@@ -187,37 +187,55 @@ export class JsonStore<S extends z.ZodType> {
     if (this.policy === 'salvage') {
       const salvaged = salvage(this.schema, raw)
       if (salvaged) {
-        const movedTo = await this.moveAside()
-        await this.writeAtomic(salvaged.value)
+        const aside = await this.tryMoveAside()
+        // Write the repaired value back so the next load is clean — but only once the original is safe.
+        let rewrite = ''
+        if (aside.field.movedTo !== undefined) {
+          try {
+            await this.writeAtomic(salvaged.value)
+          } catch (error) {
+            rewrite = ` The repaired values could not be written (${describeError(error)}).`
+          }
+        }
         return {
           value: salvaged.value,
           warnings: [
             {
               kind: 'fields-reset',
               file: this.file,
-              movedTo,
+              ...aside.field,
               issues,
               message:
                 `${this.file} had invalid values; reset to defaults: ${salvaged.resetPaths.join(', ')}. ` +
-                `The other values were kept. The original file was moved to ${movedTo}.`,
+                `The other values were kept. ${aside.sentence}${rewrite}`,
             },
           ],
         }
       }
     }
 
-    const movedTo = await this.moveAside()
+    const aside = await this.tryMoveAside()
     return {
       value: this.defaults(),
       warnings: [
         {
           kind: 'schema-invalid',
           file: this.file,
-          movedTo,
+          ...aside.field,
           issues,
-          message: `${this.file} does not match the expected format (${issues.join('; ')}); using defaults. The file was moved to ${movedTo}.`,
+          message: `${this.file} does not match the expected format (${issues.join('; ')}); using defaults. ${aside.sentence}`,
         },
       ],
+    }
+  }
+
+  /** Moves the bad file aside; if even that fails (read-only directory, ...), it stays where it is and we say so. */
+  private async tryMoveAside(): Promise<{ field: { movedTo?: string }; sentence: string }> {
+    try {
+      const movedTo = await this.moveAside()
+      return { field: { movedTo }, sentence: `The original file was moved to ${movedTo}.` }
+    } catch (error) {
+      return { field: {}, sentence: `The original file could not be moved aside (${describeError(error)}) and was left in place.` }
     }
   }
 
