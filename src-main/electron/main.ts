@@ -4,7 +4,9 @@
  * without Electron; this file only connects them to a BrowserWindow.
  */
 import { app, BrowserWindow, Menu, session } from 'electron'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { configDir } from '../storage/config-dir'
 import { createAppService, type AppService } from '../service/app-service'
 import { APP_ENTRY_URL, isAppUrl, registerAppScheme, serveRenderer } from './app-protocol'
 import { registerIpc } from './ipc'
@@ -12,8 +14,11 @@ import { rememberWindowBounds, restoredWindowBounds } from './window-state'
 
 const log = (message: string): void => console.log(`[kms-scout] ${message}`)
 
-// Tests (and technicians who want a throw-away profile) can point the app at another folder.
-if (process.env.KMS_SCOUT_USER_DATA) app.setPath('userData', process.env.KMS_SCOUT_USER_DATA)
+// The app and the CLI share one config folder (settings, client identity, host cache, lab-host
+// log), so a check from either counts as the same client. KMS_SCOUT_CONFIG_DIR overrides it.
+const sharedConfigDir = configDir({ platform: process.platform, env: process.env, homedir: homedir() })
+// Chromium's own profile data stays in a subfolder, away from the files technicians may open.
+app.setPath('userData', join(sharedConfigDir, 'electron-profile'))
 
 // A second launch focuses the first window instead of starting a second lab host or store writer.
 if (!app.requestSingleInstanceLock()) {
@@ -34,7 +39,7 @@ async function start(): Promise<void> {
 
   const service: AppService = await createAppService({
     shell: 'electron',
-    configDir: app.getPath('userData'),
+    configDir: sharedConfigDir,
     version: app.getVersion()
   })
   registerIpc(service.handlers, service.events, () => mainWindow, log)

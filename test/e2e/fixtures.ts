@@ -49,7 +49,7 @@ export const test = base.extend<{ app: RunningApp }, { target: Target }>({
         const electronApp = await _electron.launch({
           executablePath: process.env.ELECTRON_EXEC_PATH,
           args: [join(repoRoot, 'out/main/index.js')],
-          env: { ...process.env, KMS_SCOUT_USER_DATA: configDir }
+          env: { ...process.env, KMS_SCOUT_CONFIG_DIR: configDir }
         })
         try {
           const page = await electronApp.firstWindow()
