@@ -6,7 +6,10 @@
 export const METHOD_NAMES = [
   'getAppInfo',
   'getSettings',
-  'updateSettings'
+  'updateSettings',
+  'listProducts',
+  'getIdentity',
+  'renewIdentity'
 ] as const
 
 export type MethodName = (typeof METHOD_NAMES)[number]

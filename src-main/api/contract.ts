@@ -8,6 +8,7 @@ import { z } from 'zod'
 import type { EventName, MethodName } from './channels'
 import type { ApiResult } from './result'
 import { settingsSchema, type Settings } from '../storage/settings'
+import type { Sku } from '../protocol/products'
 
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */
 const noInput = z.undefined()
@@ -15,7 +16,10 @@ const noInput = z.undefined()
 export const methodInputSchemas = {
   getAppInfo: noInput,
   getSettings: noInput,
-  updateSettings: settingsSchema
+  updateSettings: settingsSchema,
+  listProducts: z.object({ search: z.string().max(200).optional() }).strict().optional(),
+  getIdentity: noInput,
+  renewIdentity: noInput
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -39,10 +43,26 @@ export interface Notice {
   message: string
 }
 
+export interface ProductList {
+  products: Sku[]
+  /** The SKU checks use when no product is chosen (a current Windows client edition, threshold 25). */
+  defaultSkuId: string
+}
+
+/** This installation's KMS client machine ID, reused by every check so checks count as one client. */
+export interface ClientIdentityView {
+  cmid: string
+  createdAt: string | null
+  previousCmid: string | null
+}
+
 export interface MethodOutputs {
   getAppInfo: AppInfo
   getSettings: SettingsView
   updateSettings: SettingsView
+  listProducts: ProductList
+  getIdentity: ClientIdentityView
+  renewIdentity: ClientIdentityView
 }
 
 export interface EventPayloads {
@@ -70,4 +90,4 @@ export type KmsApi = {
   readonly on: <E extends EventName>(event: E, listener: EventListener<E>) => () => void
 }
 
-export type { ApiResult, EventName, MethodName, Settings }
+export type { ApiResult, EventName, MethodName, Settings, Sku }

@@ -3,8 +3,12 @@
  * protocol, discovery and lab-host modules. Electron, the test bridge and the CLI all drive the
  * app through this one object, so whatever the UI can do is tested without Electron.
  */
+import { randomBytes } from 'node:crypto'
 import { platform as osPlatform } from 'node:os'
-import type { AppInfo, HandlerTable, SettingsView } from '../api/contract'
+import { productCatalog } from '../protocol/products'
+import { ClientIdentityStore, type ClientIdentity } from '../storage/client-identity'
+import { configPaths } from '../storage/config-dir'
+import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
 import { openSettings, type SettingsHandle } from './settings-service'
 import type { WindowBounds } from '../storage/settings'
@@ -32,6 +36,7 @@ export interface AppService {
 
 export async function createAppService(options: AppServiceOptions): Promise<AppService> {
   const events = new EventHub()
+  const paths = configPaths(options.configDir)
   const settings: SettingsHandle = await openSettings(options.configDir)
   for (const warning of settings.warnings) events.emit('notice', { level: 'warning', message: warning })
 
@@ -42,6 +47,13 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     platform: options.platform ?? osPlatform(),
     configDir: options.configDir
   }
+  const identity = new ClientIdentityStore({
+    file: paths.identity,
+    random: (n) => randomBytes(n),
+    now: () => new Date(),
+    onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
+  })
+
   const settingsView = (): SettingsView => ({ settings: settings.current(), warnings: [...settings.warnings] })
 
   const handlers: HandlerTable = {
@@ -52,6 +64,16 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       const view = settingsView()
       events.emit('settingsChanged', view)
       return view
+    },
+    listProducts: async (input) => ({
+      products: productCatalog.searchProducts(input?.search ?? ''),
+      defaultSkuId: productCatalog.defaultProduct().guid
+    }),
+    getIdentity: async () => identityView(await identity.get()),
+    renewIdentity: async () => {
+      const renewed = identityView(await identity.renew())
+      events.emit('notice', { level: 'info', message: `New client machine ID ${renewed.cmid}; the previous one is kept as CMID_prev.` })
+      return renewed
     }
   }
 
@@ -68,4 +90,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       await settings.flush()
     }
   }
+}
+
+function identityView(identity: ClientIdentity): ClientIdentityView {
+  return { cmid: identity.cmid, createdAt: identity.createdAt, previousCmid: identity.previousCmid }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
+import { METHOD_NAMES } from '../../src-main/api/channels'
 import { dispatchCall } from '../../src-main/api/dispatch'
 import { ApiFailure } from '../../src-main/api/result'
 import type { HandlerTable } from '../../src-main/api/contract'
@@ -6,7 +7,11 @@ import { defaultSettings } from '../../src-main/storage/settings'
 
 function handlers(overrides: Partial<HandlerTable> = {}): HandlerTable {
   const view = { settings: defaultSettings(), warnings: [] }
+  const notInThisTest = async (): Promise<never> => {
+    throw new Error('not used in this test')
+  }
   return {
+    ...(Object.fromEntries(METHOD_NAMES.map((method) => [method, notInThisTest])) as unknown as HandlerTable),
     getAppInfo: async () => ({ name: 'KMS Scout', version: '1', shell: 'cli', platform: 'linux', configDir: '/x' }),
     getSettings: async () => view,
     updateSettings: async (settings) => ({ settings, warnings: [] }),

@@ -61,3 +61,35 @@ describe('app service', () => {
     await reopened.close()
   })
 })
+
+describe('app service: products and client identity', () => {
+  it('lists and searches products, and names the default', async () => {
+    const service = await createAppService({ shell: 'cli', configDir, version: '1' })
+    const all = await service.handlers.listProducts(undefined)
+    expect(all.products).toHaveLength(202)
+    expect(all.products.find((sku) => sku.guid === all.defaultSkuId)?.requiredClientCount).toBe(25)
+    const office = await service.handlers.listProducts({ search: 'office 2016 plus' })
+    expect(office.products.length).toBeGreaterThan(0)
+    for (const sku of office.products) {
+      expect(`${sku.name} ${sku.kmsCountedName} ${sku.application}`).toMatch(/office/i)
+      expect(`${sku.name} ${sku.kmsCountedName}`).toMatch(/2016/)
+      expect(`${sku.name} ${sku.kmsCountedName}`).toMatch(/plus/i)
+    }
+    await service.close()
+  })
+
+  it('keeps one client machine ID across restarts until it is renewed on purpose', async () => {
+    const first = await createAppService({ shell: 'cli', configDir, version: '1' })
+    const identity = await first.handlers.getIdentity(undefined)
+    expect(identity.cmid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(await first.handlers.getIdentity(undefined)).toEqual(identity)
+    await first.close()
+
+    const second = await createAppService({ shell: 'cli', configDir, version: '1' })
+    expect((await second.handlers.getIdentity(undefined)).cmid).toBe(identity.cmid)
+    const renewed = await second.handlers.renewIdentity(undefined)
+    expect(renewed.cmid).not.toBe(identity.cmid)
+    expect(renewed.previousCmid).toBe(identity.cmid)
+    await second.close()
+  })
+})
