@@ -322,7 +322,7 @@ function salvage<S extends z.ZodType>(
   raw: unknown,
 ): { value: z.output<S>; resetPaths: string[] } | undefined {
   if (!isPlainObject(raw)) return undefined
-  let candidate: unknown = structuredClone(raw)
+  const candidate: unknown = structuredClone(raw)
   const resetPaths: string[] = []
   // Each round removes at least one value, so the loop is bounded by the size of the file; the cap is a guard.
   for (let round = 0; round < 32; round += 1) {
