@@ -1,6 +1,8 @@
 /** The table of subcommands; each lives in its own module under ./commands/. */
 import type { ParseArgsConfig } from 'node:util'
 import type { CliIo } from './io'
+import { productsCommand } from './commands/products'
+import { queryCommand } from './commands/query'
 
 export interface CommandContext {
   values: Record<string, string | boolean | Array<string | boolean> | undefined>
@@ -20,4 +22,4 @@ export interface CliCommand {
   run(context: CommandContext): Promise<number>
 }
 
-export const commands: CliCommand[] = []
+export const commands: CliCommand[] = [queryCommand, productsCommand]

@@ -1,0 +1,76 @@
+/**
+ * `kms-scout products [--search TEXT]`: the SKUs KMS Scout can claim in a query, with the KMS counted ID
+ * (product group) each one activates against, its threshold (N_Policy) and protocol version.
+ */
+import { productCatalog, type Sku } from '../../protocol'
+import { stringOption } from '../args'
+import type { CliCommand } from '../commands'
+import { EXIT, UsageError } from '../io'
+
+export interface ProductRow {
+  name: string
+  skuId: string
+  application: string
+  kmsCountedId: string
+  kmsCountedName: string
+  /** required client count (N_Policy) */
+  threshold: number
+  protocol: number
+  isRetail: boolean
+  isPreview: boolean
+}
+
+export function productRow(s: Sku): ProductRow {
+  return {
+    name: s.name,
+    skuId: s.guid,
+    application: s.application,
+    kmsCountedId: s.kmsCountedId,
+    kmsCountedName: s.kmsCountedName,
+    threshold: s.requiredClientCount,
+    protocol: s.protocolVersion,
+    isRetail: s.isRetail,
+    isPreview: s.isPreview
+  }
+}
+
+function table(rows: ProductRow[]): string {
+  const head = ['Product', 'SKU ID', 'KMS counted ID', 'N', 'Protocol']
+  const cells = rows.map((r) => [r.name, r.skuId, r.kmsCountedName, String(r.threshold), `v${r.protocol}`])
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (c: string[]): string =>
+    c
+      .map((v, i) => (i === 3 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [line(head), ...cells.map(line)].join('\n') + '\n'
+}
+
+export const productsCommand: CliCommand = {
+  name: 'products',
+  summary: 'list the products (SKUs) a query can claim, with threshold and protocol',
+  usage: 'products [--search TEXT] [--json]',
+  help: `Options:
+  --search TEXT   only products whose name, KMS counted ID, application or SKU GUID contain every word of TEXT
+  --json          print {"ok":true,"count":N,"products":[…]} on stdout
+
+N is the number of clients the KMS host must count before it activates this product (N_Policy).
+Exit codes: 0 products listed, 1 nothing matched the search, 3 usage error.`,
+  options: { search: { type: 'string' } },
+  async run(ctx) {
+    const { io } = ctx
+    if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument '${ctx.positionals[0]}'`, `to search, write: kms-scout products --search "${ctx.positionals.join(' ')}"`)
+    const search = stringOption(ctx.values, 'search')
+    const rows = (search === undefined ? [...productCatalog.skus] : productCatalog.searchProducts(search)).map(productRow)
+    if (ctx.json) {
+      io.stdout(`${JSON.stringify({ ok: true, search: search ?? null, count: rows.length, products: rows }, null, 2)}\n`)
+    } else if (rows.length > 0) {
+      io.stdout(table(rows))
+    }
+    if (rows.length === 0) {
+      if (!ctx.json) io.stderr(`kms-scout products: no product matches '${search ?? ''}'\n  try fewer or shorter words, e.g. --search "server 2019"\n`)
+      return EXIT.warning
+    }
+    return EXIT.ok
+  }
+}
