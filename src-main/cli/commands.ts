@@ -1,6 +1,8 @@
 /** The table of subcommands; each lives in its own module under ./commands/. */
 import type { ParseArgsConfig } from 'node:util'
 import type { CliIo } from './io'
+import { checkCommand } from './commands/check'
+import { discoverCommand } from './commands/discover'
 import { productsCommand } from './commands/products'
 import { queryCommand } from './commands/query'
 
@@ -22,4 +24,4 @@ export interface CliCommand {
   run(context: CommandContext): Promise<number>
 }
 
-export const commands: CliCommand[] = [queryCommand, productsCommand]
+export const commands: CliCommand[] = [queryCommand, productsCommand, discoverCommand, checkCommand]

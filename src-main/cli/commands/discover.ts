@@ -1,0 +1,101 @@
+/**
+ * `kms-scout discover`: the `_vlmcs._tcp` SRV records a KMS client would find, per DNS domain, in one drawn
+ * selection order (RFC 2782 or legacy random) with priority, weight, port, target, addresses, TTL and each
+ * record's chance of being tried first. Contacts no KMS host.
+ */
+import { runDiscovery, type DiscoveryReport } from '../../discovery/run-discovery'
+import { formatTraceEntry } from '../../discovery/trace'
+import { booleanOption } from '../args'
+import type { CliCommand } from '../commands'
+import { UsageError } from '../io'
+import { asUsageAsync, dnsServerArg, domainArgs, loadCliFiles } from './check'
+
+const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--json] [--verbose]'
+
+const HELP = `Options:
+  --domain D             look up _vlmcs._tcp.D instead of this machine's DNS suffixes, like slmgr /skms-domain;
+                         repeat for several domains
+  --dns-server IP[:PORT] ask this DNS server instead of the system's (never a public resolver)
+  --legacy-selection     order ignoring priority and weight (pre-Windows 7 clients pick at random)
+  --json                 print the report (with the trace) as one JSON object on stdout
+  --verbose              also print every DNS query, answer and draw
+
+Every domain is looked up; a client uses the first one that has records (marked "used by clients").
+The order shown is one random draw by the selection rules; "first" is each record's exact chance of being
+tried first. Exit codes: 0 records found, 2 no KMS SRV records (0x8007232B / 0x8007251D / 0x8007232A),
+3 usage or configuration error (including no DNS server or domain on this machine).`
+
+export const discoverCommand: CliCommand = {
+  name: 'discover',
+  summary: 'list the KMS hosts DNS publishes (_vlmcs._tcp SRV records) in selection order, with addresses',
+  usage: USAGE,
+  help: HELP,
+  options: {
+    domain: { type: 'string', multiple: true },
+    'dns-server': { type: 'string' },
+    'legacy-selection': { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' }
+  },
+  async run(ctx) {
+    const { io, values } = ctx
+    if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument '${ctx.positionals[0]}'`, 'give domains with --domain D')
+    const { settings } = await loadCliFiles(io, 'discover')
+    const c = settings.client
+    const domains = domainArgs(values) ?? (c.lookupDomain === null ? null : [c.lookupDomain])
+    const dnsServer = dnsServerArg(values) ?? (c.dnsServer === null ? null : c.dnsServer)
+    const legacy = booleanOption(values, 'legacy-selection') || c.legacySelection
+    const verbose = booleanOption(values, 'verbose')
+    const report = await asUsageAsync(() =>
+      runDiscovery(
+        { lookupDomains: domains, dnsServer, selection: legacy ? 'legacy-random' : 'rfc2782' },
+        verbose && ctx.json ? { onTrace: (e) => io.stderr(`${formatTraceEntry(e)}\n`) } : {}
+      )
+    )
+    if (ctx.json) {
+      io.stdout(`${JSON.stringify({ ...report }, null, 2)}\n`)
+      return report.exitCode
+    }
+    io.stdout(formatDiscoveryReport(report))
+    if (verbose) io.stdout(`\nTrace:\n${report.trace.map(formatTraceEntry).join('\n')}\n`)
+    if (report.error) io.stderr(`kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${report.error.message}\n  fix: ${report.error.windows.fix}\n`)
+    return report.exitCode
+  }
+}
+
+function percent(p: number): string {
+  if (p === 0) return '0%'
+  if (p < 0.001) return '<0.1%'
+  return `${(p * 100).toFixed(1)}%`
+}
+
+export function formatDiscoveryReport(r: DiscoveryReport): string {
+  const out: string[] = []
+  out.push(`DNS servers  ${r.servers.list.join(', ') || '(none)'} (${r.servers.source === 'configured' ? 'configured' : r.servers.from})`)
+  out.push(`Domains      ${r.domains.list.join(', ') || '(none)'} (${r.domains.source === 'configured' ? 'lookup domain' : r.domains.from})`)
+  out.push(`Selection    ${r.selection === 'rfc2782' ? 'RFC 2782: lowest priority first, weighted random within a priority' : 'legacy: uniform random, priority and weight ignored'}`)
+  for (const w of r.warnings) out.push(`Warning      ${w}`)
+  for (const d of r.results) {
+    out.push('')
+    if (d.records.length === 0) {
+      out.push(`${d.qname}: ${d.outcome.toUpperCase()}${d.message ? ` — ${d.message}` : ''}`)
+      continue
+    }
+    out.push(`${d.qname}: ${d.records.length} record(s) from ${d.answeredBy ?? '?'}, TTL ${d.minTtl ?? '?'} s${d.used ? '  [used by clients]' : '  [not used: an earlier domain has records]'}`)
+    const header = ['#', 'PRIO', 'WEIGHT', 'PORT', 'TARGET', 'ADDRESSES', 'TTL', 'FIRST']
+    const rows = d.records.map((rec) => [
+      String(rec.order),
+      String(rec.priority),
+      String(rec.weight),
+      String(rec.port),
+      rec.target,
+      rec.addresses.join(', ') || '(none found)',
+      String(rec.ttl),
+      percent(rec.chanceFirst)
+    ])
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+    const right = new Set([0, 1, 2, 3, 6, 7])
+    const fmt = (row: string[]): string => `  ${row.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd()
+    out.push(fmt(header), ...rows.map(fmt))
+  }
+  return `${out.join('\n')}\n`
+}

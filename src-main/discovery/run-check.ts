@@ -1,0 +1,194 @@
+/**
+ * `check`: the whole client flow for one product, judged like a monitoring plugin. Called by the CLI and, for
+ * the UI, by the app service (`runCheck(options, deps)`; progress through `deps.onTrace`).
+ *
+ * Status (Monitoring Plugins convention):
+ *   OK       0  a host gave a verified answer and its count meets the product's threshold (a client activates)
+ *   WARNING  1  a host answered, but count < threshold (a client would get 0xC004F038)
+ *   CRITICAL 2  no KMS host found or none gave a verified answer (0x8007232B / 0x8007251D / 0x8007232A /
+ *               0xC004F074 …)
+ *   UNKNOWN  3  the check could not run as configured: no DNS server or no DNS domain on this machine,
+ *               cancelled; bad options are thrown as DiscoveryConfigError (the CLI also exits 3)
+ */
+import { hostname } from 'node:os'
+import { productCatalog, type ProductCatalog, type RequestIdentity, type Sku } from '../protocol'
+import type { KmsClientTimeouts } from '../transport/kms-client'
+import { fitWorkstationName } from '../transport/kms-client-workstation'
+import { runClientFlow, type ClientFlowDeps, type ClientFlowOptions, type ClientFlowResult, type FlowError } from './client-flow'
+import { DiscoveryConfigError } from './domains'
+import { explainWindowsCode, WINDOWS_CODE, type WindowsCodeEntry } from './error-map'
+import { createKmsProbe, type KmsAnswerSummary } from './kms-probe'
+import { formatHostPort, type Probe } from './probe'
+import type { TraceEntry } from './trace'
+
+export type CheckStatus = 'ok' | 'warning' | 'critical' | 'unknown'
+export const CHECK_EXIT: Readonly<Record<CheckStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
+
+export interface CheckOptions extends Omit<ClientFlowOptions, 'applicationId' | 'application' | 'product'> {
+  /** Product name (exact or unique part) or SKU GUID; default `defaultSkuId`, else the catalog's default. */
+  readonly product?: string | null
+  /** SKU GUID from the settings (`defaultProductSkuId`). */
+  readonly defaultSkuId?: string | null
+  /** KMS protocol version to send; default the product's. */
+  readonly protocol?: 4 | 5 | 6 | null
+  /** WorkstationName in the request; default this computer's short name (the CLI passes the FQDN when known). */
+  readonly workstationName?: string | null
+  /** Transport timeouts per attempt (connect, bind, request). */
+  readonly timeouts?: Partial<Pick<KmsClientTimeouts, 'connectMs' | 'bindMs' | 'requestMs'>>
+}
+
+export interface CheckDeps extends Omit<ClientFlowDeps<KmsAnswerSummary>, 'probe'> {
+  /** The installation's stable client identity (ClientIdentityStore). */
+  readonly identity: { readonly cmid: string; readonly previousCmid?: string | null }
+  /** Override the real KMS probe (tests). */
+  readonly probe?: Probe<KmsAnswerSummary>
+  readonly catalog?: ProductCatalog
+}
+
+export interface CheckProductView {
+  readonly name: string
+  readonly skuId: string
+  readonly application: string
+  readonly applicationId: string
+  readonly kmsCountedId: string
+  readonly kmsCountedName: string
+  /** N_Policy: how many clients the host must count before this product activates. */
+  readonly threshold: number
+  readonly protocol: number
+}
+
+export interface CheckReport {
+  readonly status: CheckStatus
+  readonly exitCode: 0 | 1 | 2 | 3
+  /** `KMS OK - kms01.example.test:1688 count=50/25 ePID=… rtt=12ms` */
+  readonly statusLine: string
+  /** `count=50;;;0 rtt=12ms` (empty when no host answered) */
+  readonly perfdata: string
+  /** Would a client of this product activate against the answering host? */
+  readonly wouldActivate: boolean
+  readonly product: CheckProductView
+  readonly cmid: string
+  readonly host?: { readonly host: string; readonly port: number; readonly address?: string; readonly source: 'manual' | 'cache' | 'dns' }
+  readonly answer?: KmsAnswerSummary
+  /** The Windows code a client would report (0xC004F038 for WARNING, 0xC004F074 / DNS codes for CRITICAL). */
+  readonly windows?: WindowsCodeEntry
+  readonly error?: FlowError
+  readonly flow: Omit<ClientFlowResult<KmsAnswerSummary>, 'trace' | 'answered' | 'error'>
+  readonly trace: readonly TraceEntry[]
+  readonly durationMs: number
+}
+
+/** Finds the SKU to claim; throws DiscoveryConfigError for an unknown or ambiguous product. */
+export function resolveCheckProduct(catalog: ProductCatalog, query: string | null | undefined, defaultSkuId?: string | null): Sku {
+  if (query !== null && query !== undefined && query.trim() !== '') {
+    const found = catalog.findProduct(query)
+    if (found.kind === 'found') return found.sku
+    if (found.kind === 'ambiguous') {
+      const shown = found.candidates.slice(0, 5).map((s) => `"${s.name}" (${s.guid})`).join(', ')
+      throw new DiscoveryConfigError('product', `product "${query}" matches ${found.candidates.length} products: ${shown}${found.candidates.length > 5 ? ', …' : ''}`, 'give the exact name or the SKU GUID')
+    }
+    throw new DiscoveryConfigError('product', `no product matches "${query}"`, 'give a product name as in the product list (e.g. "Windows 10 Professional") or its SKU GUID')
+  }
+  if (defaultSkuId) {
+    const sku = catalog.skuById(defaultSkuId)
+    if (sku) return sku
+    throw new DiscoveryConfigError('defaultProductSkuId', `the settings name SKU ${defaultSkuId}, which is not in the product data`, 'fix defaultProductSkuId in settings.json or pass --product')
+  }
+  return catalog.defaultProduct()
+}
+
+export async function runCheck(options: CheckOptions, deps: CheckDeps): Promise<CheckReport> {
+  const catalog = deps.catalog ?? productCatalog
+  const sku = resolveCheckProduct(catalog, options.product, options.defaultSkuId)
+  const identity: RequestIdentity = catalog.requestIdentity(sku)
+  const protocol = options.protocol ?? identity.protocol
+  const application = catalog.applicationById(identity.appId)?.name ?? sku.application
+  const workstationName = fitWorkstationName(options.workstationName ?? hostname()) || 'kms-scout'
+  const product: CheckProductView = {
+    name: sku.name,
+    skuId: sku.guid,
+    application,
+    applicationId: identity.appId,
+    kmsCountedId: identity.kmsId,
+    kmsCountedName: sku.kmsCountedName,
+    threshold: identity.nPolicy,
+    protocol
+  }
+
+  const probe =
+    deps.probe ??
+    createKmsProbe({
+      request: {
+        identity,
+        protocol,
+        cmid: deps.identity.cmid,
+        ...(deps.identity.previousCmid ? { cmidPrev: deps.identity.previousCmid } : {}),
+        workstationName
+      },
+      ...(options.timeouts ? { timeouts: options.timeouts } : {})
+    })
+
+  const { product: _p, defaultSkuId: _d, protocol: _v, workstationName: _w, timeouts: _t, ...flowOptions } = options
+  const { identity: _i, probe: _pr, catalog: _c, ...flowDeps } = deps
+  const flow = await runClientFlow<KmsAnswerSummary>(
+    { ...flowOptions, applicationId: identity.appId, application, product: sku.name },
+    { ...flowDeps, probe }
+  )
+  return judge(flow, product, deps.identity.cmid)
+}
+
+/** Turns a flow result into the monitoring verdict, status line and perfdata. */
+export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductView, cmid: string): CheckReport {
+  const { trace, answered, error, ...rest } = flow
+  const common = { product, cmid, flow: rest, trace, durationMs: flow.durationMs }
+  if (answered) {
+    const a = answered.answer
+    const where = formatHostPort(answered.host, answered.port)
+    const rtt = formatMs(answered.rttMs)
+    const perfdata = `count=${a.count};;;0 rtt=${rtt}ms`
+    const host = { host: answered.host, port: answered.port, ...(answered.address !== undefined ? { address: answered.address } : {}), source: answered.source }
+    if (a.countSufficient) {
+      return {
+        status: 'ok',
+        exitCode: CHECK_EXIT.ok,
+        statusLine: `KMS OK - ${where} count=${a.count}/${a.threshold} ePID=${a.epid} rtt=${rtt}ms`,
+        perfdata,
+        wouldActivate: true,
+        host,
+        answer: a,
+        ...common
+      }
+    }
+    const windows = explainWindowsCode(WINDOWS_CODE.countInsufficient)
+    return {
+      status: 'warning',
+      exitCode: CHECK_EXIT.warning,
+      statusLine: `KMS WARNING - ${where} count=${a.count}/${a.threshold} below the threshold, clients would not activate (${windows.code}) ePID=${a.epid} rtt=${rtt}ms`,
+      perfdata,
+      wouldActivate: false,
+      host,
+      answer: a,
+      windows,
+      ...common
+    }
+  }
+  const failure = error ?? { kind: 'no-host-contacted' as const, windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted), message: 'no verified answer' }
+  const unknown = failure.kind === 'no-dns-servers' || failure.kind === 'no-domains' || failure.kind === 'cancelled'
+  const status: CheckStatus = unknown ? 'unknown' : 'critical'
+  const inner = failure.inner ? ` [${failure.inner.code} ${failure.inner.summary}]` : ''
+  return {
+    status,
+    exitCode: CHECK_EXIT[status],
+    statusLine: `KMS ${status.toUpperCase()} - ${failure.windows.summary} (${failure.windows.code})${inner}: ${failure.message}`,
+    perfdata: '',
+    wouldActivate: false,
+    windows: failure.windows,
+    error: failure,
+    ...common
+  }
+}
+
+/** `12` for 12.4 ms, `0.4` below 10 ms (loopback answers are sub-millisecond). */
+function formatMs(ms: number): string {
+  return ms >= 10 ? String(Math.round(ms)) : String(Math.round(ms * 10) / 10)
+}

@@ -1,0 +1,160 @@
+/**
+ * `discover`: what DNS tells a KMS client, without contacting any KMS host. Looks up `_vlmcs._tcp.<domain>` in
+ * EVERY domain (diagnostics: the technician sees all of them), marks the domain a client would use (the first
+ * with records, see ./domains.ts) and lists each domain's records in one drawn selection order, with the chance
+ * of each record being tried first. Called by the CLI and the app service (`runDiscovery(options, deps)`).
+ */
+import { randomInt } from 'node:crypto'
+import type { OsResolverConfig } from '../dns/os-config/resolver-config'
+import { readOsResolverConfig } from '../dns/os-config/read'
+import { isDnsError } from '../dns/errors'
+import { checkDnsServer, dnsClientPool, lookupDomains, planDnsServers, planDomains, type DomainOutcome } from './domains'
+import { explainWindowsCode, WINDOWS_CODE, windowsCodeForDiscoveryFailure, type DomainLookupFailure, type WindowsCodeEntry } from './error-map'
+import type { SrvRecordView } from './client-flow'
+import { recordView } from './client-flow'
+import { createSrvPicker, firstPickProbabilities, type SrvSelectionMode } from './srv-selection'
+import type { RandomInt } from './srv-prng'
+import { createTraceRecorder, type TraceEntry } from './trace'
+
+export interface DiscoveryOptions {
+  /** Like slmgr /skms-domain (several allowed): replaces the OS's domain list. */
+  readonly lookupDomains?: readonly string[] | null
+  readonly dnsServer?: string | null
+  readonly selection?: SrvSelectionMode
+  readonly dnsTimeoutMs?: number
+  readonly dnsAttempts?: number
+}
+
+export interface DiscoveryDeps {
+  readonly readOsResolverConfig?: () => Promise<OsResolverConfig>
+  readonly random?: RandomInt
+  readonly dnsRandom?: (n: number) => Uint8Array
+  readonly now?: () => number
+  readonly onTrace?: (entry: TraceEntry) => void
+  readonly signal?: AbortSignal
+}
+
+export interface RankedRecord extends SrvRecordView {
+  /** 1-based position in the drawn selection order. */
+  readonly order: number
+  /** Exact probability of being tried first (RFC 2782 rules or legacy uniform). */
+  readonly chanceFirst: number
+}
+
+export interface DomainDiscovery {
+  readonly domain: string
+  readonly qname: string
+  readonly servers: readonly string[]
+  readonly outcome: DomainOutcome
+  readonly code?: string
+  readonly message?: string
+  /** Smallest TTL of the SRV answer, seconds. */
+  readonly minTtl?: number
+  /** The DNS server that answered. */
+  readonly answeredBy?: string
+  /** In selection order. */
+  readonly records: readonly RankedRecord[]
+  /** True for the domain a KMS client would use. */
+  readonly used: boolean
+}
+
+export interface DiscoveryReport {
+  readonly ok: boolean
+  /** 0 records found, 2 none (CRITICAL), 3 no DNS server / domain to ask (UNKNOWN). */
+  readonly exitCode: 0 | 2 | 3
+  readonly selection: SrvSelectionMode
+  readonly servers: { readonly source: 'configured' | 'os'; readonly list: readonly string[]; readonly from: string }
+  readonly domains: { readonly source: 'configured' | 'os'; readonly list: readonly string[]; readonly from: string }
+  readonly warnings: readonly string[]
+  readonly results: readonly DomainDiscovery[]
+  readonly usedDomain?: string
+  readonly error?: { readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'cancelled'; readonly windows: WindowsCodeEntry; readonly message: string }
+  readonly trace: readonly TraceEntry[]
+  readonly durationMs: number
+}
+
+export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDeps = {}): Promise<DiscoveryReport> {
+  const now = deps.now ?? (() => performance.now())
+  const recorder = createTraceRecorder(now, deps.onTrace)
+  const emit = recorder.emit
+  const random: RandomInt = deps.random ?? ((n) => randomInt(n))
+  const selection: SrvSelectionMode = options.selection ?? 'rfc2782'
+  const configuredServer = options.dnsServer ? checkDnsServer(options.dnsServer) : undefined
+  const configuredDomains = options.lookupDomains && options.lookupDomains.length > 0 ? options.lookupDomains : null
+  const needOs = configuredServer === undefined || configuredDomains === null
+  const os = needOs ? await (deps.readOsResolverConfig ?? (() => readOsResolverConfig()))() : undefined
+  const servers = planDnsServers(configuredServer ?? null, os)
+  const domains = planDomains(configuredDomains, os)
+  emit({ kind: 'dns-servers', source: servers.source, servers: servers.servers, from: servers.from, warnings: servers.warnings })
+  emit({ kind: 'domains', source: domains.source, domains: domains.domains, from: domains.from, warnings: domains.warnings })
+
+  const base = {
+    selection,
+    servers: { source: servers.source, list: servers.servers, from: servers.from },
+    domains: { source: domains.source, list: domains.domains, from: domains.from },
+    warnings: [...new Set([...servers.warnings, ...domains.warnings])]
+  }
+  const done = (fields: { results: DomainDiscovery[]; usedDomain?: string; error?: DiscoveryReport['error'] }): DiscoveryReport => {
+    const exitCode = fields.usedDomain !== undefined ? 0 : fields.error && fields.error.kind !== 'no-records' ? 3 : 2
+    return { ok: fields.usedDomain !== undefined, exitCode, ...base, ...fields, trace: recorder.entries(), durationMs: recorder.elapsed() }
+  }
+
+  if (servers.servers.length === 0 && domains.domains.every((d) => servers.forDomain(d).length === 0)) {
+    return done({
+      results: [],
+      error: {
+        kind: 'no-dns-servers',
+        windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure),
+        message: `no DNS server to ask (${servers.from}); KMS Scout never falls back to a public resolver — give one with --dns-server IP[:PORT]`
+      }
+    })
+  }
+  if (domains.domains.length === 0) {
+    return done({
+      results: [],
+      error: {
+        kind: 'no-domains',
+        windows: explainWindowsCode(WINDOWS_CODE.invalidName),
+        message: `no DNS domain to search for _vlmcs._tcp (${domains.from} lists no primary suffix or search domain); give one with --domain`
+      }
+    })
+  }
+
+  const clientFor = dnsClientPool({ timeoutMs: options.dnsTimeoutMs, attempts: options.dnsAttempts }, emit, now, deps.dnsRandom)
+  let lookups
+  try {
+    lookups = await lookupDomains({ domains, servers }, clientFor, emit, { stopAtFirst: false, ...(deps.signal ? { signal: deps.signal } : {}) })
+  } catch (error) {
+    if (isDnsError(error) && error.code === 'aborted') {
+      return done({ results: [], error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: 'cancelled' } })
+    }
+    throw error
+  }
+  const usedDomain = lookups.find((l) => l.outcome === 'records')?.domain
+  const results: DomainDiscovery[] = lookups.map((lookup) => {
+    const records = lookup.result?.records ?? []
+    const chances = firstPickProbabilities(records, selection)
+    const chanceOf = new Map(records.map((r, i) => [r, chances[i] ?? 0]))
+    const picker = createSrvPicker(records, { random, mode: selection, trace: emit })
+    const ranked: RankedRecord[] = []
+    for (let r = picker.next(); r !== undefined; r = picker.next()) ranked.push({ ...recordView(r), order: ranked.length + 1, chanceFirst: chanceOf.get(r) ?? 0 })
+    return {
+      domain: lookup.domain,
+      qname: lookup.qname,
+      servers: lookup.servers,
+      outcome: lookup.outcome,
+      ...(lookup.code !== undefined ? { code: lookup.code } : {}),
+      ...(lookup.message !== undefined ? { message: lookup.message } : {}),
+      ...(lookup.result ? { minTtl: lookup.result.minTtl, answeredBy: lookup.result.server } : {}),
+      records: ranked,
+      used: lookup.domain === usedDomain
+    }
+  })
+  if (usedDomain !== undefined) return done({ results, usedDomain })
+  const failures = lookups.map((l) => l.outcome) as DomainLookupFailure[]
+  const windows = explainWindowsCode(windowsCodeForDiscoveryFailure(failures))
+  return done({
+    results,
+    error: { kind: 'no-records', windows, message: `no KMS SRV records: ${lookups.map((l) => `${l.qname} ${l.outcome}${l.code && l.code !== l.outcome ? ` (${l.code})` : ''}`).join('; ')}` }
+  })
+}
