@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { homedir } from 'node:os'
 import { DiscoveryConfigError, checkDnsServer, checkLookupDomain } from '../../discovery/domains'
+import { checkOptionsFrom, type RunOverrides } from '../../discovery/options-from-settings'
 import { runCheck, type CheckOptions, type CheckReport } from '../../discovery/run-check'
 import { formatTraceEntry, type TraceEntry } from '../../discovery/trace'
 import { ClientIdentityStore } from '../../storage/client-identity'
@@ -111,24 +112,21 @@ async function buildOptions(ctx: CommandContext, settings: Settings): Promise<Ch
   const staggerText = stringOption(values, 'stagger')
   const workstationText = stringOption(values, 'workstation')
   if (booleanOption(values, 'sequential') && staggerText !== undefined) throw new UsageError('--sequential and --stagger cannot be combined', 'sequential mode has no stagger; leave one of them out')
-  const timeoutMs = timeoutText === undefined ? undefined : parseTimeoutArg(timeoutText)
   const settingsDnsServer = c.dnsServer === null ? undefined : asUsage(() => checkDnsServer(c.dnsServer!, 'settings dnsServer'))
-  return {
-    product: sku?.guid ?? null,
-    defaultSkuId: c.defaultProductSkuId,
-    protocol: protocolText === undefined ? c.protocolOverride : parseProtocolArg(protocolText),
-    workstationName: workstationText !== undefined ? parseWorkstationArg(workstationText) : (c.workstationName ?? (await localWorkstationName())),
-    manualHost: host ? { host: host.host, port: host.port } : c.manualHost,
-    lookupDomains: domains ?? (c.lookupDomain === null ? null : [c.lookupDomain]),
-    dnsServer: dnsServer ?? settingsDnsServer ?? null,
-    hostCaching: booleanOption(values, 'no-cache') ? false : c.hostCaching,
-    failover: {
-      mode: booleanOption(values, 'sequential') ? 'sequential' : staggerText !== undefined ? 'staggered' : c.failover.mode,
-      staggerMs: staggerText !== undefined ? staggerArg(staggerText) : c.failover.staggerMs
-    },
-    selection: booleanOption(values, 'legacy-selection') || c.legacySelection ? 'legacy-random' : 'rfc2782',
-    timeouts: timeoutMs !== undefined ? { connectMs: timeoutMs, bindMs: timeoutMs, requestMs: timeoutMs } : { ...c.timeouts }
+  const overrides: RunOverrides = {
+    ...(host ? { host: { host: host.host, port: host.port } } : {}),
+    ...(domains ? { domains } : {}),
+    ...((dnsServer ?? settingsDnsServer) !== undefined ? { dnsServer: (dnsServer ?? settingsDnsServer)! } : {}),
+    ...(sku ? { productSkuId: sku.guid } : {}),
+    ...(protocolText !== undefined ? { protocol: parseProtocolArg(protocolText) } : {}),
+    noCache: booleanOption(values, 'no-cache'),
+    sequential: booleanOption(values, 'sequential'),
+    ...(staggerText !== undefined ? { staggerMs: staggerArg(staggerText) } : {}),
+    legacySelection: booleanOption(values, 'legacy-selection'),
+    ...(timeoutText !== undefined ? { timeoutMs: parseTimeoutArg(timeoutText) } : {}),
+    ...(workstationText !== undefined ? { workstationName: parseWorkstationArg(workstationText) } : {})
   }
+  return checkOptionsFrom(c, overrides, c.workstationName ?? (await localWorkstationName()))
 }
 
 async function installationIdentity(paths: ConfigPaths, io: CliIo): Promise<{ cmid: string; previousCmid: string | null }> {

@@ -3,6 +3,7 @@
  * selection order (RFC 2782 or legacy random) with priority, weight, port, target, addresses, TTL and each
  * record's chance of being tried first. Contacts no KMS host.
  */
+import { discoveryOptionsFrom } from '../../discovery/options-from-settings'
 import { runDiscovery, type DiscoveryReport } from '../../discovery/run-discovery'
 import { formatTraceEntry } from '../../discovery/trace'
 import { booleanOption } from '../args'
@@ -40,14 +41,17 @@ export const discoverCommand: CliCommand = {
     const { io, values } = ctx
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument '${ctx.positionals[0]}'`, 'give domains with --domain D')
     const { settings } = await loadCliFiles(io, 'discover')
-    const c = settings.client
-    const domains = domainArgs(values) ?? (c.lookupDomain === null ? null : [c.lookupDomain])
-    const dnsServer = dnsServerArg(values) ?? (c.dnsServer === null ? null : c.dnsServer)
-    const legacy = booleanOption(values, 'legacy-selection') || c.legacySelection
+    const domains = domainArgs(values)
+    const dnsServer = dnsServerArg(values)
+    const options = discoveryOptionsFrom(settings.client, {
+      ...(domains ? { domains } : {}),
+      ...(dnsServer !== undefined ? { dnsServer } : {}),
+      legacySelection: booleanOption(values, 'legacy-selection')
+    })
     const verbose = booleanOption(values, 'verbose')
     const report = await asUsageAsync(() =>
       runDiscovery(
-        { lookupDomains: domains, dnsServer, selection: legacy ? 'legacy-random' : 'rfc2782' },
+        options,
         verbose && ctx.json ? { onTrace: (e) => io.stderr(`${formatTraceEntry(e)}\n`) } : {}
       )
     )
