@@ -9,12 +9,14 @@ export const METHOD_NAMES = [
   'updateSettings',
   'listProducts',
   'getIdentity',
-  'renewIdentity'
+  'renewIdentity',
+  'runCheck',
+  'discover'
 ] as const
 
 export type MethodName = (typeof METHOD_NAMES)[number]
 
-export const EVENT_NAMES = ['settingsChanged', 'notice'] as const
+export const EVENT_NAMES = ['settingsChanged', 'notice', 'checkProgress'] as const
 
 export type EventName = (typeof EVENT_NAMES)[number]
 

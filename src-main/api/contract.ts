@@ -7,11 +7,60 @@
 import { z } from 'zod'
 import type { EventName, MethodName } from './channels'
 import type { ApiResult } from './result'
-import { settingsSchema, type Settings } from '../storage/settings'
+import { domainSchema, guidSchema, settingsSchema, type Settings } from '../storage/settings'
 import type { Sku } from '../protocol/products'
+import type { CheckReport } from '../discovery/run-check'
+import type { DiscoveryReport } from '../discovery/run-discovery'
+import type { TraceEntry } from '../discovery/trace'
+import { parseDnsServer } from '../dns/server-spec'
+import { parseEndpoint } from '../transport/endpoint'
 
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */
 const noInput = z.undefined()
+
+/** `HOST[:PORT]`, IPv6 as `[addr]:port` — the same parser the CLI uses. */
+const hostPortInput = z
+  .string()
+  .max(300)
+  .transform((text, ctx) => {
+    const parsed = parseEndpoint(text)
+    if (parsed.ok) return { host: parsed.endpoint.host, port: parsed.endpoint.port }
+    ctx.addIssue({ code: 'custom', message: `${parsed.error.message} (${parsed.error.hint})` })
+    return z.NEVER
+  })
+
+/** `IP[:PORT]` of a DNS server — checked by the DNS layer's own parser. */
+const dnsServerInput = z
+  .string()
+  .max(100)
+  .superRefine((text, ctx) => {
+    try {
+      parseDnsServer(text)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
+    }
+  })
+
+/** One check or discovery run from the UI: the same overrides the CLI flags give; settings fill the rest. */
+const runCheckInput = z
+  .object({
+    host: hostPortInput.optional(),
+    domains: z.array(domainSchema).max(16).optional(),
+    dnsServer: dnsServerInput.optional(),
+    productSkuId: guidSchema.optional(),
+    protocol: z.union([z.literal(4), z.literal(5), z.literal(6)]).optional(),
+    noCache: z.boolean().optional(),
+    sequential: z.boolean().optional()
+  })
+  .strict()
+
+const discoverInput = z
+  .object({
+    domains: z.array(domainSchema).max(16).optional(),
+    dnsServer: dnsServerInput.optional(),
+    legacySelection: z.boolean().optional()
+  })
+  .strict()
 
 export const methodInputSchemas = {
   getAppInfo: noInput,
@@ -19,7 +68,9 @@ export const methodInputSchemas = {
   updateSettings: settingsSchema,
   listProducts: z.object({ search: z.string().max(200).optional() }).strict().optional(),
   getIdentity: noInput,
-  renewIdentity: noInput
+  renewIdentity: noInput,
+  runCheck: runCheckInput,
+  discover: discoverInput.optional()
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -56,6 +107,18 @@ export interface ClientIdentityView {
   previousCmid: string | null
 }
 
+/** A trace step with its one-line description (the same line `--verbose` prints). */
+export type TraceView = TraceEntry & { readonly text: string }
+
+export type CheckView = Omit<CheckReport, 'trace'> & { readonly trace: readonly TraceView[] }
+export type DiscoveryView = Omit<DiscoveryReport, 'trace'> & { readonly trace: readonly TraceView[] }
+
+/** Live progress of a running check, one trace step at a time. */
+export interface CheckProgress {
+  readonly runId: number
+  readonly step: TraceView
+}
+
 export interface MethodOutputs {
   getAppInfo: AppInfo
   getSettings: SettingsView
@@ -63,11 +126,14 @@ export interface MethodOutputs {
   listProducts: ProductList
   getIdentity: ClientIdentityView
   renewIdentity: ClientIdentityView
+  runCheck: CheckView
+  discover: DiscoveryView
 }
 
 export interface EventPayloads {
   settingsChanged: SettingsView
   notice: Notice
+  checkProgress: CheckProgress
 }
 
 export type MethodInput<M extends MethodName> = z.input<(typeof methodInputSchemas)[M]>
@@ -90,4 +156,4 @@ export type KmsApi = {
   readonly on: <E extends EventName>(event: E, listener: EventListener<E>) => () => void
 }
 
-export type { ApiResult, EventName, MethodName, Settings, Sku }
+export type { ApiResult, CheckReport, DiscoveryReport, EventName, MethodName, Settings, Sku, TraceEntry }

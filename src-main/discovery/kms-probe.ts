@@ -3,7 +3,8 @@
  * flow and the check report need. One request per attempt, with the caller's stable CMID (PROTOCOL.md §10.3:
  * a health check must not "charge" a host with random CMIDs).
  */
-import { formatHwid } from '../protocol'
+import { formatHwid, productCatalog } from '../protocol'
+import { describeEpid, hostAnswerWarnings } from '../transport/kms-answer-analysis'
 import {
   isKmsQueryError,
   queryKmsHost,
@@ -24,6 +25,8 @@ export interface KmsAnswerSummary {
   /** count ≥ threshold: a real client of this product would activate. */
   readonly countSufficient: boolean
   readonly epid: string
+  /** What the ePID says about the host (OS and build, CSVLK group, activation date). */
+  readonly epidMeaning: string
   /** V6 only: 16 hex digits in wire order. */
   readonly hwid?: string
   /** VLActivationInterval, minutes. */
@@ -51,6 +54,7 @@ export interface KmsProbeOptions {
 
 export function createKmsProbe(options: KmsProbeOptions): Probe<KmsAnswerSummary> {
   const query = options.query ?? queryKmsHost
+  const catalog = productCatalog
   return async (target, signal) => {
     try {
       const result = await query({
@@ -69,6 +73,7 @@ export function createKmsProbe(options: KmsProbeOptions): Probe<KmsAnswerSummary
         threshold: exchange.request.base.nPolicy,
         countSufficient: exchange.countSufficient,
         epid: base.epid,
+        epidMeaning: describeEpid(base.epid, exchange.response.epidParts, catalog).meaning,
         ...(exchange.response.hwid ? { hwid: formatHwid(exchange.response.hwid) } : {}),
         activationIntervalMin: base.activationInterval,
         renewalIntervalMin: base.renewalInterval,
@@ -77,7 +82,7 @@ export function createKmsProbe(options: KmsProbeOptions): Probe<KmsAnswerSummary
         rttMs: exchange.rttMs,
         ...(result.timing.connectMs !== undefined ? { connectMs: result.timing.connectMs } : {}),
         ...(result.timing.bindMs !== undefined ? { bindMs: result.timing.bindMs } : {}),
-        warnings: exchange.checks.filter((c) => c.status === 'warn').map((c) => `${c.name}: ${c.detail}`)
+        warnings: hostAnswerWarnings(options.request.identity.kmsId, result, catalog)
       }
       return { kind: 'verified', answer: summary, rttMs: exchange.rttMs }
     } catch (error) {

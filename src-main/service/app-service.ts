@@ -8,6 +8,8 @@ import { platform as osPlatform } from 'node:os'
 import { productCatalog } from '../protocol/products'
 import { ClientIdentityStore, type ClientIdentity } from '../storage/client-identity'
 import { configPaths } from '../storage/config-dir'
+import { HostCache } from '../storage/host-cache'
+import { createClientHandlers } from './client-service'
 import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
 import { openSettings, type SettingsHandle } from './settings-service'
@@ -54,6 +56,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
   })
 
+  const hostCache = new HostCache({
+    file: paths.hostCache,
+    now: () => new Date(),
+    onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
+  })
+
   const settingsView = (): SettingsView => ({ settings: settings.current(), warnings: [...settings.warnings] })
 
   const handlers: HandlerTable = {
@@ -69,6 +77,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       products: productCatalog.searchProducts(input?.search ?? ''),
       defaultSkuId: productCatalog.defaultProduct().guid
     }),
+    ...createClientHandlers({ settings: () => settings.current(), identity, hostCache, events }),
     getIdentity: async () => identityView(await identity.get()),
     renewIdentity: async () => {
       const renewed = identityView(await identity.renew())

@@ -7,7 +7,6 @@
  */
 import {
   describeHresult,
-  explainEpid,
   fileTimeToDate,
   formatHresult,
   formatHwid,
@@ -15,15 +14,17 @@ import {
   productCatalog as defaultCatalog,
   toHex,
   type CheckResult,
-  type EpidParts,
   type Guid,
   type ProductCatalog,
   type Sku
 } from '../protocol'
 import { formatEndpoint } from '../transport/endpoint'
+import { describeEpid, hostAnswerWarnings, type EpidReport } from '../transport/kms-answer-analysis'
 import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../transport/kms-client'
 
 /** Where the CMID came from: the installation's stored identity, a newly created one, or `--cmid`. */
+export type { EpidReport }
+
 export type CmidSource = 'installation' | 'new-installation' | 'option'
 
 export interface QueryReportInput {
@@ -52,24 +53,6 @@ export interface IntervalReport {
   minutes: number
   /** e.g. "7 days", "2 hours" */
   text: string
-}
-
-export interface EpidReport {
-  value: string
-  /** one line: host OS, CSVLK group, channel, activation date */
-  meaning: string
-  platformId: number
-  /** host OS named by the build (or every OS with this platform id) */
-  hostOs: string
-  build: number
-  csvlkGroup: string
-  groupId: number
-  keyId: number
-  keyIdInRange: boolean
-  channel: number
-  lcid: number
-  /** YYYY-MM-DD */
-  activationDate: string
 }
 
 export interface QueryReport {
@@ -163,8 +146,6 @@ const NO_KMS_HOST: WindowsCode = {
   name: null,
   meaning: 'no Key Management Service (KMS) host could be contacted, or every host returned an error'
 }
-const MIN_INTERVAL = 15
-const MAX_INTERVAL = 43_200
 
 /** "7 days", "2 hours", "1 day 2 hours 5 minutes". */
 export function formatMinutes(minutes: number): string {
@@ -186,72 +167,6 @@ function interval(minutes: number): IntervalReport {
 
 function checkList(checks: readonly CheckResult[] | undefined): QueryReport['verification']['checks'] {
   return (checks ?? []).map((c) => ({ name: c.name, status: c.status, detail: c.detail }))
-}
-
-function epidReport(value: string, parts: EpidParts | undefined, catalog: ProductCatalog): EpidReport | { value: string; meaning: string } {
-  if (parts === undefined) return { value, meaning: 'not a well-formed ePID' }
-  const e = explainEpid(parts, catalog)
-  const hostOs = e.hostBuild?.displayName ?? (e.platformHostOs.length > 0 ? e.platformHostOs.join(' / ') : `unknown OS (platform ${parts.platformId})`)
-  const meaning =
-    `host OS ${hostOs} (build ${parts.build}), CSVLK ${e.groupName}, ` +
-    `${e.isVolumeChannel ? 'volume channel' : `channel ${String(parts.channel).padStart(2, '0')}`}, LCID ${parts.lcid}, host activated ${e.activationDate}`
-  return {
-    value,
-    meaning,
-    platformId: parts.platformId,
-    hostOs,
-    build: parts.build,
-    csvlkGroup: e.groupName,
-    groupId: parts.groupId,
-    keyId: parts.keyId,
-    keyIdInRange: e.keyIdInRange,
-    channel: parts.channel,
-    lcid: parts.lcid,
-    activationDate: e.activationDate
-  }
-}
-
-/** Signs of a broken or emulated host that do not fail verification. */
-function answerWarnings(input: QueryReportInput, result: KmsQueryResult, catalog: ProductCatalog): string[] {
-  const warnings: string[] = []
-  const ex = result.exchanges[result.exchanges.length - 1]!
-  for (const c of ex.checks) {
-    if (c.status !== 'warn') continue
-    if (c.name === 'iv-differs') warnings.push('emulator-like: the V6 response IV equals the request IV (a genuine host sends a different one; emulators using V5 rules do this)')
-    else warnings.push(`check ${c.name}: ${c.detail}`)
-  }
-  const parts = ex.response.epidParts
-  if (parts !== undefined) {
-    const e = explainEpid(parts, catalog)
-    if (e.hostBuild === undefined) warnings.push(`ePID names host build ${parts.build}, which is not a known KMS host OS build`)
-    else if (e.platformMatchesBuild === false) {
-      warnings.push(`ePID platform id ${parts.platformId} does not belong to build ${parts.build} (expected ${e.hostBuild.platformId}): a hand-made or emulated ePID`)
-    }
-    if (e.csvlkCandidates.length === 0) warnings.push(`ePID CSVLK group ${parts.groupId} is not a known group`)
-    else if (!e.keyIdInRange) warnings.push(`ePID key id ${parts.keyId} is outside the key range of CSVLK group ${e.groupName}`)
-    if (!e.isVolumeChannel) warnings.push(`ePID licence channel ${String(parts.channel).padStart(2, '0')} is not 03 (volume)`)
-    const expected = catalog.csvlkForKmsCountedId(input.sku.kmsCountedId)
-    if (e.csvlkCandidates.length > 0 && !e.csvlkCandidates.some((c) => c.groupId === expected.groupId)) {
-      warnings.push(`ePID CSVLK group ${e.groupName} (${parts.groupId}) is not the one that serves ${input.sku.kmsCountedName} (${expected.iniName}, group ${expected.groupId})`)
-    }
-    const sent = fileTimeToDate(ex.request.base.clientTime)
-    if (sent !== undefined && e.activationDate > sent.toISOString().slice(0, 10)) warnings.push(`ePID activation date ${e.activationDate} is in the future`)
-    if (e.hostBuild !== undefined && e.activationDate < e.hostBuild.releaseDateUtc) {
-      warnings.push(`ePID activation date ${e.activationDate} precedes the release of host build ${parts.build} (${e.hostBuild.releaseDateUtc})`)
-    }
-  }
-  const b = ex.response.base
-  for (const [name, value] of [
-    ['activation', b.activationInterval],
-    ['renewal', b.renewalInterval]
-  ] as const) {
-    if (value < MIN_INTERVAL || value > MAX_INTERVAL) warnings.push(`${name} interval ${value} minutes is outside the ${MIN_INTERVAL}–${MAX_INTERVAL} minutes Windows accepts`)
-  }
-  if (result.exchanges.length > 1) {
-    const counts = result.exchanges.map((x) => x.response.base.count)
-    if (new Set(counts).size > 1) warnings.push(`the count changed between requests on one connection (${counts.join(' → ')})`)
-  }
-  return warnings
 }
 
 const HRESULT_FIX: Readonly<Record<number, string>> = {
@@ -428,14 +343,14 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
       threshold,
       wouldActivate: would,
       windowsCode: would ? null : NOT_ENOUGH_COUNT,
-      epid: epidReport(b.epid, ex.response.epidParts, catalog),
+      epid: describeEpid(b.epid, ex.response.epidParts, catalog),
       hwid: ex.response.hwid ? formatHwid(ex.response.hwid) : null,
       activationInterval: interval(b.activationInterval),
       renewalInterval: interval(b.renewalInterval),
       responseIv: ex.response.responseIv ? toHex(ex.response.responseIv) : null
     }
     report.verification = { verified: true, checks: checkList(ex.checks), failed: null }
-    report.warnings = answerWarnings(input, result, catalog)
+    report.warnings = hostAnswerWarnings(input.sku.kmsCountedId, result, catalog)
     report.summary = would
       ? `KMS host ${endpoint} answered (verified): count ${b.count} of threshold ${threshold} → a client would activate`
       : `KMS host ${endpoint} answered (verified): count ${b.count} is below the threshold ${threshold} → a client would not activate (${NOT_ENOUGH_COUNT.code})`

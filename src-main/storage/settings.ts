@@ -63,7 +63,7 @@ const ipEndpointString = (what: string, defaultPort: number) =>
     })
 
 /** A DNS domain (for /skms-domain-like lookups): labels of 1–63 letters, digits, '-' or '_', at most 253 characters. */
-const domainSchema = z
+export const domainSchema = z
   .string()
   .trim()
   .max(253)
@@ -77,7 +77,7 @@ const hostNameSchema = z
   .max(255)
   .regex(/^[^\s[\]/\\]+$/, 'must be a host name or IP address without spaces, brackets or slashes')
 
-const guidSchema = z
+export const guidSchema = z
   .string()
   .trim()
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID')

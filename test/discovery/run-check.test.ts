@@ -19,6 +19,7 @@ function answer(count: number, threshold = 25): KmsAnswerSummary {
     threshold,
     countSufficient: count >= threshold,
     epid: '03612-00206-567-887631-03-1033-17763.0000-0092024',
+    epidMeaning: 'host OS Windows 10 1809 / Server 2019 (build 17763)',
     activationIntervalMin: 120,
     renewalIntervalMin: 10080,
     protocol: '6.0',

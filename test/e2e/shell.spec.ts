@@ -6,13 +6,14 @@ import { test, expect } from './fixtures'
 
 test('the app loads and calls the API end to end', async ({ app }) => {
   const { page } = app
-  await expect(page.getByRole('heading', { name: 'Settings & overrides' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Activation check' })).toBeVisible()
   // getAppInfo travelled renderer → main → renderer.
   await expect(page.getByTestId('app-info')).toContainText(app.target === 'bridge' ? 'bridge' : 'electron')
 })
 
 test('a settings change is validated in main, saved, and announced by an event', async ({ app }) => {
   const { page } = app
+  await page.getByRole('button', { name: 'Settings & overrides' }).click()
   await page.getByLabel('Use a fixed KMS host instead of DNS discovery').check()
   await page.getByLabel('Host name or IP').fill('kms01.lab.example.test')
   await app.bridge?.eventStreamConnected()
@@ -29,7 +30,7 @@ test('a settings change is validated in main, saved, and announced by an event',
 
 test('the renderer is locked down', async ({ app }) => {
   const { page } = app
-  await expect(page.getByRole('heading', { name: 'Settings & overrides' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Activation check' })).toBeVisible()
 
   const inline = await page.evaluate(async () => {
     const violation = new Promise<string>((resolve) =>
