@@ -10,7 +10,7 @@ export type RandomSource = (n: number) => Uint8Array
 export function takeRandom(random: RandomSource, n: number): Uint8Array {
   const b = random(n)
   if (b.byteLength !== n) throw new TypeError(`random source returned ${b.byteLength} bytes, ${n} requested`)
-  return Uint8Array.from(b)
+  return new Uint8Array(b)
 }
 
 /**

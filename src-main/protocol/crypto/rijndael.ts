@@ -5,8 +5,8 @@
  * ciphers — V4 uses Rijndael with a 160-bit key (Nk = 5, 11 rounds), which no AES API accepts, and V6 uses
  * AES-128 whose expanded round keys are patched after expansion (PROTOCOL.md §5.2), and node:crypto offers no
  * way to supply custom round keys. Everything else (S-box, ShiftRows, MixColumns, round structure) is FIPS-197;
- * tests check this core against the FIPS-197 vectors, against node:crypto `aes-128-ecb` on random keys, and
- * against the §5.2 V4/V6 values.
+ * tests check this core against the FIPS-197 vectors, against node:crypto `aes-128-ecb` on random keys, against
+ * the §5.2 V4/V6 values, and against a textbook byte-oriented Rijndael on random keys (test/protocol/crypto-fast).
  *
  * Implementation: 32-bit words (big-endian within a column, held in Int32Arrays so V8 keeps them as small
  * integers instead of boxing values ≥ 2^31), with four encryption and four decryption lookup
@@ -166,6 +166,18 @@ export function roundKeyBytes(schedule: RijndaelSchedule, i: number): Uint8Array
   return out
 }
 
+/**
+ * The state of the block being processed, as four column words, shared by the functions below so that the CBC
+ * and CBC-MAC loops can keep their chaining value in four local words (no per-byte XOR loops, no padded copy of
+ * a MAC'd message) without the round functions allocating or returning arrays. Safe because everything here is
+ * synchronous and every caller writes all four words before running a round function and reads them right
+ * after: no value carries over from one call (or one connection) to another. Measured on Node 20 against the
+ * per-byte version: CBC decryption of 256 bytes 2.6 → 2.3 µs, CBC encryption of 272 bytes 3.3 → 2.5 µs, the V4
+ * MAC of 236 bytes 3.7 → 2.2 µs. (Inlining the rounds into the CBC loops measured slower: register pressure.)
+ */
+const state = new Int32Array(4)
+
+/** Big-endian word at src[off..off+4] (as a signed 32-bit value, which is what Int32Array holds). */
 function load(src: Uint8Array, off: number): number {
   return (src[off]! << 24) | (src[off + 1]! << 16) | (src[off + 2]! << 8) | src[off + 3]!
 }
@@ -177,13 +189,13 @@ function store(dst: Uint8Array, off: number, x: number): void {
   dst[off + 3] = x & 0xff
 }
 
-/** Encrypts the block at src[srcOff..+16] into dst[dstOff..+16] (they may overlap exactly). */
-export function encryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number): void {
+/** Encrypts `state` in place with the encryption round keys of `s`. */
+function encryptState(s: RijndaelSchedule): void {
   const k = s.encKeys
-  let s0 = load(src, srcOff) ^ k[0]!
-  let s1 = load(src, srcOff + 4) ^ k[1]!
-  let s2 = load(src, srcOff + 8) ^ k[2]!
-  let s3 = load(src, srcOff + 12) ^ k[3]!
+  let s0 = state[0]! ^ k[0]!
+  let s1 = state[1]! ^ k[1]!
+  let s2 = state[2]! ^ k[2]!
+  let s3 = state[3]! ^ k[3]!
   let ki = 4
   for (let r = 1; r < s.rounds; r++) {
     const t0 = TE0[s0 >>> 24]! ^ TE1[(s1 >>> 16) & 0xff]! ^ TE2[(s2 >>> 8) & 0xff]! ^ TE3[s3 & 0xff]! ^ k[ki]!
@@ -197,23 +209,19 @@ export function encryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: numbe
     ki += 4
   }
   // Last round: SubBytes + ShiftRows, no MixColumns.
-  const o0 = (SBOX[s0 >>> 24]! << 24) | (SBOX[(s1 >>> 16) & 0xff]! << 16) | (SBOX[(s2 >>> 8) & 0xff]! << 8) | SBOX[s3 & 0xff]!
-  const o1 = (SBOX[s1 >>> 24]! << 24) | (SBOX[(s2 >>> 16) & 0xff]! << 16) | (SBOX[(s3 >>> 8) & 0xff]! << 8) | SBOX[s0 & 0xff]!
-  const o2 = (SBOX[s2 >>> 24]! << 24) | (SBOX[(s3 >>> 16) & 0xff]! << 16) | (SBOX[(s0 >>> 8) & 0xff]! << 8) | SBOX[s1 & 0xff]!
-  const o3 = (SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 0xff]! << 16) | (SBOX[(s1 >>> 8) & 0xff]! << 8) | SBOX[s2 & 0xff]!
-  store(dst, dstOff, o0 ^ k[ki]!)
-  store(dst, dstOff + 4, o1 ^ k[ki + 1]!)
-  store(dst, dstOff + 8, o2 ^ k[ki + 2]!)
-  store(dst, dstOff + 12, o3 ^ k[ki + 3]!)
+  state[0] = ((SBOX[s0 >>> 24]! << 24) | (SBOX[(s1 >>> 16) & 0xff]! << 16) | (SBOX[(s2 >>> 8) & 0xff]! << 8) | SBOX[s3 & 0xff]!) ^ k[ki]!
+  state[1] = ((SBOX[s1 >>> 24]! << 24) | (SBOX[(s2 >>> 16) & 0xff]! << 16) | (SBOX[(s3 >>> 8) & 0xff]! << 8) | SBOX[s0 & 0xff]!) ^ k[ki + 1]!
+  state[2] = ((SBOX[s2 >>> 24]! << 24) | (SBOX[(s3 >>> 16) & 0xff]! << 16) | (SBOX[(s0 >>> 8) & 0xff]! << 8) | SBOX[s1 & 0xff]!) ^ k[ki + 2]!
+  state[3] = ((SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 0xff]! << 16) | (SBOX[(s1 >>> 8) & 0xff]! << 8) | SBOX[s2 & 0xff]!) ^ k[ki + 3]!
 }
 
-/** Decrypts the block at src[srcOff..+16] into dst[dstOff..+16] (they may overlap exactly). */
-export function decryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number): void {
+/** Decrypts `state` in place with the (equivalent inverse cipher) decryption round keys of `s`. */
+function decryptState(s: RijndaelSchedule): void {
   const k = s.decKeys
-  let s0 = load(src, srcOff) ^ k[0]!
-  let s1 = load(src, srcOff + 4) ^ k[1]!
-  let s2 = load(src, srcOff + 8) ^ k[2]!
-  let s3 = load(src, srcOff + 12) ^ k[3]!
+  let s0 = state[0]! ^ k[0]!
+  let s1 = state[1]! ^ k[1]!
+  let s2 = state[2]! ^ k[2]!
+  let s3 = state[3]! ^ k[3]!
   let ki = 4
   for (let r = 1; r < s.rounds; r++) {
     const t0 = TD0[s0 >>> 24]! ^ TD1[(s3 >>> 16) & 0xff]! ^ TD2[(s2 >>> 8) & 0xff]! ^ TD3[s1 & 0xff]! ^ k[ki]!
@@ -226,39 +234,130 @@ export function decryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: numbe
     s3 = t3
     ki += 4
   }
-  const o0 = (INV_SBOX[s0 >>> 24]! << 24) | (INV_SBOX[(s3 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s2 >>> 8) & 0xff]! << 8) | INV_SBOX[s1 & 0xff]!
-  const o1 = (INV_SBOX[s1 >>> 24]! << 24) | (INV_SBOX[(s0 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s3 >>> 8) & 0xff]! << 8) | INV_SBOX[s2 & 0xff]!
-  const o2 = (INV_SBOX[s2 >>> 24]! << 24) | (INV_SBOX[(s1 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s0 >>> 8) & 0xff]! << 8) | INV_SBOX[s3 & 0xff]!
-  const o3 = (INV_SBOX[s3 >>> 24]! << 24) | (INV_SBOX[(s2 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s1 >>> 8) & 0xff]! << 8) | INV_SBOX[s0 & 0xff]!
-  store(dst, dstOff, o0 ^ k[ki]!)
-  store(dst, dstOff + 4, o1 ^ k[ki + 1]!)
-  store(dst, dstOff + 8, o2 ^ k[ki + 2]!)
-  store(dst, dstOff + 12, o3 ^ k[ki + 3]!)
+  state[0] = ((INV_SBOX[s0 >>> 24]! << 24) | (INV_SBOX[(s3 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s2 >>> 8) & 0xff]! << 8) | INV_SBOX[s1 & 0xff]!) ^ k[ki]!
+  state[1] = ((INV_SBOX[s1 >>> 24]! << 24) | (INV_SBOX[(s0 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s3 >>> 8) & 0xff]! << 8) | INV_SBOX[s2 & 0xff]!) ^ k[ki + 1]!
+  state[2] = ((INV_SBOX[s2 >>> 24]! << 24) | (INV_SBOX[(s1 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s0 >>> 8) & 0xff]! << 8) | INV_SBOX[s3 & 0xff]!) ^ k[ki + 2]!
+  state[3] = ((INV_SBOX[s3 >>> 24]! << 24) | (INV_SBOX[(s2 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s1 >>> 8) & 0xff]! << 8) | INV_SBOX[s0 & 0xff]!) ^ k[ki + 3]!
+}
+
+/** Encrypts the block at src[srcOff..+16] into dst[dstOff..+16] (they may overlap exactly). */
+export function encryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number): void {
+  state[0] = load(src, srcOff)
+  state[1] = load(src, srcOff + 4)
+  state[2] = load(src, srcOff + 8)
+  state[3] = load(src, srcOff + 12)
+  encryptState(s)
+  store(dst, dstOff, state[0]!)
+  store(dst, dstOff + 4, state[1]!)
+  store(dst, dstOff + 8, state[2]!)
+  store(dst, dstOff + 12, state[3]!)
+}
+
+/** Decrypts the block at src[srcOff..+16] into dst[dstOff..+16] (they may overlap exactly). */
+export function decryptBlock(s: RijndaelSchedule, src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number): void {
+  state[0] = load(src, srcOff)
+  state[1] = load(src, srcOff + 4)
+  state[2] = load(src, srcOff + 8)
+  state[3] = load(src, srcOff + 12)
+  decryptState(s)
+  store(dst, dstOff, state[0]!)
+  store(dst, dstOff + 4, state[1]!)
+  store(dst, dstOff + 8, state[2]!)
+  store(dst, dstOff + 12, state[3]!)
+}
+
+function checkCbc(iv: Uint8Array, data: Uint8Array): void {
+  if (iv.byteLength !== 16 || data.byteLength % 16 !== 0) throw new TypeError('CBC needs a 16-byte IV and whole blocks')
 }
 
 /** CBC encryption without padding; `data.length` must be a multiple of 16. Returns a new buffer. */
 export function cbcEncrypt(s: RijndaelSchedule, iv: Uint8Array, data: Uint8Array): Uint8Array {
-  if (iv.byteLength !== 16 || data.byteLength % 16 !== 0) throw new TypeError('CBC needs a 16-byte IV and whole blocks')
+  checkCbc(iv, data)
   const out = allocBytesUnsafe(data.byteLength)
-  let prev = iv
-  let prevOff = 0
+  // The chaining value (the previous ciphertext block) stays in four words instead of being XORed byte by byte.
+  let c0 = load(iv, 0)
+  let c1 = load(iv, 4)
+  let c2 = load(iv, 8)
+  let c3 = load(iv, 12)
   for (let off = 0; off < data.byteLength; off += 16) {
-    for (let i = 0; i < 16; i++) out[off + i] = data[off + i]! ^ prev[prevOff + i]!
-    encryptBlock(s, out, off, out, off)
-    prev = out
-    prevOff = off
+    state[0] = load(data, off) ^ c0
+    state[1] = load(data, off + 4) ^ c1
+    state[2] = load(data, off + 8) ^ c2
+    state[3] = load(data, off + 12) ^ c3
+    encryptState(s)
+    c0 = state[0]!
+    c1 = state[1]!
+    c2 = state[2]!
+    c3 = state[3]!
+    store(out, off, c0)
+    store(out, off + 4, c1)
+    store(out, off + 8, c2)
+    store(out, off + 12, c3)
   }
   return out
 }
 
 /** CBC decryption without padding removal; `data.length` must be a multiple of 16. Returns a new buffer. */
 export function cbcDecrypt(s: RijndaelSchedule, iv: Uint8Array, data: Uint8Array): Uint8Array {
-  if (iv.byteLength !== 16 || data.byteLength % 16 !== 0) throw new TypeError('CBC needs a 16-byte IV and whole blocks')
+  checkCbc(iv, data)
   const out = allocBytesUnsafe(data.byteLength)
+  let p0 = load(iv, 0)
+  let p1 = load(iv, 4)
+  let p2 = load(iv, 8)
+  let p3 = load(iv, 12)
   for (let off = 0; off < data.byteLength; off += 16) {
-    decryptBlock(s, data, off, out, off)
-    if (off === 0) for (let i = 0; i < 16; i++) out[i]! ^= iv[i]!
-    else for (let i = 0; i < 16; i++) out[off + i]! ^= data[off - 16 + i]!
+    const x0 = load(data, off)
+    const x1 = load(data, off + 4)
+    const x2 = load(data, off + 8)
+    const x3 = load(data, off + 12)
+    state[0] = x0
+    state[1] = x1
+    state[2] = x2
+    state[3] = x3
+    decryptState(s)
+    store(out, off, state[0]! ^ p0)
+    store(out, off + 4, state[1]! ^ p1)
+    store(out, off + 8, state[2]! ^ p2)
+    store(out, off + 12, state[3]! ^ p3)
+    p0 = x0
+    p1 = x1
+    p2 = x2
+    p3 = x3
   }
   return out
+}
+
+/**
+ * CBC-MAC (zero IV) of `message` padded with 0x80 and then zeros to whole blocks — ISO/IEC 9797-1 padding
+ * method 2, always applied, so a whole-block message gets an extra `80 00 … 00` block. Works on the message in
+ * place (no padded copy) and returns the 16-byte MAC in a new buffer.
+ */
+export function cbcMacBitPadded(s: RijndaelSchedule, message: Uint8Array): Uint8Array {
+  const whole = message.byteLength - (message.byteLength % 16)
+  let m0 = 0
+  let m1 = 0
+  let m2 = 0
+  let m3 = 0
+  for (let off = 0; off < whole; off += 16) {
+    state[0] = load(message, off) ^ m0
+    state[1] = load(message, off + 4) ^ m1
+    state[2] = load(message, off + 8) ^ m2
+    state[3] = load(message, off + 12) ^ m3
+    encryptState(s)
+    m0 = state[0]!
+    m1 = state[1]!
+    m2 = state[2]!
+    m3 = state[3]!
+  }
+  // The final block: the 0–15 remaining bytes, 0x80, zeros.
+  const last = new Uint8Array(16)
+  last.set(message.subarray(whole), 0)
+  last[message.byteLength - whole] = 0x80
+  state[0] = load(last, 0) ^ m0
+  state[1] = load(last, 4) ^ m1
+  state[2] = load(last, 8) ^ m2
+  state[3] = load(last, 12) ^ m3
+  encryptState(s)
+  for (let j = 0; j < 4; j++) store(last, 4 * j, state[j]!)
+  return last
 }

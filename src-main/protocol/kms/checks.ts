@@ -69,10 +69,13 @@ export class CheckList {
     this.results.push({ name, status: 'fail', detail })
   }
 
-  /** pass or fail depending on `ok`. */
-  check(name: CheckName, ok: boolean, failDetail: string, passDetail = 'ok'): boolean {
+  /**
+   * pass or fail depending on `ok`. A `failDetail` that is costly to build (hex dumps, formatted times) can be
+   * given as a function, so the usual passing check does not pay for it.
+   */
+  check(name: CheckName, ok: boolean, failDetail: string | (() => string), passDetail = 'ok'): boolean {
     if (ok) this.pass(name, passDetail)
-    else this.fail(name, failDetail)
+    else this.fail(name, typeof failDetail === 'function' ? failDetail() : failDetail)
     return ok
   }
 

@@ -4,11 +4,11 @@
  *   V4:    BaseRequest (236) ‖ V4-MAC(BaseRequest) (16)                                   = 252 bytes
  *   V5/V6: Version (4) ‖ IV (16) ‖ CBC-Encrypt(K, IV, BaseRequest ‖ 04 04 04 04) (240)    = 260 bytes
  */
-import { bytesEqual, concatBytes, copyBytes } from '../bytes'
+import { bytesEqual, concatBytes, copyRange } from '../bytes'
 import { ProtocolEncodeError } from '../errors'
 import { cipherForMajor, v4Mac, ZERO_BLOCK } from '../crypto/kms-crypto'
 import { takeRandom, type RandomSource } from '../random'
-import { BASE_REQUEST_LENGTH, decodeBaseRequest, encodeBaseRequest, type BaseRequest } from './base'
+import { BASE_REQUEST_LENGTH, decodeBaseRequest, encodeBaseRequest, readBaseRequest, type BaseRequest } from './base'
 import { HRESULT } from './hresult'
 
 export const V4_REQUEST_LENGTH = 252
@@ -97,14 +97,14 @@ export function parseKmsRequest(bytes: Uint8Array, options: ParseKmsRequestOptio
   // CBC-decrypting IV ‖ ciphertext with a zero IV yields D(IV) first, then the request (§7.1).
   const cipher = cipherForMajor(major)
   const out = cipher.cbcDecrypt(ZERO_BLOCK, bytes.subarray(4, V5_V6_REQUEST_LENGTH))
-  const decryptedIv = copyBytes(out.subarray(0, 16))
-  const plain = out.subarray(16)
-  for (let i = BASE_REQUEST_LENGTH; i < 240; i++) {
-    if (plain[i] !== 4) return reject('padding', 'the decrypted request does not end in the PKCS#7 pad 04 04 04 04')
+  // out = D(IV) (16) ‖ BaseRequest (236) ‖ pad (4), read in place.
+  for (let i = 16 + BASE_REQUEST_LENGTH; i < 256; i++) {
+    if (out[i] !== 4) return reject('padding', 'the decrypted request does not end in the PKCS#7 pad 04 04 04 04')
   }
-  const base = decodeBaseRequest(plain)
+  const base = readBaseRequest(out, 16)
   if (base.majorVer !== major || base.minorVer !== minor) {
     return reject('inner-version', `inner version ${base.majorVer}.${base.minorVer} differs from the outer ${major}.${minor}`)
   }
-  return { ok: true, request: { protocol: major, base, iv: copyBytes(bytes.subarray(4, 20)), decryptedIv, v4MacValid: undefined, excessBytes } }
+  const iv = copyRange(bytes, 4, 20)
+  return { ok: true, request: { protocol: major, base, iv, decryptedIv: copyRange(out, 0, 16), v4MacValid: undefined, excessBytes } }
 }

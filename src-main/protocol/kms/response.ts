@@ -7,7 +7,7 @@
  */
 import { allocBytesUnsafe, bytesEqual, concatBytes, copyBytes, toHex, xorBytes } from '../bytes'
 import { ProtocolDecodeError, ProtocolEncodeError } from '../errors'
-import { cipherForMajor, sha256, v4Mac, v6Hmac, ZERO_BLOCK } from '../crypto/kms-crypto'
+import { cipherForMajor, sha256, sha256Into, v4Mac, v6Hmac, v6HmacInto, ZERO_BLOCK } from '../crypto/kms-crypto'
 import { parseEpid, type EpidParts } from '../epid'
 import { formatFileTimeUtc } from '../filetime'
 import { HWID_LENGTH } from '../hwid'
@@ -33,8 +33,12 @@ export interface HostAnswer {
 export const DEFAULT_ACTIVATION_INTERVAL = 120
 export const DEFAULT_RENEWAL_INTERVAL = 10080
 
-function versionBytes(minor: number, major: number): Uint8Array {
-  return Uint8Array.of(minor & 0xff, minor >> 8, major & 0xff, major >> 8)
+/** Version (4 bytes: MinorVer, MajorVer as u16 LE) at out[0..4]. */
+function writeVersion(out: Uint8Array, minor: number, major: number): void {
+  out[0] = minor & 0xff
+  out[1] = minor >> 8
+  out[2] = major & 0xff
+  out[3] = major >> 8
 }
 
 /**
@@ -74,14 +78,14 @@ export function buildKmsResponse(request: ParsedKmsRequest, answer: HostAnswer, 
   let at = 16 + baseBytes.byteLength
   for (let i = 0; i < 16; i++) plain[at + i] = r[i]! ^ decryptedIv[i]!
   at += 16
-  plain.set(sha256(r), at)
+  sha256Into(r, plain, at)
   at += 32
   if (v6) {
     plain.set(hwid!, at)
     at += 8
     plain.set(decryptedIv, at)
     at += 16
-    plain.set(v6Hmac(base.clientTime, plain.subarray(0, at)), at)
+    v6HmacInto(base.clientTime, plain.subarray(0, at), plain, at)
     at += 16
   }
   plain.fill(padLength, at)
@@ -90,11 +94,11 @@ export function buildKmsResponse(request: ParsedKmsRequest, answer: HostAnswer, 
     // The wire IV E(S) (the first ciphertext block, the IV being zero) must differ from the request IV, or
     // clients flag the host as an emulator using V5 rules. Change S and its HMAC.
     plain[0]! ^= 1
-    plain.set(v6Hmac(base.clientTime, plain.subarray(0, at - 16)), at - 16)
+    v6HmacInto(base.clientTime, plain.subarray(0, at - 16), plain, at - 16)
     encrypted = cipher.cbcEncrypt(ZERO_BLOCK, plain)
   }
   const out = allocBytesUnsafe(4 + encrypted.byteLength)
-  out.set(versionBytes(base.minorVer, base.majorVer), 0)
+  writeVersion(out, base.minorVer, base.majorVer)
   out.set(encrypted, 4)
   return out
 }
@@ -153,7 +157,8 @@ function echoChecks(checks: CheckList, request: BuiltKmsRequest, base: BaseRespo
   checks.check(
     'client-time-echo',
     base.clientTime === request.base.clientTime,
-    `response ClientTime ${formatFileTimeUtc(base.clientTime)} (${base.clientTime}) differs from the request's ${formatFileTimeUtc(request.base.clientTime)} (${request.base.clientTime})`
+    () =>
+      `response ClientTime ${formatFileTimeUtc(base.clientTime)} (${base.clientTime}) differs from the request's ${formatFileTimeUtc(request.base.clientTime)} (${request.base.clientTime})`
   )
 }
 
@@ -210,7 +215,7 @@ function verifyV4(checks: CheckList, request: BuiltKmsRequest, bytes: Uint8Array
   }
   const mac = bytes.subarray(d.length, expected)
   const good = v4Mac(bytes.subarray(0, d.length))
-  checks.check('v4-mac', bytesEqual(mac, good), `MAC ${toHex(mac)} is wrong (expected ${toHex(good)})`)
+  checks.check('v4-mac', bytesEqual(mac, good), () => `MAC ${toHex(mac)} is wrong (expected ${toHex(good)})`)
   echoChecks(checks, request, d.value)
   decoded.epidParts = epidCheck(checks, d.value.epid)
   lengthCheck(checks, bytes.byteLength, expected)
@@ -265,14 +270,14 @@ function verifyV5V6(checks: CheckList, request: BuiltKmsRequest, bytes: Uint8Arr
   let at = 16 + d.length
   const rxi = body.subarray(at, (at += 16))
   const hash = body.subarray(at, (at += 32))
-  if (!v6) checks.check('iv-echo', bytesEqual(w, iv), `response IV ${toHex(w)} does not repeat the request IV ${toHex(iv)}`)
+  if (!v6) checks.check('iv-echo', bytesEqual(w, iv), () => `response IV ${toHex(w)} does not repeat the request IV ${toHex(iv)}`)
   checks.check('hash', bytesEqual(sha256(xorBytes(rxi, decryptedIv)), hash), 'SHA-256(RandomXoredIVs ⊕ D(request IV)) does not match Hash')
   if (v6) {
     const hwid = body.subarray(at, (at += 8))
     const xoredIvs = body.subarray(at, (at += 16))
     const hmacField = body.subarray(at, at + 16)
     decoded.hwid = copyBytes(hwid)
-    checks.check('xored-ivs', bytesEqual(xoredIvs, decryptedIv), `XoredIVs ${toHex(xoredIvs)} is not D(request IV) ${toHex(decryptedIv)}`)
+    checks.check('xored-ivs', bytesEqual(xoredIvs, decryptedIv), () => `XoredIVs ${toHex(xoredIvs)} is not D(request IV) ${toHex(decryptedIv)}`)
     const message = body.subarray(0, at)
     const t = d.value.clientTime
     if (bytesEqual(v6Hmac(t, message, 0), hmacField)) {
