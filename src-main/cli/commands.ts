@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check'
 import { discoverCommand } from './commands/discover'
 import { productsCommand } from './commands/products'
 import { queryCommand } from './commands/query'
+import { serveCommand } from './commands/serve'
 
 export interface CommandContext {
   values: Record<string, string | boolean | Array<string | boolean> | undefined>
@@ -24,4 +25,4 @@ export interface CliCommand {
   run(context: CommandContext): Promise<number>
 }
 
-export const commands: CliCommand[] = [queryCommand, productsCommand, discoverCommand, checkCommand]
+export const commands: CliCommand[] = [queryCommand, productsCommand, discoverCommand, checkCommand, serveCommand]

@@ -1,0 +1,553 @@
+/**
+ * LabHost: the optional local KMS host for test and development labs (v4, v5, v6 over DCE/RPC on TCP), in plain
+ * Node. It answers like a genuine host — the Count rises only with distinct client machines (lab-host-count) —
+ * keeps every request in the SQLite client log, and holds up under abuse (docs/lab-host.md).
+ *
+ *   const host = new LabHost({ listen: ['127.0.0.1:0'], dbPath, identity })
+ *   host.on('request-logged', (e) => …)
+ *   const addresses = await host.start()
+ *   …
+ *   await host.stop()            // graceful: in-flight exchanges finish (bounded), then everything closes
+ *
+ * Off until started; 127.0.0.1:1688 by default; any non-loopback address must be listed explicitly and produces
+ * a warning event. Limits (all options): at most `maxConnections` open connections — one more is refused at once
+ * (reset, never queued) and counted; per connection the deadline, PDU size and PDU count of LabHostConnection.
+ * Every error is contained to its connection; nothing here lets a promise rejection or exception escape.
+ *
+ * Clock and randomness are injected (`now`, `random`); the defaults are Date.now and crypto.randomBytes.
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:net'
+import { ClientLog } from '../storage/client-log'
+import { productCatalog, formatHwid, type ProductCatalog, type RandomSource } from '../protocol/index'
+import { CountPolicy, seedFromLog, type LabHostCountMode } from './lab-host-count'
+import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './lab-host-config'
+import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './lab-host-connection'
+import {
+  copyCounters,
+  emptyCounters,
+  LabHostEmitter,
+  resetCounters,
+  type LabHostAddress,
+  type LabHostCounters,
+  type LabHostEventName,
+  type LabHostListener
+} from './lab-host-events'
+import type { LabHostIdentity } from './lab-host-identity'
+import { LabHostResponder } from './lab-host-responder'
+
+export const LAB_HOST_DEFAULTS = {
+  listen: '127.0.0.1:1688',
+  activationInterval: 120,
+  renewalInterval: 10080,
+  maxConnections: 256,
+  exchangeTimeoutMs: 30_000,
+  maxPduBytes: 4096,
+  maxPdusPerConnection: 1024,
+  retentionDays: 30,
+  purgeIntervalMs: 3_600_000,
+  logGroupWindowMs: 1
+} as const
+
+/** VLActivationInterval / VLRenewalInterval range Windows accepts (minutes). */
+export const INTERVAL_RANGE = { min: 15, max: 43_200 } as const
+
+export interface LabHostOptions {
+  /** `IP[:PORT]` strings or parsed addresses; default 127.0.0.1:1688; port 0 = ephemeral */
+  listen?: ReadonlyArray<string | ListenAddress>
+  /** client log file, opened by start() and closed by stop() … */
+  dbPath?: string
+  /** … or an open ClientLog owned by the caller (not closed by stop()) */
+  clientLog?: ClientLog
+  /** retention when opening `dbPath`; default 30 days */
+  retentionDays?: number
+  /** client-log durability when opening `dbPath` (see ClientLog); default 'process' (survives kill -9) */
+  durability?: 'process' | 'power'
+  /**
+   * ClientLog group-commit window when opening `dbPath`, ms (0 = the same event-loop turn only). Default 1: under
+   * load a commit then carries several requests (measured: ~10 % more exchanges/s in bench/host.ts); a client waits
+   * at most about a millisecond longer, which no KMS client notices.
+   */
+  logGroupWindowMs?: number
+  /** ePIDs per CSVLK group and HwId (see loadLabHostIdentity) */
+  identity: LabHostIdentity
+  /** default 'real' */
+  countMode?: LabHostCountMode
+  /** minutes, 15–43200; defaults 120 / 10080 */
+  activationInterval?: number
+  renewalInterval?: number
+  /** default 256 */
+  maxConnections?: number
+  /** per-exchange deadline and idle timeout; default 30 s */
+  exchangeTimeoutMs?: number
+  /** largest PDU accepted; default 4096 */
+  maxPduBytes?: number
+  /** PDUs per connection before it is closed; default 1024 */
+  maxPdusPerConnection?: number
+  /** how long stop() lets in-flight exchanges finish; default exchangeTimeoutMs */
+  drainTimeoutMs?: number
+  /** how often expired log rows are purged; default 1 h */
+  purgeIntervalMs?: number
+  /** answer NDR64 like the captured host (default true) / BTFN (default true) — see KmsHostSession */
+  ndr64?: boolean
+  btfn?: boolean
+  catalog?: ProductCatalog
+  random?: RandomSource
+  /** epoch ms */
+  now?: () => number
+}
+
+/**
+ * What the host needs of an accepted connection: a net.Socket, or an in-process stand-in with the same events
+ * ('data', 'end', 'error', 'close').
+ */
+export interface LabHostTransport extends ConnectionTransport {
+  readonly remoteAddress?: string | undefined
+  readonly remotePort?: number | undefined
+  readonly localPort?: number | undefined
+  /** net.Socket's: send a TCP reset instead of a FIN */
+  resetAndDestroy?: () => unknown
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown
+  on(event: 'end', listener: () => void): unknown
+  on(event: 'close', listener: (hadError: boolean) => void): unknown
+  on(event: 'error', listener: (err: Error) => void): unknown
+}
+
+export type LabHostState = 'stopped' | 'starting' | 'running' | 'stopping'
+
+export interface LabHostStatus {
+  state: LabHostState
+  addresses: LabHostAddress[]
+  /** epoch ms of the last start, null when stopped */
+  startedAtMs: number | null
+  countMode: LabHostCountMode
+  activationInterval: number
+  renewalInterval: number
+  limits: { maxConnections: number; exchangeTimeoutMs: number; maxPduBytes: number; maxPdusPerConnection: number }
+  identity: { epids: Record<string, string>; hwid: string }
+  clientLog: { file: string | null; pendingWrites: number }
+  counters: LabHostCounters
+}
+
+/** start() failed: which address and why (e.g. EADDRINUSE, EACCES, EADDRNOTAVAIL). */
+export class LabHostListenError extends Error {
+  override name = 'LabHostListenError'
+  constructor(
+    readonly address: string,
+    readonly code: string | undefined,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+/** crypto.randomBytes in 4 KiB batches: one system call per ~100 V6 responses instead of two per response. */
+export function pooledRandom(poolSize = 4096): RandomSource {
+  let pool = randomBytes(poolSize)
+  let at = 0
+  return (n) => {
+    if (n > poolSize) return randomBytes(n)
+    if (at + n > poolSize) {
+      pool = randomBytes(poolSize)
+      at = 0
+    }
+    const out = pool.subarray(at, at + n)
+    at += n
+    // a copy, so no caller can see bytes handed to another
+    return Uint8Array.prototype.slice.call(out)
+  }
+}
+
+/** The per-connection deadline as one Node timer, re-armed with refresh() (no new timer per exchange). */
+class TimerDeadline implements ConnectionDeadline {
+  connection: LabHostConnection | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly ms: number) {}
+
+  restart(): void {
+    if (this.timer) this.timer.refresh()
+    else this.timer = setTimeout(() => this.connection?.expire(), this.ms)
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
+
+function checkRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}–${max}, got ${value}`)
+  return value
+}
+
+export class LabHost {
+  private readonly emitter = new LabHostEmitter()
+  private readonly counters = emptyCounters()
+  private readonly listen: ListenAddress[]
+  private readonly now: () => number
+  private readonly random: RandomSource
+  private readonly catalog: ProductCatalog
+  private readonly countMode: LabHostCountMode
+  private readonly activationInterval: number
+  private readonly renewalInterval: number
+  private readonly maxConnections: number
+  private readonly exchangeTimeoutMs: number
+  private readonly maxPduBytes: number
+  private readonly maxPdusPerConnection: number
+  private readonly drainTimeoutMs: number
+  private readonly purgeIntervalMs: number
+  private st: LabHostState = 'stopped'
+  private servers: Server[] = []
+  private bound: LabHostAddress[] = []
+  private readonly connections = new Set<LabHostConnection>()
+  private log: ClientLog | undefined
+  private ownsLog = false
+  private responder: LabHostResponder | undefined
+  private policy: CountPolicy | undefined
+  private purgeTimer: NodeJS.Timeout | undefined
+  private startedAtMs: number | null = null
+  private assocGroupId: number
+  private stopping: Promise<void> | undefined
+  private allClosed: (() => void) | undefined
+
+  constructor(private readonly options: LabHostOptions) {
+    if ((options.dbPath === undefined) === (options.clientLog === undefined)) throw new TypeError('LabHost needs exactly one of dbPath and clientLog')
+    const listen = options.listen ?? [LAB_HOST_DEFAULTS.listen]
+    if (listen.length === 0) throw new RangeError('LabHost needs at least one listen address')
+    this.listen = listen.map((entry) => {
+      if (typeof entry !== 'string') {
+        checkRange('listen port', entry.port, 0, 65_535)
+        return { address: entry.address, port: entry.port }
+      }
+      const parsed = parseListenAddress(entry)
+      if (typeof parsed === 'string') throw new RangeError(parsed)
+      return parsed
+    })
+    this.now = options.now ?? Date.now
+    this.random = options.random ?? pooledRandom()
+    this.catalog = options.catalog ?? productCatalog
+    const mode = options.countMode ?? 'real'
+    if (mode !== 'real') checkRange('fixed count', mode.fixed, 0, 0xffff_ffff)
+    this.countMode = mode
+    this.activationInterval = checkRange('activationInterval', options.activationInterval ?? LAB_HOST_DEFAULTS.activationInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
+    this.renewalInterval = checkRange('renewalInterval', options.renewalInterval ?? LAB_HOST_DEFAULTS.renewalInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
+    this.maxConnections = checkRange('maxConnections', options.maxConnections ?? LAB_HOST_DEFAULTS.maxConnections, 1, 1_000_000)
+    this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? LAB_HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
+    // 16 bytes of header is the least; above 64 KiB frag_length (u16) cannot go anyway.
+    this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? LAB_HOST_DEFAULTS.maxPduBytes, 16, 65_535)
+    this.maxPdusPerConnection = checkRange('maxPdusPerConnection', options.maxPdusPerConnection ?? LAB_HOST_DEFAULTS.maxPdusPerConnection, 1, 1_000_000_000)
+    this.drainTimeoutMs = checkRange('drainTimeoutMs', options.drainTimeoutMs ?? this.exchangeTimeoutMs, 0, 3_600_000)
+    this.purgeIntervalMs = checkRange('purgeIntervalMs', options.purgeIntervalMs ?? LAB_HOST_DEFAULTS.purgeIntervalMs, 1000, 2_147_483_647)
+    if (Object.keys(options.identity.epids).length === 0) throw new RangeError('the identity has no ePID')
+    if (options.identity.hwid.byteLength !== 8) throw new RangeError('the HwId must be 8 bytes')
+    // vlmcsd starts from a random assoc_group_id and adds 1 per connection.
+    const r = this.random(4)
+    this.assocGroupId = ((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0
+  }
+
+  get state(): LabHostState {
+    return this.st
+  }
+
+  /** The addresses actually bound (real ports), empty unless running. */
+  get addresses(): LabHostAddress[] {
+    return this.bound.map((a) => ({ ...a }))
+  }
+
+  /** The client log in use (while running). */
+  get clientLog(): ClientLog | undefined {
+    return this.log
+  }
+
+  /** Subscribe to an event; returns the function that unsubscribes. */
+  on<E extends LabHostEventName>(event: E, listener: LabHostListener<E>): () => void {
+    return this.emitter.on(event, listener)
+  }
+
+  /** A snapshot (copies; safe to keep or send over IPC). */
+  status(): LabHostStatus {
+    return {
+      state: this.st,
+      addresses: this.addresses,
+      startedAtMs: this.startedAtMs,
+      countMode: this.countMode === 'real' ? 'real' : { fixed: this.countMode.fixed },
+      activationInterval: this.activationInterval,
+      renewalInterval: this.renewalInterval,
+      limits: {
+        maxConnections: this.maxConnections,
+        exchangeTimeoutMs: this.exchangeTimeoutMs,
+        maxPduBytes: this.maxPduBytes,
+        maxPdusPerConnection: this.maxPdusPerConnection
+      },
+      identity: { epids: { ...this.options.identity.epids }, hwid: formatHwid(this.options.identity.hwid) },
+      clientLog: { file: this.log?.file ?? this.options.dbPath ?? null, pendingWrites: this.log?.pendingCount ?? 0 },
+      counters: copyCounters(this.counters)
+    }
+  }
+
+  /**
+   * Opens the client log (when given a path), rebuilds the counts from it, and listens on every address. Resolves
+   * with the bound addresses. If any address fails, nothing stays open and LabHostListenError is thrown.
+   */
+  async start(): Promise<LabHostAddress[]> {
+    if (this.st !== 'stopped') throw new Error(`start() while ${this.st}`)
+    this.st = 'starting'
+    // counters describe the current run
+    resetCounters(this.counters)
+    try {
+      await this.openLog()
+      const log = this.log!
+      const policy = new CountPolicy(this.countMode, log)
+      await seedFromLog(policy.highest, log, this.now())
+      this.policy = policy
+      this.responder = new LabHostResponder({
+        log,
+        policy,
+        identity: this.options.identity,
+        catalog: this.catalog,
+        activationInterval: this.activationInterval,
+        renewalInterval: this.renewalInterval,
+        random: this.random,
+        now: this.now,
+        emitter: this.emitter,
+        counters: this.counters
+      })
+      for (const address of this.listen) this.bound.push(await this.listenOn(address))
+    } catch (err) {
+      await this.closeServers()
+      await this.closeLog()
+      this.bound = []
+      this.st = 'stopped'
+      throw err
+    }
+    this.purgeTimer = setInterval(() => this.purge(), this.purgeIntervalMs)
+    this.purgeTimer.unref()
+    this.startedAtMs = this.now()
+    this.st = 'running'
+    this.emitter.emit('started', { addresses: this.addresses })
+    for (const a of this.bound) {
+      if (!a.loopback) {
+        this.emitter.emit('warning', {
+          code: 'non-loopback',
+          message: `listening on ${a.text}, which other machines can reach: this is a lab fixture — keep it off production networks and never use it for unlicensed activation`
+        })
+      }
+    }
+    return this.addresses
+  }
+
+  /**
+   * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish (up to drainTimeoutMs),
+   * then close the rest, the listeners and (if we opened it) the client log. Safe to call repeatedly.
+   */
+  stop(): Promise<void> {
+    if (this.st === 'stopped') return Promise.resolve()
+    if (this.stopping) return this.stopping
+    this.stopping = this.stopNow().finally(() => {
+      this.stopping = undefined
+    })
+    return this.stopping
+  }
+
+  private async stopNow(): Promise<void> {
+    while (this.st === 'starting') await new Promise((resolve) => setImmediate(resolve))
+    if (this.st === 'stopped') return
+    this.st = 'stopping'
+    const serversClosed = this.closeServers()
+    let inFlight = 0
+    for (const c of this.connections) if (c.inFlight) inFlight++
+    this.emitter.emit('stopping', { inFlight, open: this.connections.size })
+    const drained = new Promise<void>((resolve) => {
+      this.allClosed = resolve
+    })
+    for (const c of [...this.connections]) c.drain()
+    if (this.connections.size === 0) this.allClosed?.()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.drainTimeoutMs)
+      })
+    ])
+    clearTimeout(timer)
+    const abandoned = timedOut ? this.connections.size : 0
+    if (timedOut) {
+      for (const c of [...this.connections]) c.abort('stopping', 'the graceful-stop deadline passed')
+      await drained
+    }
+    this.allClosed = undefined
+    await serversClosed
+    if (this.purgeTimer) clearInterval(this.purgeTimer)
+    this.purgeTimer = undefined
+    await this.closeLog()
+    this.bound = []
+    this.startedAtMs = null
+    this.st = 'stopped'
+    this.emitter.emit('stopped', { drained: !timedOut, abandoned, counters: copyCounters(this.counters) })
+  }
+
+  private async openLog(): Promise<void> {
+    if (this.options.clientLog) {
+      this.log = this.options.clientLog
+      this.ownsLog = false
+      return
+    }
+    const log = await ClientLog.open(this.options.dbPath!, {
+      retentionDays: this.options.retentionDays ?? LAB_HOST_DEFAULTS.retentionDays,
+      now: this.now,
+      durability: this.options.durability ?? 'process',
+      groupWindowMs: this.options.logGroupWindowMs ?? LAB_HOST_DEFAULTS.logGroupWindowMs
+    })
+    this.log = log
+    this.ownsLog = true
+    for (const message of log.openWarnings) this.emitter.emit('warning', { code: 'client-log', message })
+  }
+
+  private async closeLog(): Promise<void> {
+    const log = this.log
+    this.log = undefined
+    this.responder = undefined
+    this.policy = undefined
+    if (log && this.ownsLog) {
+      try {
+        await log.close()
+      } catch (err) {
+        this.emitter.emit('error', { scope: 'client-log', message: `closing the client log failed: ${err instanceof Error ? err.message : String(err)}` })
+      }
+    }
+  }
+
+  private listenOn(address: ListenAddress): Promise<LabHostAddress> {
+    const text = formatAddress(address.address, address.port)
+    const server = createServer({ allowHalfOpen: true, noDelay: true })
+    this.servers.push(server)
+    return new Promise<LabHostAddress>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new LabHostListenError(text, err.code, `cannot listen on ${text}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ')))
+      }
+      server.once('error', onError)
+      // ipv6Only: [::] must not also take IPv4, so 0.0.0.0 and [::] can both be listed.
+      server.listen({ host: address.address, port: address.port, ipv6Only: address.address.includes(':'), exclusive: true }, () => {
+        server.off('error', onError)
+        server.on('error', (err) => this.emitter.emit('error', { scope: 'listener', message: `${text}: ${err.message}` }))
+        const info = server.address()
+        if (info === null || typeof info === 'string') {
+          reject(new LabHostListenError(text, undefined, `cannot read the bound address of ${text}`))
+          return
+        }
+        const port = info.port
+        server.on('connection', (socket) => this.acceptTransport(socket, port))
+        const family = info.family === 'IPv6' ? 6 : 4
+        resolve({ address: info.address, port: info.port, family, text: formatAddress(info.address, info.port), loopback: isLoopback(info.address) })
+      })
+    })
+  }
+
+  private closeServers(): Promise<void> {
+    const servers = this.servers
+    this.servers = []
+    return Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (!s.listening) {
+              resolve()
+              return
+            }
+            s.close(() => resolve())
+          })
+      )
+    ).then(() => undefined)
+  }
+
+  private refuse(t: LabHostTransport, reason: 'capacity' | 'stopping'): void {
+    this.counters.connections.refused++
+    // A reset tells the client at once that it was refused; never queue (a queue is what slowloris feeds on).
+    if (typeof t.resetAndDestroy === 'function') t.resetAndDestroy()
+    else t.destroy()
+    if (this.emitter.has('connection-refused')) {
+      this.emitter.emit('connection-refused', {
+        remoteAddress: formatAddress(t.remoteAddress ?? '?', t.remotePort ?? 0),
+        reason,
+        active: this.connections.size,
+        limit: this.maxConnections
+      })
+    }
+  }
+
+  /**
+   * Serves one accepted connection. The listeners call this for every socket; in-process drivers (the hostile-input
+   * tests) hand it a socket-like object, so they run exactly the server's code without the kernel. The transport
+   * must emit 'data', 'end', 'error' and, once, 'close' like a net.Socket.
+   */
+  acceptTransport(t: LabHostTransport, localPort?: number): void {
+    // Errors after this point belong to this connection alone.
+    t.on('error', () => undefined)
+    if (this.st !== 'running' || !this.responder) {
+      this.refuse(t, 'stopping')
+      return
+    }
+    if (this.connections.size >= this.maxConnections) {
+      this.refuse(t, 'capacity')
+      return
+    }
+    const openedAt = performance.now()
+    const clientAddress = formatAddress(t.remoteAddress ?? '?', t.remotePort ?? 0)
+    const options: ConnectionOptions = {
+      maxPduBytes: this.maxPduBytes,
+      maxPdusPerConnection: this.maxPdusPerConnection,
+      session: {
+        // the listener's port (asking the socket would cost a getsockname() per connection)
+        portSpec: String(localPort ?? t.localPort ?? 1688),
+        assocGroupId: (this.assocGroupId = (this.assocGroupId + 1) >>> 0),
+        ndr64: this.options.ndr64 ?? true,
+        btfn: this.options.btfn ?? true,
+        maxPduLength: this.maxPduBytes
+      }
+    }
+    const deadline = new TimerDeadline(this.exchangeTimeoutMs)
+    const c = new LabHostConnection(t, this.responder, clientAddress, options, deadline)
+    deadline.connection = c
+    this.connections.add(c)
+    const counts = this.counters.connections
+    counts.accepted++
+    counts.active = this.connections.size
+    if (counts.active > counts.peak) counts.peak = counts.active
+    if (this.emitter.has('connection-opened')) this.emitter.emit('connection-opened', { remoteAddress: clientAddress, active: counts.active })
+
+    t.on('data', (chunk: Uint8Array) => c.receive(chunk))
+    t.on('end', () => c.endOfInput())
+    t.on('error', (err: NodeJS.ErrnoException) => c.noteReason('reset', err.code ?? err.message))
+    t.on('close', () => {
+      deadline.stop()
+      if (c.state !== 'closed') c.abort(c.closeReason ?? 'client-closed', 'socket closed')
+      if (!this.connections.delete(c)) return
+      this.counters.connections.active = this.connections.size
+      const reason = c.closeReason ?? 'client-closed'
+      this.counters.closes[reason]++
+      if (this.emitter.has('connection-closed')) {
+        this.emitter.emit('connection-closed', {
+          remoteAddress: clientAddress,
+          reason,
+          detail: c.closeDetail,
+          requests: c.requests,
+          durationMs: performance.now() - openedAt
+        })
+      }
+      if (this.connections.size === 0) this.allClosed?.()
+    })
+  }
+
+  private purge(): void {
+    const log = this.log
+    if (!log) return
+    log.purgeExpired().then(
+      (rows) => {
+        this.policy?.highest.expire(this.now())
+        if (rows > 0) this.emitter.emit('log-purged', { rows })
+      },
+      (err: unknown) => this.emitter.emit('error', { scope: 'client-log', message: `purging old records failed: ${err instanceof Error ? err.message : String(err)}` })
+    )
+  }
+}
