@@ -11,12 +11,16 @@ export const METHOD_NAMES = [
   'getIdentity',
   'renewIdentity',
   'runCheck',
-  'discover'
+  'discover',
+  'labHostStatus',
+  'startLabHost',
+  'stopLabHost',
+  'labHostClients'
 ] as const
 
 export type MethodName = (typeof METHOD_NAMES)[number]
 
-export const EVENT_NAMES = ['settingsChanged', 'notice', 'checkProgress'] as const
+export const EVENT_NAMES = ['settingsChanged', 'notice', 'checkProgress', 'labHostUpdate'] as const
 
 export type EventName = (typeof EVENT_NAMES)[number]
 

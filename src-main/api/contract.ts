@@ -14,6 +14,9 @@ import type { DiscoveryReport } from '../discovery/run-discovery'
 import type { TraceEntry } from '../discovery/trace'
 import { parseDnsServer } from '../dns/server-spec'
 import { parseEndpoint } from '../transport/endpoint'
+import type { LabHostStatus } from '../transport/lab-host'
+import type { LabHostExchange } from '../transport/lab-host-events'
+import type { ClientLogRow } from '../storage/client-log'
 
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */
 const noInput = z.undefined()
@@ -70,7 +73,19 @@ export const methodInputSchemas = {
   getIdentity: noInput,
   renewIdentity: noInput,
   runCheck: runCheckInput,
-  discover: discoverInput.optional()
+  discover: discoverInput.optional(),
+  labHostStatus: noInput,
+  startLabHost: z
+    .object({
+      /** `IP[:PORT]` addresses for this run; default: the settings' (127.0.0.1:1688). */
+      listen: z.array(z.string().max(100)).min(1).max(16).optional(),
+      /** Required to listen on anything but loopback. */
+      confirmNonLoopback: z.boolean().optional()
+    })
+    .strict()
+    .optional(),
+  stopLabHost: noInput,
+  labHostClients: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict().optional()
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -119,6 +134,17 @@ export interface CheckProgress {
   readonly step: TraceView
 }
 
+export interface LabHostView {
+  running: boolean
+  /** Addresses, counters, identity and limits of the running host; null when stopped. */
+  status: LabHostStatus | null
+  warnings: string[]
+  /** The most recent requests, newest first. */
+  recent: LabHostExchange[]
+  /** Why the technician's own Windows cannot be a client of this host. */
+  sameMachineNote: string
+}
+
 export interface MethodOutputs {
   getAppInfo: AppInfo
   getSettings: SettingsView
@@ -128,12 +154,17 @@ export interface MethodOutputs {
   renewIdentity: ClientIdentityView
   runCheck: CheckView
   discover: DiscoveryView
+  labHostStatus: LabHostView
+  startLabHost: LabHostView
+  stopLabHost: LabHostView
+  labHostClients: { rows: ClientLogRow[] }
 }
 
 export interface EventPayloads {
   settingsChanged: SettingsView
   notice: Notice
   checkProgress: CheckProgress
+  labHostUpdate: LabHostView
 }
 
 export type MethodInput<M extends MethodName> = z.input<(typeof methodInputSchemas)[M]>
@@ -156,4 +187,4 @@ export type KmsApi = {
   readonly on: <E extends EventName>(event: E, listener: EventListener<E>) => () => void
 }
 
-export type { ApiResult, CheckReport, DiscoveryReport, EventName, MethodName, Settings, Sku, TraceEntry }
+export type { ApiResult, CheckReport, ClientLogRow, LabHostExchange, LabHostStatus, DiscoveryReport, EventName, MethodName, Settings, Sku, TraceEntry }

@@ -50,7 +50,16 @@ async function start(): Promise<void> {
     mainWindow.focus()
   })
   app.on('window-all-closed', () => app.quit())
-  app.on('before-quit', () => void service.close())
+  // Stop the lab host gracefully (in-flight exchanges finish, the client log is closed) before exiting.
+  let closed = false
+  app.on('before-quit', (event) => {
+    if (closed) return
+    event.preventDefault()
+    void service.close().finally(() => {
+      closed = true
+      app.quit()
+    })
+  })
 
   mainWindow = await createMainWindow(service)
 }

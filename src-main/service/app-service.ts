@@ -10,6 +10,7 @@ import { ClientIdentityStore, type ClientIdentity } from '../storage/client-iden
 import { configPaths } from '../storage/config-dir'
 import { HostCache } from '../storage/host-cache'
 import { createClientHandlers } from './client-service'
+import { createLabHostService } from './lab-host-service'
 import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
 import { openSettings, type SettingsHandle } from './settings-service'
@@ -62,6 +63,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
   })
 
+  const labHost = createLabHostService({ settings: () => settings.current(), configDir: options.configDir, events })
+
   const settingsView = (): SettingsView => ({ settings: settings.current(), warnings: [...settings.warnings] })
 
   const handlers: HandlerTable = {
@@ -78,6 +81,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       defaultSkuId: productCatalog.defaultProduct().guid
     }),
     ...createClientHandlers({ settings: () => settings.current(), identity, hostCache, events }),
+    ...labHost.handlers,
     getIdentity: async () => identityView(await identity.get()),
     renewIdentity: async () => {
       const renewed = identityView(await identity.renew())
@@ -96,6 +100,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       }
     },
     close: async () => {
+      await labHost.close()
       await settings.flush()
     }
   }
