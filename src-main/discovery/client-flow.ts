@@ -58,7 +58,18 @@ import { createTraceRecorder, type CandidateSource, type TraceEntry } from './tr
 
 export const DEFAULT_KMS_PORT = 1688
 
-export interface ClientFlowOptions {
+/** What a DNS discovery needs: where to look and how to draw (shared with runDiscovery). */
+export interface DiscoveryOptions {
+  /** Like slmgr /skms-domain (several allowed): replaces the OS's domain list. */
+  readonly lookupDomains?: readonly string[] | null
+  /** `IP[:PORT]` instead of the OS's DNS servers. */
+  readonly dnsServer?: string | null
+  readonly selection?: SrvSelectionMode
+  readonly dnsTimeoutMs?: number
+  readonly dnsAttempts?: number
+}
+
+export interface ClientFlowOptions extends DiscoveryOptions {
   /** KMS application ID (GUID) of the product: the host cache is kept per application. */
   readonly applicationId: string
   /** Labels for the trace. */
@@ -66,16 +77,9 @@ export interface ClientFlowOptions {
   readonly product?: string
   /** Like slmgr /skms: the only host tried when set. */
   readonly manualHost?: { readonly host: string; readonly port: number } | null
-  /** Like slmgr /skms-domain (several allowed): replaces the OS's domain list. */
-  readonly lookupDomains?: readonly string[] | null
-  /** `IP[:PORT]` instead of the OS's DNS servers. */
-  readonly dnsServer?: string | null
   /** Like slmgr /skhc (true, default) and /ckhc (false). */
   readonly hostCaching?: boolean
   readonly failover?: { readonly mode?: FailoverMode; readonly staggerMs?: number; readonly maxInFlight?: number }
-  readonly selection?: SrvSelectionMode
-  readonly dnsTimeoutMs?: number
-  readonly dnsAttempts?: number
   /** Safety-net timeout per attempt (see FailoverOptions.attemptTimeoutMs). */
   readonly attemptTimeoutMs?: number
 }
@@ -87,10 +91,8 @@ export interface HostCacheLike {
   clear(applicationId: string): Promise<void>
 }
 
-export interface ClientFlowDeps<A> {
-  readonly probe: Probe<A>
-  /** Null/undefined: no cache available (behaves like caching off, reported as 'unavailable'). */
-  readonly hostCache?: HostCacheLike | null
+/** Injected I/O, clock, randomness and progress of a discovery (shared with runDiscovery). */
+export interface DiscoveryDeps {
   /** Called only when the OS's servers or domains are needed. */
   readonly readOsResolverConfig?: () => Promise<OsResolverConfig>
   /** SRV selection randomness; default crypto.randomInt. */
@@ -102,6 +104,12 @@ export interface ClientFlowDeps<A> {
   /** Receives each trace entry as it is recorded (the UI's progress). */
   readonly onTrace?: (entry: TraceEntry) => void
   readonly signal?: AbortSignal
+}
+
+export interface ClientFlowDeps<A> extends DiscoveryDeps {
+  readonly probe: Probe<A>
+  /** Null/undefined: no cache available (behaves like caching off, reported as 'unavailable'). */
+  readonly hostCache?: HostCacheLike | null
 }
 
 /** The error a technician sees when no verified answer came back. */

@@ -5,34 +5,17 @@
  * of each record being tried first. Called by the CLI and the app service (`runDiscovery(options, deps)`).
  */
 import { randomInt } from 'node:crypto'
-import type { OsResolverConfig } from '../dns/os-config/resolver-config'
 import { readOsResolverConfig } from '../dns/os-config/read'
 import { isDnsError } from '../dns/errors'
 import { checkDnsServer, dnsClientPool, lookupDomains, planDnsServers, planDomains, type DomainOutcome } from './domains'
 import { explainWindowsCode, WINDOWS_CODE, windowsCodeForDiscoveryFailure, type DomainLookupFailure, type WindowsCodeEntry } from './error-map'
-import type { SrvRecordView } from './client-flow'
+import type { DiscoveryDeps, DiscoveryOptions, SrvRecordView } from './client-flow'
 import { recordView } from './client-flow'
 import { createSrvPicker, firstPickProbabilities, type SrvSelectionMode } from './srv-selection'
 import type { RandomInt } from './srv-prng'
 import { createTraceRecorder, type TraceEntry } from './trace'
 
-export interface DiscoveryOptions {
-  /** Like slmgr /skms-domain (several allowed): replaces the OS's domain list. */
-  readonly lookupDomains?: readonly string[] | null
-  readonly dnsServer?: string | null
-  readonly selection?: SrvSelectionMode
-  readonly dnsTimeoutMs?: number
-  readonly dnsAttempts?: number
-}
-
-export interface DiscoveryDeps {
-  readonly readOsResolverConfig?: () => Promise<OsResolverConfig>
-  readonly random?: RandomInt
-  readonly dnsRandom?: (n: number) => Uint8Array
-  readonly now?: () => number
-  readonly onTrace?: (entry: TraceEntry) => void
-  readonly signal?: AbortSignal
-}
+export type { DiscoveryDeps, DiscoveryOptions }
 
 export interface RankedRecord extends SrvRecordView {
   /** 1-based position in the drawn selection order. */
