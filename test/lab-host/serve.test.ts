@@ -104,9 +104,10 @@ describe('kms-scout serve', () => {
     expect(r.response.base.epid).toBe(epid)
     io.interrupt()
     expect(await exit).toBe(0)
-    const lines = io.out().trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; count?: number })
-    expect(lines.map((l) => l.event)).toEqual(['started', 'request', 'stopping', 'stopped'])
-    expect(lines[1]!.count).toBe(1)
+    const lines = io.out().trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; count?: number; message?: string })
+    expect(lines.map((l) => l.event)).toEqual(['notice', 'notice', 'started', 'request', 'stopping', 'stopped'])
+    expect(lines[0]!.message).toMatch(/test fixture/)
+    expect(lines[3]!.count).toBe(1)
     expect(fs.existsSync(path.join(dir, 'lab.sqlite'))).toBe(true) // relative dbPath: in the config directory
   })
 

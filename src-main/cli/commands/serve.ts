@@ -179,8 +179,9 @@ export const serveCommand: CliCommand = {
       maxPduBytes: config.maxPduBytes
     })
     const out = json ? io.stderr : io.stdout
-    const detach = attachLabHostLogger(host, { write: out, json: jsonLog || config.jsonLog })
-    if (!(jsonLog || config.jsonLog)) for (const line of NOTICE) out(`${line}\n`)
+    const jsonLines = jsonLog || config.jsonLog
+    const detach = attachLabHostLogger(host, { write: out, json: jsonLines })
+    for (const line of NOTICE) out(jsonLines ? `${JSON.stringify({ time: new Date().toISOString(), event: 'notice', message: line })}\n` : `${line}\n`)
 
     let addresses
     try {
@@ -204,13 +205,13 @@ export const serveCommand: CliCommand = {
     }
     const s = host.status()
     const mode = s.countMode === 'real' ? 'real (distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy)' : `fixed ${s.countMode.fixed}`
-    if (!(jsonLog || config.jsonLog)) {
+    if (!jsonLines) {
       out(`count: ${mode}; client log: ${s.clientLog.file}\n`)
       out('Press Ctrl-C to stop.\n')
     }
 
     const signal = await io.waitForInterrupt()
-    if (!(jsonLog || config.jsonLog)) out(`${signal}: stopping (exchanges in progress may finish)…\n`)
+    if (!jsonLines) out(`${signal}: stopping; exchanges in progress may finish (Ctrl-C again quits at once)…\n`)
     await host.stop()
     detach()
     const final = host.status().counters
