@@ -121,7 +121,7 @@ describe('kms-scout discover', () => {
 
   it('bad options are usage errors (exit 3)', async () => {
     expect((await discover(['--domain', 'bad..name', '--dns-server', dnsmasq.spec4])).code).toBe(3)
-    const server = await discover(['--domain', 'corp.test', '--dns-server', '8.8.8.8:99999'])
+    const server = await discover(['--domain', 'corp.test', '--dns-server', '127.0.0.1:99999'])
     expect(server.code).toBe(3)
     expect(server.err).toMatch(/port 99999 is out of range/)
     expect((await discover(['corp.test'])).code).toBe(3)
