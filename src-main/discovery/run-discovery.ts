@@ -10,7 +10,7 @@ import { isDnsError } from '../dns/errors'
 import { checkDnsServer, dnsClientPool, lookupDomains, planDnsServers, planDomains, type DomainOutcome } from './domains'
 import { explainWindowsCode, WINDOWS_CODE, windowsCodeForDiscoveryFailure, type DomainLookupFailure, type WindowsCodeEntry } from './error-map'
 import type { DiscoveryDeps, DiscoveryOptions, SrvRecordView } from './client-flow'
-import { recordView } from './client-flow'
+import { domainResultView, recordView } from './client-flow'
 import { createSrvPicker, firstPickProbabilities, type SrvSelectionMode } from './srv-selection'
 import type { RandomInt } from './srv-prng'
 import { createTraceRecorder, type TraceEntry } from './trace'
@@ -122,13 +122,8 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
     const ranked: RankedRecord[] = []
     for (let r = picker.next(); r !== undefined; r = picker.next()) ranked.push({ ...recordView(r), order: ranked.length + 1, chanceFirst: chanceOf.get(r) ?? 0 })
     return {
-      domain: lookup.domain,
-      qname: lookup.qname,
-      servers: lookup.servers,
-      outcome: lookup.outcome,
-      ...(lookup.code !== undefined ? { code: lookup.code } : {}),
-      ...(lookup.message !== undefined ? { message: lookup.message } : {}),
-      ...(lookup.result ? { minTtl: lookup.result.minTtl, answeredBy: lookup.result.server } : {}),
+      ...domainResultView(lookup),
+      ...(lookup.result ? { answeredBy: lookup.result.server } : {}),
       records: ranked,
       used: lookup.domain === usedDomain
     }
