@@ -64,6 +64,7 @@ export interface AttemptRecord {
   readonly address?: string
   readonly startedAtMs: number
   readonly durationMs: number
+  /** 'cancelled': aborted by the flow because another host answered first (or the caller gave up). */
   readonly outcome: 'verified' | 'failed' | 'cancelled'
   readonly code?: ProbeFailureCode
   readonly message?: string

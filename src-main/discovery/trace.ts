@@ -9,7 +9,7 @@
  * No Buffers, Errors or class instances: the trace crosses IPC, goes into `--json` output and may be stored.
  */
 import type { DnsTraceEvent, TraceSink } from '../dns/trace'
-import type { ProbeFailureCode } from './probe'
+import type { AttemptRecord } from './failover'
 import type { SrvSelectionTraceEvent } from './srv-selection'
 
 /** Where a KMS host candidate came from, in Windows' order. */
@@ -124,24 +124,8 @@ export interface AttemptStartEvent {
   readonly address?: string
 }
 
-export interface AttemptEndEvent {
-  readonly kind: 'attempt-end'
-  readonly attempt: number
-  readonly candidate: number
-  readonly host: string
-  readonly port: number
-  readonly address?: string
-  readonly startedAtMs: number
-  readonly durationMs: number
-  /** 'cancelled': aborted by the flow because another host answered first (or the caller gave up). */
-  readonly outcome: 'verified' | 'failed' | 'cancelled'
-  readonly code?: ProbeFailureCode
-  readonly message?: string
-  readonly phase?: string
-  /** Closest Windows code for this failure (see error-map.ts). */
-  readonly windowsCode?: string
-  readonly rttMs?: number
-}
+/** An attempt ended: the flow's AttemptRecord without the fields the trace shows elsewhere (source, raw HRESULT). */
+export type AttemptEndEvent = { readonly kind: 'attempt-end' } & Omit<AttemptRecord, 'source' | 'hresult'>
 
 export interface CandidateFailedEvent {
   readonly kind: 'candidate-failed'

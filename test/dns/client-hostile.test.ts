@@ -6,9 +6,8 @@ import { Buffer } from 'node:buffer'
 import { createSocket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDnsClient, type DnsClientOptions } from '../../src-main/dns/client'
-import { DnsError } from '../../src-main/dns/errors'
 import { lookupSrv } from '../../src-main/dns/srv-lookup'
-import type { DnsTraceEvent } from '../../src-main/dns/trace'
+import { dnsError, tracedDnsClient } from '../helpers/dns-client'
 import { buildReply, frameTcp, replyHeaderAndQuestion, srvAnswer, startFakeDnsServer, type FakeDnsServer, type TcpHandler, type UdpHandler } from '../helpers/fake-dns-server'
 
 const NAME = '_vlmcs._tcp.corp.test'
@@ -22,27 +21,15 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
+const client = (servers: string[], options: Partial<DnsClientOptions> = {}) => tracedDnsClient(servers, { timeoutMs: REPLY_TIMEOUT_MS, ...options })
+
 async function fake(udp: UdpHandler, tcp?: TcpHandler): Promise<FakeDnsServer> {
   const server = await startFakeDnsServer(tcp ? { udp, tcp } : { udp })
   servers.push(server)
   return server
 }
 
-function client(serverSpecs: string[], extra: Partial<DnsClientOptions> = {}) {
-  const events: DnsTraceEvent[] = []
-  const dns = createDnsClient({ servers: serverSpecs, timeoutMs: REPLY_TIMEOUT_MS, attempts: 2, trace: (e) => events.push(e), ...extra })
-  return { dns, events }
-}
 
-async function dnsError(promise: Promise<unknown>): Promise<DnsError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof DnsError) return error
-    throw error
-  }
-  throw new Error('expected a DnsError, the promise resolved')
-}
 
 const goodAnswer = [srvAnswer(NAME, 'kms1.corp.test', 1688, 0, 10)]
 const tcBit = 0x8000 | 0x0200 | 0x0100 | 0x0080

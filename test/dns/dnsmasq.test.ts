@@ -4,12 +4,10 @@
  */
 import { createSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDnsClient } from '../../src-main/dns/client'
-import { DnsError } from '../../src-main/dns/errors'
 import { lookupKmsSrv } from '../../src-main/dns/srv-lookup'
-import type { DnsTraceEvent } from '../../src-main/dns/trace'
 import { createSeededRandom } from '../../src-main/discovery/srv-prng'
 import { createSrvPicker, orderSrvRecords } from '../../src-main/discovery/srv-selection'
+import { dnsError, tracedDnsClient } from '../helpers/dns-client'
 import { startDnsmasq, type RunningDnsmasq } from '../helpers/dnsmasq'
 
 const BIG_COUNT = 60
@@ -69,21 +67,9 @@ afterAll(async () => {
   await dnsmasq?.stop()
 })
 
-function client(servers: string[] = [dnsmasq.spec4]) {
-  const events: DnsTraceEvent[] = []
-  const dns = createDnsClient({ servers, timeoutMs: 2000, attempts: 2, trace: (e) => events.push(e) })
-  return { dns, events }
-}
+const client = (servers: string[] = [dnsmasq.spec4]) => tracedDnsClient(servers)
 
-async function dnsError(promise: Promise<unknown>): Promise<DnsError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof DnsError) return error
-    throw error
-  }
-  throw new Error('expected a DnsError')
-}
+
 
 describe('dnsmasq: SRV lookups', () => {
   it('one host: SRV fields, TTL, addresses from the additional section', async () => {

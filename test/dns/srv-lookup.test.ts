@@ -4,10 +4,8 @@
  */
 import type * as dnsPacket from 'dns-packet'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDnsClient } from '../../src-main/dns/client'
-import { DnsError } from '../../src-main/dns/errors'
 import { kmsSrvName, lookupKmsSrv, lookupSrv, resolveHostAddresses } from '../../src-main/dns/srv-lookup'
-import type { DnsTraceEvent } from '../../src-main/dns/trace'
+import { dnsError, tracedDnsClient } from '../helpers/dns-client'
 import { buildReply, srvAnswer, startFakeDnsServer, type FakeDnsServer, type ReplyParts } from '../helpers/fake-dns-server'
 
 type Zone = Record<string, ReplyParts | 'silent'>
@@ -28,24 +26,13 @@ async function zoneServer(zone: Zone, timeoutMs = 5000) {
     }
   })
   servers.push(server)
-  const events: DnsTraceEvent[] = []
-  const dns = createDnsClient({ servers: [server.spec], timeoutMs, attempts: 1, trace: (e) => events.push(e) })
-  return { server, dns, events }
+  return { server, ...tracedDnsClient([server.spec], { timeoutMs, attempts: 1 }) }
 }
 
 const a = (name: string, address: string, ttl = 300): dnsPacket.Answer => ({ name, type: 'A', class: 'IN', ttl, data: address })
 const aaaa = (name: string, address: string, ttl = 300): dnsPacket.Answer => ({ name, type: 'AAAA', class: 'IN', ttl, data: address })
 const cname = (name: string, target: string, ttl = 300): dnsPacket.Answer => ({ name, type: 'CNAME', class: 'IN', ttl, data: target })
 
-async function dnsError(promise: Promise<unknown>): Promise<DnsError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof DnsError) return error
-    throw error
-  }
-  throw new Error('expected a DnsError')
-}
 
 describe('kmsSrvName', () => {
   it('prefixes _vlmcs._tcp and canonicalises', () => {
