@@ -34,6 +34,7 @@ import {
   type LabHostListener
 } from './lab-host-events'
 import type { LabHostIdentity } from './lab-host-identity'
+import { CatalogNames, LocalLedger } from './lab-host-ledger'
 import { LabHostResponder } from './lab-host-responder'
 
 export const LAB_HOST_DEFAULTS = {
@@ -302,8 +303,7 @@ export class LabHost {
       await seedFromLog(policy.highest, log, this.now())
       this.policy = policy
       this.responder = new LabHostResponder({
-        log,
-        policy,
+        ledger: new LocalLedger(log, policy, new CatalogNames(this.catalog), this.emitter),
         identity: this.options.identity,
         catalog: this.catalog,
         activationInterval: this.activationInterval,
