@@ -13,8 +13,8 @@
  * --window sets the client log's group-commit window (LabHost default 1 ms). --baseline measures the same load
  * against a trivial node:net server answering with canned bytes: the most this machine and load generator allow.
  */
-import { fork } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { execFileSync, fork, spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { connect, createServer } from 'node:net'
 import os from 'node:os'
@@ -186,9 +186,94 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
+/** What one protocol's run produced, whichever generator ran it. */
+interface LoadSummary {
+  exchanges: number
+  seconds: number
+  p50: number
+  p99: number
+  max: number
+  verified: number
+  errors: string[]
+  /** the generator's own CPU time during the measurement */
+  cpuMs: number
+}
+
+type Generator = (req: LoadRequest) => Promise<LoadSummary>
+
+/** The Node generator: a child process running runLoad() (this file, role "load"). */
+function nodeGenerator(): { run: Generator; close: () => void } {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, KMS_SCOUT_BENCH_ROLE: 'load' }, stdio: 'inherit' })
+  const run: Generator = (req) =>
+    new Promise<LoadResult>((resolve, reject) => {
+      child.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)))
+      child.send(req)
+    }).then((r) => {
+      const sorted = r.latenciesMs.sort((a, b) => a - b)
+      return { exchanges: r.exchanges, seconds: r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, verified: r.verified, errors: r.errors, cpuMs: r.cpuMs }
+    })
+  return { run, close: () => child.kill() }
+}
+
+/**
+ * bench/kms-load.c compiled with the system C compiler into the temp folder (once per source version), or
+ * undefined when there is no working `cc` (then the Node generator runs instead).
+ */
+function compileCGenerator(): string | undefined {
+  const source = fileURLToPath(new URL('./kms-load.c', import.meta.url))
+  const hash = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 12)
+  const exe = path.join(os.tmpdir(), `kms-scout-kms-load-${hash}`)
+  if (fs.existsSync(exe)) return exe
+  try {
+    execFileSync('cc', ['-O2', '-o', `${exe}.${process.pid}`, source], { stdio: 'pipe' })
+    fs.renameSync(`${exe}.${process.pid}`, exe)
+    return exe
+  } catch {
+    return undefined
+  }
+}
+
+/** The C generator: PDUs built here, written to files, sampled responses verified here after the run. */
+function cGenerator(exe: string, dir: string): Generator {
+  return async (req) => {
+    const pool = requestPool(req.protocol)
+    const files = { bind: path.join(dir, 'bind.pdu'), requests: path.join(dir, `requests-v${req.protocol}.pdu`), samples: path.join(dir, `samples-v${req.protocol}.txt`) }
+    fs.writeFileSync(files.bind, new KmsClientSession({ offerNdr64: false }).bind())
+    fs.writeFileSync(files.requests, Buffer.concat(pool.map((item) => item.pdu)))
+    const args = ['--port', String(req.port), '--clients', String(req.clients), '--warmup-ms', String(req.warmupMs), '--measure-ms', String(req.measureMs), '--bind', files.bind, '--requests', files.requests]
+    if (req.verify) args.push('--sample-every', String(VERIFY_EVERY), '--sample-out', files.samples)
+    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    if (code !== 0) throw new Error(`kms-load exited with ${code}`)
+    const r = JSON.parse(out) as { exchanges: number; seconds: number; p50: number; p99: number; max: number; cpuMs: number; errors: number; firstError: string }
+    const errors = r.errors > 0 ? [`${r.errors} failed exchanges, first: ${r.firstError}`] : []
+    let verified = 0
+    if (req.verify) {
+      for (const line of fs.readFileSync(files.samples, 'utf8').split('\n')) {
+        if (line === '') continue
+        const [index, hex] = line.split(' ')
+        const outcome = verifyResponsePdu(Buffer.from(hex!, 'hex'), pool[Number(index)]!.call)
+        if (outcome.kind !== 'response') errors.push(`response failed verification: ${outcome.kind}`)
+        else verified++
+      }
+    }
+    return { exchanges: r.exchanges, seconds: r.seconds, p50: r.p50, p99: r.p99, max: r.max, verified, errors, cpuMs: r.cpuMs }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { window: { type: 'string', default: '1' }, baseline: { type: 'boolean', default: false }, clients: { type: 'string', default: '16' }, seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '1' }, protocols: { type: 'string', default: '4,5,6' } }
+    options: {
+      window: { type: 'string', default: '1' },
+      baseline: { type: 'boolean', default: false },
+      clients: { type: 'string', default: '16' },
+      seconds: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      protocols: { type: 'string', default: '4,5,6' },
+      generator: { type: 'string', default: 'auto' }
+    }
   })
   const clients = Number(values.clients)
   const measureMs = Number(values.seconds) * 1000
@@ -199,6 +284,7 @@ async function main(): Promise<void> {
   const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
   const host = new LabHost({ listen: ['127.0.0.1:0'], dbPath: path.join(dir, 'client-log.sqlite'), identity, maxConnections: 1024, logGroupWindowMs: Number(values.window) })
   let [address] = await host.start()
+  let baseline: ReturnType<typeof createServer> | undefined
   if (values.baseline) {
     // Node's own floor: a server that answers every PDU with fixed bytes (no protocol, no log) — what no host beats.
     const replies = await cannedReplies(address!.port)
@@ -208,41 +294,38 @@ async function main(): Promise<void> {
       socket.on('data', (chunk: Buffer) => socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    baseline = server
     const info = server.address() as { port: number }
     address = { ...address!, port: info.port }
     console.log('BASELINE: a trivial node:net server answering with canned bytes (not the lab host)')
   }
 
-  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, KMS_SCOUT_BENCH_ROLE: 'load' }, stdio: 'inherit' })
-  const ask = (): Promise<LoadResult> =>
-    new Promise((resolve, reject) => {
-      child.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)))
-    }).then((r) => r as LoadResult)
-  const load = (req: LoadRequest): Promise<LoadResult> => {
-    const answer = ask()
-    child.send(req)
-    return answer
-  }
+  const exe = values.generator === 'node' ? undefined : compileCGenerator()
+  if (values.generator === 'c' && exe === undefined) throw new Error('--generator c: bench/kms-load.c does not compile here (is a C compiler installed as `cc`?)')
+  const node = exe === undefined ? nodeGenerator() : undefined
+  const load: Generator = exe !== undefined ? cGenerator(exe, dir) : node!.run
 
   console.log(`Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   console.log(`${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`)
-  console.log('host: LabHost in this process, SQLite client log (WAL, durability process), every response after its commit; load generator: child process\n')
+  console.log('host: LabHost in this process, SQLite client log (WAL, durability process), every response after its commit')
+  console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified\n`)
   console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  load CPU')
   console.log('--------  -----------  ------  ------  ------  --------  --------  --------')
   let failed = false
   for (const protocol of protocols) {
     const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
     const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline })
     const cpu = process.cpuUsage(cpu0)
-    const hostCpu = (cpu.user + cpu.system) / 1000 / ((warmupMs + measureMs) / 1000) / 10
-    const sorted = r.latenciesMs.sort((a, b) => a - b)
+    // approximate: includes building the request pool (C generator) and the warm-up
+    const hostCpu = (cpu.user + cpu.system) / 1000 / (performance.now() - t0) / 0.01
     const rate = r.exchanges / r.seconds
     console.log(
       `v${protocol}`.padEnd(8) +
         `${Math.round(rate).toLocaleString('en')}`.padStart(13) +
-        `${percentile(sorted, 50).toFixed(2)}`.padStart(8) +
-        `${percentile(sorted, 99).toFixed(2)}`.padStart(8) +
-        `${(sorted.at(-1) ?? NaN).toFixed(1)}`.padStart(8) +
+        `${r.p50.toFixed(2)}`.padStart(8) +
+        `${r.p99.toFixed(2)}`.padStart(8) +
+        `${r.max.toFixed(1)}`.padStart(8) +
         `${r.verified}`.padStart(10) +
         `${hostCpu.toFixed(0)} %`.padStart(10) +
         `${(r.cpuMs / r.seconds / 10).toFixed(0)} %`.padStart(10)
@@ -253,7 +336,8 @@ async function main(): Promise<void> {
     }
   }
   const s = host.status()
-  child.kill()
+  node?.close()
+  baseline?.close()
   await host.stop()
   const rows = s.counters.requests.v4.ok + s.counters.requests.v5.ok + s.counters.requests.v6.ok
   console.log(`\nhost counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, ` + `closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`)
