@@ -57,6 +57,8 @@ export class LabHostConnection {
   private draining = false
   private peerEnded = false
   private st: ConnectionState = 'open'
+  /** a bad frame header after whole PDUs in the same chunk: those PDUs are answered first, then the connection closes */
+  private framingError: Error | undefined
   /** set once, by whatever closed the connection first */
   closeReason: LabHostCloseReason | undefined
   closeDetail = ''
@@ -86,7 +88,7 @@ export class LabHostConnection {
   }
 
   receive(chunk: Uint8Array): void {
-    if (this.st !== 'open') return
+    if (this.st !== 'open' || this.framingError) return
     let pdus: Uint8Array[]
     try {
       pdus = this.framer.push(chunk)
@@ -94,6 +96,7 @@ export class LabHostConnection {
       this.abort(framingReason(err, this.options.maxPduBytes), err instanceof Error ? err.message : String(err))
       return
     }
+    this.framingError = this.framer.error
     if (pdus.length === 0) return
     for (const pdu of pdus) this.queue.push(pdu)
     if (!this.paused && this.queue.length - this.queueHead > QUEUE_HIGH_WATER) {
@@ -246,6 +249,10 @@ export class LabHostConnection {
 
   /** Nothing queued and nothing being answered: decide what the connection does next. */
   private settle(): void {
+    if (this.framingError) {
+      this.abort(framingReason(this.framingError, this.options.maxPduBytes), this.framingError.message)
+      return
+    }
     if (this.peerEnded) {
       const detail = this.framer.pendingBytes > 0 ? 'client closed in the middle of a PDU' : 'client closed'
       // The client has closed its side and every reply is with the OS: close now (the OS still delivers the

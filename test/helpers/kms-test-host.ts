@@ -133,6 +133,8 @@ export async function startKmsTestHost(options: KmsTestHostOptions = {}): Promis
         else if (options.maxProtocol !== undefined && call.request.protocol > options.maxProtocol) send(session.answerError(call, HRESULT.invalidData), 'response')
         else send(session.answer(call, answerFor(call), (n) => randomBytes(n)), 'response')
       }
+      // a bad header after whole PDUs: those were answered above; now close, as for a bad header alone
+      if (framer.error) socket.destroy()
     })
   }
 

@@ -72,6 +72,7 @@ export class TestKmsConnection {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const pdu of this.framer.push(chunk)) this.deliver(pdu)
+        if (this.framer.error) this.fail(this.framer.error)
       } catch (err) {
         this.fail(err instanceof Error ? err : new Error(String(err)))
       }

@@ -149,6 +149,22 @@ describe('lab host: per-connection limits', () => {
     await good.close()
   })
 
+  it('answers the whole PDUs that precede a bad header in the same chunk, then closes as malformed', async () => {
+    const { host, port } = await labs.start()
+    const c = await TestKmsConnection.open(port)
+    const closed = nextEvent(host, 'connection-closed')
+    const bind = c.session.bind()
+    const junk = new TextEncoder().encode('GET / HTTP/1.1\r\n')
+    const chunk = new Uint8Array(bind.byteLength + junk.byteLength)
+    chunk.set(bind)
+    chunk.set(junk, bind.byteLength)
+    c.send(chunk)
+    // the bind was answered before the connection closed
+    expect(decodePdu(await c.nextPdu()).ptype).toBe(PTYPE.bindAck)
+    await c.closed
+    expect(await closed).toMatchObject({ reason: 'malformed' })
+  })
+
   it("closes on a frag_length above maxPduBytes ('oversize') and after maxPdusPerConnection PDUs ('pdu-limit')", async () => {
     const { host, port } = await labs.start({ maxPduBytes: 1024, maxPdusPerConnection: 3 })
     const big = await TestKmsConnection.open(port)

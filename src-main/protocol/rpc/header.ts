@@ -71,7 +71,13 @@ export function pduLength(prefix: Uint8Array, maxFragLength: number): number | u
  * Splits a byte stream into whole PDUs (§1.1: never assume one PDU per read). Pure and incremental: `push` the
  * bytes as they arrive and get back the complete PDUs. Buffers at most one PDU of at most `maxFragLength` bytes;
  * the header is validated before its length is used, so a hostile frag_length cannot make it allocate more.
- * After a ProtocolDecodeError the framer stays failed (the stream has lost sync; close the connection).
+ *
+ * A header that must not be trusted ends the stream (it has lost sync; the caller should close the connection):
+ * - if `push` already split whole PDUs off that chunk, it returns them (they arrived before the bad header and
+ *   are valid on their own) and records the failure in `error`; the caller must check `error` after handling
+ *   them;
+ * - otherwise `push` throws the ProtocolDecodeError at once (and `error` is set too).
+ * Once `error` is set, every later `push` throws that same error and frames nothing more.
  */
 export class PduFramer {
   private chunks: Uint8Array[] = []
@@ -80,9 +86,17 @@ export class PduFramer {
 
   constructor(private readonly maxFragLength: number) {}
 
-  /** Number of bytes held that do not yet form a whole PDU. */
+  /**
+   * Number of bytes received that were not returned as a PDU: the start of a PDU still incomplete or, once
+   * `error` is set, the bytes from the bad header on (which will never be framed).
+   */
   get pendingBytes(): number {
     return this.buffered
+  }
+
+  /** Why the stream was given up (the bad header), or undefined while the stream is healthy. */
+  get error(): ProtocolDecodeError | undefined {
+    return this.failed
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
@@ -99,8 +113,12 @@ export class PduFramer {
       try {
         need = pduLength(head, this.maxFragLength)
       } catch (err) {
-        if (err instanceof ProtocolDecodeError) this.failed = err
-        throw err
+        if (!(err instanceof ProtocolDecodeError)) throw err
+        this.failed = err
+        // Nothing after a bad header is ever framed: drop the bytes but keep counting them in pendingBytes.
+        this.chunks = []
+        if (out.length === 0) throw err
+        return out
       }
       if (need === undefined || this.buffered < need) break
       out.push(this.take(need, true))
