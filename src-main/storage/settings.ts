@@ -8,11 +8,11 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { DEFAULT_KMS_PORT } from '../transport/endpoint'
 import { JsonStore } from './json-store'
 import type { JsonStoreOptions } from './json-store'
 
 export const SETTINGS_SCHEMA_VERSION = 1
-export const DEFAULT_KMS_PORT = 1688
 
 /** Minutes; the range Windows accepts for VLActivationInterval / VLRenewalInterval (slmgr /sai, /sri). */
 const INTERVAL_MIN = 15

@@ -39,15 +39,20 @@ export interface KmsExchange {
   checks: CheckResult[]
   /** request written → response verified, ms */
   rttMs: number
+  /**
+   * The host had closed the connection between requests, so this request was sent on a new connection (new
+   * bind; it is the first request there: NDR32, ctx 0). PROTOCOL.md §1.3.
+   */
+  reconnected: boolean
 }
 
 /** Round-trip times per phase, ms (performance.now() deltas; undefined for phases not reached/needed). */
 export interface KmsQueryTiming {
   /** DNS resolution of a host name (undefined for an IP literal or given addresses) */
   resolveMs: number | undefined
-  /** TCP connect of the address that was used (all attempts are in `attempts`) */
+  /** TCP connect of the address that was used (all attempts are in `attempts`; a reconnect is not counted) */
   connectMs: number | undefined
-  /** bind → bind_ack (and alter_context → alter_context_resp when needed) */
+  /** bind → bind_ack (and alter_context → alter_context_resp when needed), on the first connection */
   bindMs: number | undefined
   /** per request, in order */
   requestMs: number[]
@@ -65,6 +70,12 @@ export interface KmsQueryProgress {
   attempts: AddressAttempt[]
   bound: BoundInfo | undefined
   exchanges: KmsExchange[]
+  /**
+   * New connections opened (and bound) because the host closed the connection between requests (PROTOCOL.md
+   * §1.3); at most one per request. queryKmsHost always sets it (0 when none); optional only so progress built
+   * elsewhere stays valid.
+   */
+  reconnects?: number
   timing: KmsQueryTiming
 }
 
@@ -72,5 +83,7 @@ export interface KmsQueryProgress {
 export interface KmsQueryResult extends KmsQueryProgress {
   address: string
   family: 4 | 6
+  /** the bind of the first connection (a reconnect binds again; each exchange names its own context) */
   bound: BoundInfo
+  reconnects: number
 }

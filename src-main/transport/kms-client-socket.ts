@@ -105,6 +105,9 @@ export function connectAddress(connect: ConnectFunction, target: ConnectTarget, 
 
 type Failure = (phase: KmsQueryPhase) => KmsQueryError
 
+/** How the connection ended: the host closed or reset it, or anything else (bad bytes, socket error). */
+type FailureKind = 'closed' | 'other'
+
 /**
  * A connected socket as a queue of whole PDUs. Data, end, close and error events are recorded as they come;
  * `next()` hands out PDUs in order and, once the queue is empty, the connection's failure (closed, reset, or a
@@ -114,6 +117,8 @@ export class PduChannel {
   private readonly framer = new PduFramer(CLIENT_MAX_PDU_LENGTH)
   private readonly queue: Uint8Array[] = []
   private failure: Failure | undefined
+  private failureKind: FailureKind | undefined
+  private received = 0
   private wake: (() => void) | undefined
 
   constructor(
@@ -121,14 +126,31 @@ export class PduChannel {
     private readonly address: string
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('end', () => this.fail((phase) => new KmsQueryError('connection-closed', phase, `${address}: the host closed the connection without answering (${phase} phase)`, { address })))
-    socket.on('close', () => this.fail((phase) => new KmsQueryError('connection-closed', phase, `${address}: the connection closed without an answer (${phase} phase)`, { address })))
-    socket.on('error', (error: Error) => this.fail((phase) => socketErrorOf(error, phase, address)))
+    socket.on('end', () => this.fail('closed', (phase) => new KmsQueryError('connection-closed', phase, `${address}: the host closed the connection without answering (${phase} phase)`, { address })))
+    socket.on('close', () => this.fail('closed', (phase) => new KmsQueryError('connection-closed', phase, `${address}: the connection closed without an answer (${phase} phase)`, { address })))
+    socket.on('error', (error: Error) => {
+      const osCode = (error as NodeJS.ErrnoException).code
+      // A reset is how a host that already closed its socket answers bytes sent to it.
+      this.fail(osCode === 'ECONNRESET' || osCode === 'EPIPE' ? 'closed' : 'other', (phase) => socketErrorOf(error, phase, address))
+    })
   }
 
   /** True once the host closed or reset the connection or the stream lost sync. */
   get failed(): boolean {
     return this.failure !== undefined
+  }
+
+  /** Bytes received from the host so far (to tell whether it had started an answer when it closed). */
+  get bytesReceived(): number {
+    return this.received
+  }
+
+  /**
+   * True when the host closed or reset the connection and nothing it sent is left unread: no queued PDU, no
+   * partial PDU. (False for a framing error, a timeout or any other socket error.)
+   */
+  get closedByHost(): boolean {
+    return this.failureKind === 'closed' && this.queue.length === 0 && this.framer.pendingBytes === 0
   }
 
   write(pdu: Uint8Array): void {
@@ -159,19 +181,29 @@ export class PduChannel {
 
   private onData(chunk: Buffer): void {
     if (this.failure !== undefined) return
+    this.received += chunk.byteLength
     try {
       for (const pdu of this.framer.push(chunk)) this.queue.push(pdu)
     } catch (error) {
       if (!(error instanceof ProtocolDecodeError)) throw error
+      // framer.error is set too: handled below
+    }
+    // A bad header after whole PDUs: the framer returned those PDUs and kept the error. The queued PDUs are
+    // still handed out first; the failure follows them, so the caller fails as soon as it needs more.
+    const bad = this.framer.error
+    if (bad !== undefined) {
       // The stream cannot be resynchronised after a bad header: stop reading and report it.
-      this.fail((phase) => new KmsQueryError('protocol-violation', phase, `${this.address}: the host sent bytes that are not a DCE/RPC PDU: ${error.message}`, { address: this.address, field: error.field, offset: error.offset }))
+      this.fail('other', (phase) => new KmsQueryError('protocol-violation', phase, `${this.address}: the host sent bytes that are not a DCE/RPC PDU: ${bad.message}`, { address: this.address, field: bad.field, offset: bad.offset }))
       this.socket.destroy()
     }
     this.wake?.()
   }
 
-  private fail(failure: Failure): void {
-    this.failure ??= failure
+  private fail(kind: FailureKind, failure: Failure): void {
+    if (this.failure === undefined) {
+      this.failure = failure
+      this.failureKind = kind
+    }
     this.wake?.()
   }
 }

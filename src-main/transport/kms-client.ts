@@ -9,6 +9,10 @@
  * the phase's time limit or the AbortSignal, so a query always settles. Failures are KmsQueryError with a
  * `phase` and a `code`, and carry the progress made (addresses tried, bind, finished exchanges, RTTs).
  *
+ * With several requests, a host may close the connection between them (py-kms after every response, vlmcsd
+ * `-d`). As PROTOCOL.md §1.3 asks, the client then connects to the same address again, binds again and sends
+ * that request there — once per request; `reconnects` and each exchange's `reconnected` record it.
+ *
  * A query never invents client identities: the caller passes the CMID (normally the installation's stable
  * one, PROTOCOL.md §10.3), and several requests reuse whatever CMIDs the caller gave.
  */
@@ -24,6 +28,7 @@ import {
   ncaStatusName,
   ProtocolEncodeError,
   type BaseRequest,
+  type BoundInfo,
   type ClientSessionError,
   type FileTime,
   type KmsCallOutcome,
@@ -80,7 +85,10 @@ export interface QueryKmsHostOptions {
    * then only a label.
    */
   addresses?: readonly string[]
-  /** one request, or several sent in order on one connection */
+  /**
+   * one request, or several sent in order on one connection (on a new one when the host closed the connection
+   * between two of them)
+   */
   requests: KmsQueryRequestParams | readonly KmsQueryRequestParams[]
   /** with a single request: send it this many times on the connection (default 1) */
   count?: number
@@ -221,36 +229,67 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
     channel = new PduChannel(connected.socket, connected.address)
     progress.address = connected.address
     progress.family = connected.family
+    progress.reconnects = 0
 
-    // ---- bind (and alter_context)
-    const session = new KmsClientSession(options.session ?? (options.ndr32Only ? { offerNdr64: false, offerBtfn: false } : {}))
+    const sessionOptions = options.session ?? (options.ndr32Only ? { offerNdr64: false, offerBtfn: false } : {})
     const bindStart = clock()
-    channel.write(session.bind())
-    for (;;) {
-      const left = timeouts.bindMs - (clock() - bindStart)
-      if (left <= 0) throw timeoutError('bind', timeouts.bindMs, connected.address)
-      const pdu = await channel.next('bind', left, signal, timeouts.bindMs)
-      const step = session.receive(pdu)
-      if (step.kind === 'send') {
-        channel.write(step.pdu)
-        continue
-      }
-      if (step.kind === 'bound') {
-        progress.bound = step.info
-        break
-      }
-      if (step.kind === 'failed') throw sessionError(step.error, 'bind', connected.address)
-      throw new KmsQueryError('protocol-violation', 'bind', `${connected.address}: unexpected session step '${step.kind}' while binding`, { address: connected.address })
-    }
+    const first = await bindChannel(channel, sessionOptions, timeouts.bindMs, signal, connected.address, clock)
+    progress.bound = first.info
     progress.timing.bindMs = round(clock() - bindStart)
+    let session = first.session
+    /** requests answered on the current connection: only then can a close be "between requests" */
+    let answeredHere = 0
+
+    // A new connection to the same address, bound again (PROTOCOL.md §1.3). Not an address attempt: the
+    // address was already chosen; the bind is not timed into timing.bindMs.
+    const reconnect = async (): Promise<void> => {
+      channel?.close()
+      channel = undefined
+      progress.reconnects = (progress.reconnects ?? 0) + 1
+      const target = { host: connected.address, port, family: connected.family }
+      const socket = await connectAddress(options.connect ?? defaultConnect, target, timeouts.connectMs, signal)
+      socket.setNoDelay(true)
+      channel = new PduChannel(socket, connected.address)
+      session = (await bindChannel(channel, sessionOptions, timeouts.bindMs, signal, connected.address, clock)).session
+      answeredHere = 0
+    }
 
     // ---- requests
     for (let i = 0; i < params.length; i++) {
       const base = baseRequestOf(params[i]!, now, i)
-      const sentAt = clock()
-      const pdu = session.request(base, random)
-      channel.write(pdu)
-      const reply = await channel.next('request', timeouts.requestMs, signal)
+      let reconnected = false
+      let sentAt: number
+      let reply: Uint8Array
+      for (;;) {
+        const current: PduChannel = channel!
+        // Each request may reconnect once, and only when the connection had already answered a request: the
+        // retried request is the first on the fresh connection, so a host that closes that one too fails the
+        // query (no loop), and a host that closes right after the bind is never retried.
+        const mayReconnect = !reconnected && answeredHere > 0
+        if (mayReconnect && current.closedByHost) {
+          // The close arrived while idle, before we wrote the request.
+          await reconnect()
+          reconnected = true
+          continue
+        }
+        sentAt = clock()
+        const receivedBefore = current.bytesReceived
+        current.write(session.request(base, random))
+        try {
+          reply = await current.next('request', timeouts.requestMs, signal)
+        } catch (error) {
+          // The host closed (or reset, as a closed socket answers our bytes) without a single byte of an answer.
+          // The request can have crossed the host's close on the wire, so this is still a close between requests;
+          // a close after part of the answer arrived is a failure in the middle of the exchange.
+          if (mayReconnect && error instanceof KmsQueryError && (error.code === 'connection-closed' || error.code === 'connection-reset') && current.closedByHost && current.bytesReceived === receivedBefore) {
+            await reconnect()
+            reconnected = true
+            continue
+          }
+          throw error
+        }
+        break
+      }
       const step = session.receive(reply)
       const rttMs = round(clock() - sentAt)
       progress.timing.requestMs.push(rttMs)
@@ -260,13 +299,15 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
       }
       const outcome = step.outcome
       if (outcome.kind !== 'response') throw outcomeError(outcome, connected.address, i)
+      answeredHere++
       const exchange: KmsExchange = {
         index: i,
         request: { base, callId: outcome.call.callId, contextId: outcome.call.contextId, syntax: outcome.call.syntax, iv: outcome.call.request.iv },
         response: outcome.response,
         countSufficient: outcome.countSufficient,
         checks: outcome.checks,
-        rttMs
+        rttMs,
+        reconnected
       }
       progress.exchanges.push(exchange)
     }
@@ -281,6 +322,33 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
     throw error
   } finally {
     channel?.close()
+  }
+}
+
+/** RPC bind (and alter_context) on a fresh connection; a new session per connection (call_ids start over). */
+async function bindChannel(
+  channel: PduChannel,
+  sessionOptions: KmsClientSessionOptions,
+  bindMs: number,
+  signal: AbortSignal | undefined,
+  address: string,
+  clock: () => number
+): Promise<{ session: KmsClientSession; info: BoundInfo }> {
+  const session = new KmsClientSession(sessionOptions)
+  const bindStart = clock()
+  channel.write(session.bind())
+  for (;;) {
+    const left = bindMs - (clock() - bindStart)
+    if (left <= 0) throw timeoutError('bind', bindMs, address)
+    const pdu = await channel.next('bind', left, signal, bindMs)
+    const step = session.receive(pdu)
+    if (step.kind === 'send') {
+      channel.write(step.pdu)
+      continue
+    }
+    if (step.kind === 'bound') return { session, info: step.info }
+    if (step.kind === 'failed') throw sessionError(step.error, 'bind', address)
+    throw new KmsQueryError('protocol-violation', 'bind', `${address}: unexpected session step '${step.kind}' while binding`, { address })
   }
 }
 

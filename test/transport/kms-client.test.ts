@@ -3,7 +3,7 @@
  * NDR32-only, two requests on one connection, IPv6, names resolving to several addresses, and the HRESULT path.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { formatHwid, HRESULT, productCatalog, type RequestIdentity } from '../../src-main/protocol'
+import { formatHwid, HRESULT, productCatalog, PTYPE, type RequestIdentity } from '../../src-main/protocol'
 import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
 import { closedPort, startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 
@@ -100,6 +100,8 @@ describe('queryKmsHost over real sockets', () => {
       [1, 3, 'ndr64', 9, true]
     ])
     expect(result.timing.requestMs).toHaveLength(2)
+    expect(result.reconnects).toBe(0)
+    expect(result.exchanges.map((e) => e.reconnected)).toEqual([false, false])
   })
 
   it('count repeats one request with the same CMID (never a new identity per request)', async () => {
@@ -195,10 +197,16 @@ describe('KMS-level refusals (HRESULT error path)', () => {
   })
 
   it('a failure on the second request keeps the first exchange in the progress', async () => {
-    const h = await host({ intercept: (_pdu, index) => (index === 3 ? { close: true } : undefined) })
+    // The host answers the first request, then closes on every later one without a byte of answer. The first
+    // such close may have crossed our request on the wire (a close between requests), so the client resends
+    // it once on a new connection; that one is closed too, and the query fails.
+    let requestsSeen = 0
+    const h = await host({ intercept: (pdu) => (pdu[2] === PTYPE.request && ++requestsSeen > 1 ? { close: true } : undefined) })
     const error = await queryError(queryKmsHost({ host: h.address, port: h.port, requests: params(), count: 2 }))
     expect([error.code, error.phase]).toEqual(['connection-closed', 'request'])
     expect(error.progress?.exchanges).toHaveLength(1)
+    expect(error.progress?.reconnects).toBe(1)
+    expect(h.connections).toBe(2)
   })
 })
 
