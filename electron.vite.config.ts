@@ -15,7 +15,9 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve(root, 'src-main/electron/main.ts'),
-          cli: resolve(root, 'src-main/cli/main.ts')
+          cli: resolve(root, 'src-main/cli/main.ts'),
+          // forked by `kms-scout serve --workers N` (src-main/transport/lab-host-workers.ts)
+          'lab-host-worker': resolve(root, 'src-main/transport/lab-host-worker.ts')
         },
         output: {
           // electronegativity's PRELOAD_JS_CHECK flags every window that has a preload "for review".

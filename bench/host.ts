@@ -272,7 +272,9 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       protocols: { type: 'string', default: '4,5,6' },
-      generator: { type: 'string', default: 'auto' }
+      generator: { type: 'string', default: 'auto' },
+      workers: { type: 'string', default: '0' },
+      'owner-serves': { type: 'string', default: 'yes' }
     }
   })
   const clients = Number(values.clients)
@@ -282,7 +284,15 @@ async function main(): Promise<void> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-scout-bench-host-'))
   const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
-  const host = new LabHost({ listen: ['127.0.0.1:0'], dbPath: path.join(dir, 'client-log.sqlite'), identity, maxConnections: 1024, logGroupWindowMs: Number(values.window) })
+  const workers = Number(values.workers)
+  const host = new LabHost({
+    listen: ['127.0.0.1:0'],
+    dbPath: path.join(dir, 'client-log.sqlite'),
+    identity,
+    maxConnections: 1024 * (1 + workers),
+    logGroupWindowMs: Number(values.window),
+    workers: workers > 0 ? { count: workers, script: fileURLToPath(new URL('../src-main/transport/lab-host-worker.ts', import.meta.url)), execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)], ownerServes: values['owner-serves'] !== 'no' } : undefined
+  })
   let [address] = await host.start()
   let baseline: ReturnType<typeof createServer> | undefined
   if (values.baseline) {
@@ -307,7 +317,7 @@ async function main(): Promise<void> {
 
   console.log(`Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   console.log(`${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`)
-  console.log('host: LabHost in this process, SQLite client log (WAL, durability process), every response after its commit')
+  console.log(`host: LabHost in this process${workers > 0 ? ` plus ${workers} worker process${workers > 1 ? 'es' : ''} (host CPU: this process only)` : ''}, SQLite client log (WAL, durability process), every response after its commit`)
   console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified\n`)
   console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  load CPU')
   console.log('--------  -----------  ------  ------  ------  --------  --------  --------')

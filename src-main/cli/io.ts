@@ -12,6 +12,11 @@ export interface CliIo {
    * on Ctrl-C the ordinary way.
    */
   waitForInterrupt: () => Promise<string>
+  /**
+   * How to start a lab-host worker process (`serve --workers N`): the built `lab-host-worker.js` next to the CLI
+   * bundle, set by the CLI's entry point. Absent: --workers is refused.
+   */
+  labHostWorker?: { script: string; execArgv?: string[] }
 }
 
 /** Exit codes follow the monitoring-plugin convention so `check` drops into Nagios/Icinga. */

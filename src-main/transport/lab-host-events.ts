@@ -110,6 +110,23 @@ export function copyCounters(c: LabHostCounters): LabHostCounters {
   }
 }
 
+/** Adds `from` to `into` (the owner's counters plus its workers'). */
+export function addCounters(into: LabHostCounters, from: LabHostCounters): LabHostCounters {
+  for (const key of ['v4', 'v5', 'v6', 'other'] as const) {
+    into.requests[key].ok += from.requests[key].ok
+    into.requests[key].refused += from.requests[key].refused
+  }
+  into.faults += from.faults
+  into.connections.accepted += from.connections.accepted
+  into.connections.active += from.connections.active
+  // the sum of each process's peak: an upper bound of the peak of the whole host
+  into.connections.peak += from.connections.peak
+  into.connections.refused += from.connections.refused
+  for (const reason of CLOSE_REASONS) into.closes[reason] += from.closes[reason]
+  into.logFailures += from.logFailures
+  return into
+}
+
 /** One KMS request the host answered and stored in the client log (field names as in the log, PROTOCOL.md §3). */
 export interface LabHostExchange {
   /** epoch ms (host clock) */
@@ -173,6 +190,8 @@ export type LabHostListener<E extends LabHostEventName> = (payload: LabHostEvent
  */
 export class LabHostEmitter {
   private readonly listeners = new Map<LabHostEventName, Set<(payload: never) => void>>()
+  /** told whenever the set of subscribed events may have changed (the worker pool forwards only those) */
+  onSubscriptionsChanged: (() => void) | undefined
 
   on<E extends LabHostEventName>(event: E, listener: LabHostListener<E>): () => void {
     let set = this.listeners.get(event)
@@ -182,8 +201,10 @@ export class LabHostEmitter {
     }
     const fn = listener as (payload: never) => void
     set.add(fn)
+    this.onSubscriptionsChanged?.()
     return () => {
       set.delete(fn)
+      this.onSubscriptionsChanged?.()
     }
   }
 

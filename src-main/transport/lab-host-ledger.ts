@@ -75,11 +75,16 @@ export class LocalLedger implements LabHostLedger {
     private readonly log: ClientLog,
     private readonly policy: CountPolicy,
     private readonly names: CatalogNames,
-    private readonly emitter: LabHostEmitter
+    private readonly emitter: LabHostEmitter,
+    /** epoch ms: the host's clock */
+    private readonly now: () => number
   ) {}
 
   store(request: LedgerRequest): Promise<number | null> {
     const entry = request.entry
+    // The row's time is the ledger's clock, not the serving process's: the count index keeps clients in last-seen
+    // order, and times from several processes' clocks would arrive slightly out of order (costly re-sorts).
+    entry.timeMs = this.now()
     if (request.counted && entry.cmid !== null && entry.kmsCountedId !== null && entry.requiredClientCount !== undefined && entry.requiredClientCount !== null) {
       // countFor and record in the same synchronous turn: the log's index then includes this client for the next.
       entry.countReturned = this.policy.countFor(entry.kmsCountedId, entry.cmid, entry.requiredClientCount, entry.timeMs)

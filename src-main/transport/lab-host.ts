@@ -24,6 +24,7 @@ import { CountPolicy, seedFromLog, type LabHostCountMode } from './lab-host-coun
 import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './lab-host-config'
 import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './lab-host-connection'
 import {
+  addCounters,
   copyCounters,
   emptyCounters,
   LabHostEmitter,
@@ -34,7 +35,9 @@ import {
   type LabHostListener
 } from './lab-host-events'
 import type { LabHostIdentity } from './lab-host-identity'
-import { CatalogNames, LocalLedger } from './lab-host-ledger'
+import { CatalogNames, LocalLedger, type LabHostLedger } from './lab-host-ledger'
+import { FORWARDABLE_EVENTS } from './lab-host-worker-messages'
+import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './lab-host-workers'
 import { LabHostResponder } from './lab-host-responder'
 
 export const LAB_HOST_DEFAULTS = {
@@ -70,6 +73,16 @@ export interface LabHostOptions {
    * at most about a millisecond longer, which no KMS client notices.
    */
   logGroupWindowMs?: number
+  /**
+   * Serve with worker processes besides this one, so the host uses more than one core (lab-host-workers.ts).
+   * Needs `dbPath` or `clientLog`; the workers use the built-in catalog, the real clock and crypto randomness.
+   * With workers, each of the 1 + count processes enforces its share of `maxConnections`.
+   */
+  workers?: LabHostWorkers
+  /** For worker processes (lab-host-worker.ts): the owner's ledger over IPC, instead of a client log. */
+  ledger?: LabHostLedger
+  /** For worker processes: listening sockets handed over by the owner, instead of `listen`. */
+  servers?: ReadonlyArray<{ server: Server; address: LabHostAddress }>
   /** ePIDs per CSVLK group and HwId (see loadLabHostIdentity) */
   identity: LabHostIdentity
   /** default 'real' */
@@ -127,6 +140,9 @@ export interface LabHostStatus {
   limits: { maxConnections: number; exchangeTimeoutMs: number; maxPduBytes: number; maxPdusPerConnection: number }
   identity: { epids: Record<string, string>; hwid: string }
   clientLog: { file: string | null; pendingWrites: number }
+  /** process ids of the running worker processes (empty without workers) */
+  workerPids: number[]
+  /** this process's and its workers' counters added up (a worker's counters are at most 250 ms old) */
   counters: LabHostCounters
 }
 
@@ -193,6 +209,9 @@ export class LabHost {
   private readonly activationInterval: number
   private readonly renewalInterval: number
   private readonly maxConnections: number
+  /** this process's limit: maxConnections, or its share of it when there are workers */
+  private readonly connectionLimit: number
+  private pool: LabHostWorkerPool | undefined
   private readonly exchangeTimeoutMs: number
   private readonly maxPduBytes: number
   private readonly maxPdusPerConnection: number
@@ -213,8 +232,15 @@ export class LabHost {
   private allClosed: (() => void) | undefined
 
   constructor(private readonly options: LabHostOptions) {
-    if ((options.dbPath === undefined) === (options.clientLog === undefined)) throw new TypeError('LabHost needs exactly one of dbPath and clientLog')
-    const listen = options.listen ?? [LAB_HOST_DEFAULTS.listen]
+    const stores = [options.dbPath, options.clientLog, options.ledger].filter((x) => x !== undefined).length
+    if (stores !== 1) throw new TypeError('LabHost needs exactly one of dbPath, clientLog and ledger')
+    const workers = options.workers?.count ?? 0
+    if (workers !== 0) {
+      checkRange('workers', workers, 0, MAX_WORKERS)
+      if (options.ledger) throw new TypeError('a worker cannot have workers of its own')
+      if (options.catalog || options.now || options.random) throw new TypeError('workers use the built-in catalog, clock and randomness; leave catalog, now and random unset')
+    }
+    const listen = options.servers ? options.servers.map((s) => s.address) : (options.listen ?? [LAB_HOST_DEFAULTS.listen])
     if (listen.length === 0) throw new RangeError('LabHost needs at least one listen address')
     this.listen = listen.map((entry) => {
       if (typeof entry !== 'string') {
@@ -234,6 +260,7 @@ export class LabHost {
     this.activationInterval = checkRange('activationInterval', options.activationInterval ?? LAB_HOST_DEFAULTS.activationInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
     this.renewalInterval = checkRange('renewalInterval', options.renewalInterval ?? LAB_HOST_DEFAULTS.renewalInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
     this.maxConnections = checkRange('maxConnections', options.maxConnections ?? LAB_HOST_DEFAULTS.maxConnections, 1, 1_000_000)
+    this.connectionLimit = Math.max(1, Math.floor(this.maxConnections / (1 + workers)))
     this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? LAB_HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
     // 16 bytes of header is the least; above 64 KiB frag_length (u16) cannot go anyway.
     this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? LAB_HOST_DEFAULTS.maxPduBytes, 16, 65_535)
@@ -283,7 +310,8 @@ export class LabHost {
       },
       identity: { epids: { ...this.options.identity.epids }, hwid: formatHwid(this.options.identity.hwid) },
       clientLog: { file: this.log?.file ?? this.options.dbPath ?? null, pendingWrites: this.log?.pendingCount ?? 0 },
-      counters: copyCounters(this.counters)
+      workerPids: this.pool?.pids ?? [],
+      counters: this.pool ? addCounters(copyCounters(this.counters), this.pool.counters()) : copyCounters(this.counters)
     }
   }
 
@@ -297,13 +325,9 @@ export class LabHost {
     // counters describe the current run
     resetCounters(this.counters)
     try {
-      await this.openLog()
-      const log = this.log!
-      const policy = new CountPolicy(this.countMode, log)
-      await seedFromLog(policy.highest, log, this.now())
-      this.policy = policy
+      const ledger = this.options.ledger ?? (await this.openLedger())
       this.responder = new LabHostResponder({
-        ledger: new LocalLedger(log, policy, new CatalogNames(this.catalog), this.emitter),
+        ledger,
         identity: this.options.identity,
         catalog: this.catalog,
         activationInterval: this.activationInterval,
@@ -313,7 +337,13 @@ export class LabHost {
         emitter: this.emitter,
         counters: this.counters
       })
-      for (const address of this.listen) this.bound.push(await this.listenOn(address))
+      if (this.options.servers) for (const { server, address } of this.options.servers) this.bound.push(this.adopt(server, address))
+      else for (const address of this.listen) this.bound.push(await this.listenOn(address))
+      if (this.options.workers && this.options.workers.count > 0) {
+        this.pool = await this.startWorkers(this.options.workers, ledger)
+        // The workers hold their own copies of the listening sockets; closing ours leaves this process to the ledger.
+        if (this.options.workers.ownerServes === false) void this.closeServers()
+      }
     } catch (err) {
       await this.closeServers()
       await this.closeLog()
@@ -321,8 +351,10 @@ export class LabHost {
       this.st = 'stopped'
       throw err
     }
-    this.purgeTimer = setInterval(() => this.purge(), this.purgeIntervalMs)
-    this.purgeTimer.unref()
+    if (!this.options.ledger) {
+      this.purgeTimer = setInterval(() => this.purge(), this.purgeIntervalMs)
+      this.purgeTimer.unref()
+    }
     this.startedAtMs = this.now()
     this.st = 'running'
     this.emitter.emit('started', { addresses: this.addresses })
@@ -355,6 +387,8 @@ export class LabHost {
     if (this.st === 'stopped') return
     this.st = 'stopping'
     const serversClosed = this.closeServers()
+    // Workers drain like this process does; the log stays open until they have finished (they store through it).
+    const workersStopped = this.pool?.stop(this.drainTimeoutMs + 5000)
     let inFlight = 0
     for (const c of this.connections) if (c.inFlight) inFlight++
     this.emitter.emit('stopping', { inFlight, open: this.connections.size })
@@ -378,6 +412,12 @@ export class LabHost {
     }
     this.allClosed = undefined
     await serversClosed
+    if (workersStopped) {
+      await workersStopped
+      addCounters(this.counters, this.pool!.counters())
+      this.pool = undefined
+      this.emitter.onSubscriptionsChanged = undefined
+    }
     if (this.purgeTimer) clearInterval(this.purgeTimer)
     this.purgeTimer = undefined
     await this.closeLog()
@@ -385,6 +425,50 @@ export class LabHost {
     this.startedAtMs = null
     this.st = 'stopped'
     this.emitter.emit('stopped', { drained: !timedOut, abandoned, counters: copyCounters(this.counters) })
+  }
+
+  /** Opens the client log and rebuilds the counts from it. */
+  private async openLedger(): Promise<LabHostLedger> {
+    await this.openLog()
+    const log = this.log!
+    const policy = new CountPolicy(this.countMode, log)
+    await seedFromLog(policy.highest, log, this.now())
+    this.policy = policy
+    return new LocalLedger(log, policy, new CatalogNames(this.catalog), this.emitter, this.now)
+  }
+
+  private async startWorkers(workers: LabHostWorkers, ledger: LabHostLedger): Promise<LabHostWorkerPool> {
+    const subscribed = (): LabHostEventName[] => FORWARDABLE_EVENTS.filter((name) => this.emitter.has(name))
+    const pool = await LabHostWorkerPool.start({
+      workers,
+      servers: this.servers.map((server, i) => ({ server, address: this.bound[i]! })),
+      ledger,
+      emitter: this.emitter,
+      init: {
+        identity: { epids: { ...this.options.identity.epids }, hwid: Buffer.from(this.options.identity.hwid).toString('hex') },
+        countMode: this.countMode,
+        activationInterval: this.activationInterval,
+        renewalInterval: this.renewalInterval,
+        maxConnections: this.connectionLimit,
+        exchangeTimeoutMs: this.exchangeTimeoutMs,
+        maxPduBytes: this.maxPduBytes,
+        maxPdusPerConnection: this.maxPdusPerConnection,
+        drainTimeoutMs: this.drainTimeoutMs,
+        ndr64: this.options.ndr64 ?? true,
+        btfn: this.options.btfn ?? true,
+        forward: subscribed()
+      }
+    })
+    this.emitter.onSubscriptionsChanged = () => pool.forward(subscribed())
+    return pool
+  }
+
+  /** Serves a listening socket handed over by the owner process (workers). */
+  private adopt(server: Server, address: LabHostAddress): LabHostAddress {
+    this.servers.push(server)
+    server.on('error', (err) => this.emitter.emit('error', { scope: 'listener', message: `${address.text}: ${err.message}` }))
+    server.on('connection', (socket) => this.acceptTransport(socket, address.port))
+    return { ...address }
   }
 
   private async openLog(): Promise<void> {
@@ -471,7 +555,7 @@ export class LabHost {
         remoteAddress: formatAddress(t.remoteAddress ?? '?', t.remotePort ?? 0),
         reason,
         active: this.connections.size,
-        limit: this.maxConnections
+        limit: this.connectionLimit
       })
     }
   }
@@ -488,7 +572,7 @@ export class LabHost {
       this.refuse(t, 'stopping')
       return
     }
-    if (this.connections.size >= this.maxConnections) {
+    if (this.connections.size >= this.connectionLimit) {
       this.refuse(t, 'capacity')
       return
     }

@@ -1,17 +1,27 @@
 /**
  * Child process for the lab-host kill -9 test: runs a LabHost on 127.0.0.1 (ephemeral port) with its client log
- * and identity in the directory given as argv[2], and prints `ready <port>` once it listens. The parent puts it
- * under load and kills it with SIGKILL. Run with `node --import tsx`.
+ * and identity in the directory given as argv[2] (and argv[3] worker processes, default 0), and prints
+ * `ready <port>` once it listens. The parent puts it under load and kills it with SIGKILL. Run with
+ * `node --import tsx`.
  */
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { LabHost } from '../../src-main/transport/lab-host'
 import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/transport/lab-host-identity'
 
 const dir = process.argv[2]
 if (!dir) throw new Error('usage: lab-host-child.ts <dir>')
 const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
-const host = new LabHost({ listen: ['127.0.0.1:0'], dbPath: path.join(dir, 'client-log.sqlite'), identity, maxConnections: 1024 })
+const workers = Number(process.argv[3] ?? 0)
+const script = fileURLToPath(new URL('../../src-main/transport/lab-host-worker.ts', import.meta.url))
+const host = new LabHost({
+  listen: ['127.0.0.1:0'],
+  dbPath: path.join(dir, 'client-log.sqlite'),
+  identity,
+  maxConnections: 1024,
+  workers: workers > 0 ? { count: workers, script, execArgv: ['--import', 'tsx'] } : undefined
+})
 host.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`))
 const [address] = await host.start()
 process.stdout.write(`ready ${address!.port}\n`)

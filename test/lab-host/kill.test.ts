@@ -3,7 +3,8 @@
  * connection per exchange, a new CMID each); once enough responses have been verified we SIGKILL it in the middle
  * of the load, start it again on the same directory, load and kill it again, then restart it in-process and check:
  * `PRAGMA integrity_check` is ok (ours and the sqlite3 tool's), every acknowledged request — one whose response the
- * client received and verified — is in the log, and the restarted host kept its identity and its counts.
+ * client received and verified — is in the log, and the restarted host kept its identity and its counts. The same
+ * with a worker process serving part of the clients: killing the owner ends the worker too.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -24,10 +25,12 @@ interface Round {
   epids: Set<string>
 }
 
-async function startChild(dir: string): Promise<{ proc: ChildProcess; port: number; exited: Promise<unknown[]>; stderr: () => string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+async function startChild(dir: string, workers: number): Promise<{ proc: ChildProcess; port: number; exited: Promise<unknown[]>; stderrClosed: Promise<unknown>; stderr: () => string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, String(workers)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  // Worker processes inherit the child's stderr: the pipe ends only when the child and all its workers are gone.
+  const stderrClosed = once(proc.stderr!, 'end')
   const exited = once(proc, 'exit')
   const lines = createInterface({ input: proc.stdout! })
   const port = await new Promise<number>((resolve, reject) => {
@@ -37,7 +40,7 @@ async function startChild(dir: string): Promise<{ proc: ChildProcess; port: numb
     })
     proc.once('exit', () => reject(new Error(`lab host child exited before it was ready:\n${stderr}`)))
   })
-  return { proc, port, exited, stderr: () => stderr }
+  return { proc, port, exited, stderrClosed, stderr: () => stderr }
 }
 
 /** Runs CLIENTS workers against `port` and SIGKILLs `proc` after `killAfter` verified responses. */
@@ -68,15 +71,17 @@ async function loadAndKill(proc: ChildProcess, port: number, killAfter: number):
 }
 
 describe('lab host: kill -9 under load', () => {
-  it('keeps every acknowledged request and an intact database across two SIGKILLs', async () => {
+  it.each([0, 1])('keeps every acknowledged request and an intact database across two SIGKILLs (%i worker processes)', async (workers) => {
     const dir = labs.tempDir()
     const acked: string[] = []
     const epids = new Set<string>()
     for (const killAfter of [400, 250]) {
-      const { proc, port, exited } = await startChild(dir)
+      const { proc, port, exited, stderrClosed } = await startChild(dir, workers)
       const round = await loadAndKill(proc, port, killAfter)
       const [code, signal] = await exited
       expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' })
+      // with workers: they noticed the owner's death and exited (no orphan keeps the port or answers unlogged)
+      await stderrClosed
       expect(round.acked.length).toBeGreaterThanOrEqual(killAfter)
       acked.push(...round.acked)
       for (const e of round.epids) epids.add(e)

@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../../src-main/cli/run'
 import type { CliIo } from '../../src-main/cli/io'
@@ -52,6 +53,8 @@ function serveIo(configDir: string): ServeIo {
   }
 }
 
+const workerScript = fileURLToPath(new URL('../../src-main/transport/lab-host-worker.ts', import.meta.url))
+
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1))
 }
@@ -86,6 +89,19 @@ describe('kms-scout serve', () => {
       probe.on('connect', () => reject(new Error('still listening')))
       probe.on('error', () => resolve())
     })
+  })
+
+  it('--workers 1: serves through a worker process too, and its summary counts every process', async () => {
+    const io = { ...serveIo(labs.tempDir()), labHostWorker: { script: workerScript, execArgv: ['--import', 'tsx'] } }
+    const exit = runCli(['serve', '--listen', '127.0.0.1:0', '--workers', '1', '--json'], io)
+    const address = await io.listening
+    for (let i = 0; i < 6; i++) expectResponse(await kmsExchange(portOf(address), baseFor(PRODUCT_BY_PROTOCOL[6])))
+    io.interrupt()
+    expect(await exit).toBe(0)
+    expect(io.err()).toMatch(/worker processes: 1 \(pid \d+\)/)
+    const summary = JSON.parse(io.out()) as { counters: { requests: { v6: { ok: number } }; connections: { accepted: number } } }
+    expect(summary.counters.requests.v6.ok).toBe(6)
+    expect(summary.counters.connections.accepted).toBe(6)
   })
 
   it('takes its defaults from settings.json and lets flags override them; --json-log prints JSON lines', async () => {
@@ -138,6 +154,8 @@ describe('kms-scout serve', () => {
     [['--renewal-interval', '50000'], /--renewal-interval '50000'/],
     [['--max-connections', '0'], /--max-connections '0'/],
     [['--timeout', '1.5'], /--timeout '1.5'/],
+    [['--workers', '65'], /--workers '65' is not a whole number of processes from 0 to 64/],
+    [['--workers', '1'], /--workers needs the built CLI/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['extra'], /serve takes no arguments/]
   ])('rejects %j with exit 3 and a hint', async (args, message) => {

@@ -12,6 +12,7 @@ import { ClientLogBusyError, ClientLogFormatError } from '../../storage/client-l
 import { configDir, configPaths } from '../../storage/config-dir'
 import { createSettingsStore } from '../../storage/settings'
 import { LabHost, LabHostListenError, INTERVAL_RANGE } from '../../transport/lab-host'
+import { MAX_WORKERS } from '../../transport/lab-host-workers'
 import { labHostConfigFromSettings, parseListenAddress, type ListenAddress } from '../../transport/lab-host-config'
 import type { LabHostCountMode } from '../../transport/lab-host-count'
 import { epidProblem, loadLabHostIdentity, type IdentityOverrides } from '../../transport/lab-host-identity'
@@ -39,7 +40,7 @@ function single(values: CommandContext['values'], name: string): string | undefi
 function integer(text: string, flag: string, min: number, max: number, unit: string): number {
   const n = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} '${text}' is not a whole number of ${unit} from ${min} to ${max}`, `e.g. --${flag} ${Math.min(max, Math.max(min, flag === 'timeout' ? 30 : flag === 'max-connections' ? 256 : 120))}`)
+    throw new UsageError(`--${flag} '${text}' is not a whole number of ${unit} from ${min} to ${max}`, `e.g. --${flag} ${Math.min(max, Math.max(min, flag === 'timeout' ? 30 : flag === 'max-connections' ? 256 : flag === 'workers' ? 1 : 120))}`)
   }
   return n
 }
@@ -86,7 +87,7 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the lab KMS host (test fixture; loopback only unless told otherwise)',
   usage:
-    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--json-log]',
+    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N] [--json-log]',
   help: [
     'Options (defaults from the labHost section of settings.json in the config directory):',
     '  --listen ADDR:PORT        address to listen on; repeat for several (default 127.0.0.1:1688; [::1]:1688 for IPv6;',
@@ -100,6 +101,8 @@ export const serveCommand: CliCommand = {
     '  --renewal-interval MIN    VLRenewalInterval, 15–43200 (default 10080)',
     '  --max-connections N       concurrent connections; more are refused at once (default 256)',
     '  --timeout S               deadline per exchange and for idle connections, seconds (default 30)',
+    '  --workers N               serve with N worker processes besides the main one, to use more cores (default 0;',
+    '                            e.g. 1 on a 2-core machine). The count and the client log stay in the main process.',
     '  --json-log                one JSON object per log line',
     '',
     'Stops gracefully on Ctrl-C or SIGTERM: exchanges in progress finish first.'
@@ -114,6 +117,7 @@ export const serveCommand: CliCommand = {
     'renewal-interval': { type: 'string' },
     'max-connections': { type: 'string' },
     timeout: { type: 'string' },
+    workers: { type: 'string' },
     'json-log': { type: 'boolean' }
   },
   async run({ values, positionals, json, io }) {
@@ -137,6 +141,10 @@ export const serveCommand: CliCommand = {
     const renewalInterval = flag('renewal-interval', INTERVAL_RANGE.min, INTERVAL_RANGE.max, 'minutes')
     const maxConnections = flag('max-connections', 1, 65_535, 'connections')
     const timeoutS = flag('timeout', 1, 3600, 'seconds')
+    const workers = flag('workers', 0, MAX_WORKERS, 'processes') ?? 0
+    if (workers > 0 && io.labHostWorker === undefined) {
+      throw new UsageError('--workers needs the built CLI (the worker program lab-host-worker.js comes with it)', 'run `npm run build` and start the CLI with bin/kms-scout.js, or leave out --workers')
+    }
     const jsonLog = values['json-log'] === true
 
     const dir = configDir({ platform: process.platform, env: io.env, homedir: os.homedir() })
@@ -176,7 +184,8 @@ export const serveCommand: CliCommand = {
       renewalInterval: renewalInterval ?? config.renewalInterval,
       maxConnections: maxConnections ?? config.maxConnections,
       exchangeTimeoutMs: timeoutS === undefined ? config.exchangeTimeoutMs : timeoutS * 1000,
-      maxPduBytes: config.maxPduBytes
+      maxPduBytes: config.maxPduBytes,
+      workers: workers > 0 ? { count: workers, script: io.labHostWorker!.script, execArgv: io.labHostWorker!.execArgv } : undefined
     })
     const out = json ? io.stderr : io.stdout
     const jsonLines = jsonLog || config.jsonLog
@@ -207,6 +216,7 @@ export const serveCommand: CliCommand = {
     const mode = s.countMode === 'real' ? 'real (distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy)' : `fixed ${s.countMode.fixed}`
     if (!jsonLines) {
       out(`count: ${mode}; client log: ${s.clientLog.file}\n`)
+      if (s.workerPids.length > 0) out(`worker processes: ${s.workerPids.length} (pid ${s.workerPids.join(', ')}), sharing the listening sockets\n`)
       out('Press Ctrl-C to stop.\n')
     }
 
