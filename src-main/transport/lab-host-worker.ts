@@ -51,6 +51,11 @@ process.on('message', (m: OwnerMessage, handle: unknown) => {
   }
 })
 
+// Ctrl-C in a terminal signals the whole process group: the owner stops its workers gracefully, so a worker does not
+// die on its own. SIGTERM addressed to a worker (e.g. at shutdown) drains it like the owner's 'stop' would.
+process.on('SIGINT', () => undefined)
+process.on('SIGTERM', () => void stop())
+
 // The owner has gone (stopped, crashed or killed): nothing can be stored any more, so stop serving at once.
 process.on('disconnect', () => {
   ledger.close('the lab host owner process has gone')
@@ -99,9 +104,13 @@ function forwardEvents(h: LabHost): void {
   }
 }
 
+let stopping = false
+
 async function stop(): Promise<void> {
   const h = host
   if (!h) process.exit(0)
+  if (stopping) return
+  stopping = true
   let result = { drained: true, abandoned: 0 }
   h.on('stopped', (e) => (result = { drained: e.drained, abandoned: e.abandoned }))
   await h.stop()
