@@ -197,21 +197,28 @@ interface LoadSummary {
   errors: string[]
   /** the generator's own CPU time during the measurement */
   cpuMs: number
+  /** the host's CPU time (this process and its workers) and the wall time while the generator ran (warm-up included) */
+  hostCpuMs: number
+  wallMs: number
 }
 
-type Generator = (req: LoadRequest) => Promise<LoadSummary>
+type Generator = (req: LoadRequest, hostCpuMs: () => number) => Promise<LoadSummary>
 
 /** The Node generator: a child process running runLoad() (this file, role "load"). */
 function nodeGenerator(): { run: Generator; close: () => void } {
   const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, KMS_SCOUT_BENCH_ROLE: 'load' }, stdio: 'inherit' })
-  const run: Generator = (req) =>
-    new Promise<LoadResult>((resolve, reject) => {
+  const run: Generator = async (req, hostCpuMs) => {
+    const cpu0 = hostCpuMs()
+    const t0 = performance.now()
+    const r = await new Promise<LoadResult>((resolve, reject) => {
       child.once('message', (m: LoadResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)))
       child.send(req)
-    }).then((r) => {
-      const sorted = r.latenciesMs.sort((a, b) => a - b)
-      return { exchanges: r.exchanges, seconds: r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, verified: r.verified, errors: r.errors, cpuMs: r.cpuMs }
     })
+    const hostCpu = hostCpuMs() - cpu0
+    const wallMs = performance.now() - t0
+    const sorted = r.latenciesMs.sort((a, b) => a - b)
+    return { exchanges: r.exchanges, seconds: r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, verified: r.verified, errors: r.errors, cpuMs: r.cpuMs, hostCpuMs: hostCpu, wallMs }
+  }
   return { run, close: () => child.kill() }
 }
 
@@ -235,17 +242,21 @@ function compileCGenerator(): string | undefined {
 
 /** The C generator: PDUs built here, written to files, sampled responses verified here after the run. */
 function cGenerator(exe: string, dir: string): Generator {
-  return async (req) => {
+  return async (req, hostCpuMs) => {
     const pool = requestPool(req.protocol)
     const files = { bind: path.join(dir, 'bind.pdu'), requests: path.join(dir, `requests-v${req.protocol}.pdu`), samples: path.join(dir, `samples-v${req.protocol}.txt`) }
     fs.writeFileSync(files.bind, new KmsClientSession({ offerNdr64: false }).bind())
     fs.writeFileSync(files.requests, Buffer.concat(pool.map((item) => item.pdu)))
     const args = ['--port', String(req.port), '--clients', String(req.clients), '--warmup-ms', String(req.warmupMs), '--measure-ms', String(req.measureMs), '--bind', files.bind, '--requests', files.requests]
     if (req.verify) args.push('--sample-every', String(VERIFY_EVERY), '--sample-out', files.samples)
+    const cpu0 = hostCpuMs()
+    const t0 = performance.now()
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    const hostCpu = hostCpuMs() - cpu0
+    const wallMs = performance.now() - t0
     if (code !== 0) throw new Error(`kms-load exited with ${code}`)
     const r = JSON.parse(out) as { exchanges: number; seconds: number; p50: number; p99: number; max: number; cpuMs: number; errors: number; firstError: string }
     const errors = r.errors > 0 ? [`${r.errors} failed exchanges, first: ${r.firstError}`] : []
@@ -259,7 +270,19 @@ function cGenerator(exe: string, dir: string): Generator {
         else verified++
       }
     }
-    return { exchanges: r.exchanges, seconds: r.seconds, p50: r.p50, p99: r.p99, max: r.max, verified, errors, cpuMs: r.cpuMs }
+    return { exchanges: r.exchanges, seconds: r.seconds, p50: r.p50, p99: r.p99, max: r.max, verified, errors, cpuMs: r.cpuMs, hostCpuMs: hostCpu, wallMs }
+  }
+}
+
+/** CPU time of a process from /proc (Linux), ms; 0 where /proc is not available. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
   }
 }
 
@@ -317,18 +340,20 @@ async function main(): Promise<void> {
 
   console.log(`Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   console.log(`${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`)
-  console.log(`host: LabHost in this process${workers > 0 ? ` plus ${workers} worker process${workers > 1 ? 'es' : ''} (host CPU: this process only)` : ''}, SQLite client log (WAL, durability process), every response after its commit`)
+  console.log(`host: LabHost in this process${workers > 0 ? ` plus ${workers} worker process${workers > 1 ? 'es' : ''}${host.status().workerPids.length > 0 ? ` (pid ${host.status().workerPids.join(', ')})` : ''}` : ''}, SQLite client log (WAL, durability process), every response after its commit`)
   console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified\n`)
-  console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  load CPU')
-  console.log('--------  -----------  ------  ------  ------  --------  --------  --------')
+  console.log('host CPU: this process and its workers while the generator ran (warm-up included); µs/exchange = host CPU time per exchange\n')
+  console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  µs/exch  load CPU')
+  console.log('--------  -----------  ------  ------  ------  --------  --------  -------  --------')
+  const workerPids = host.status().workerPids
+  const hostCpuMs = (): number => {
+    const own = process.cpuUsage()
+    return (own.user + own.system) / 1000 + workerPids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
+  }
   let failed = false
   for (const protocol of protocols) {
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline })
-    const cpu = process.cpuUsage(cpu0)
-    // approximate: includes building the request pool (C generator) and the warm-up
-    const hostCpu = (cpu.user + cpu.system) / 1000 / (performance.now() - t0) / 0.01
+    const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline }, hostCpuMs)
+    const hostCpu = r.hostCpuMs / r.wallMs / 0.01
     const rate = r.exchanges / r.seconds
     console.log(
       `v${protocol}`.padEnd(8) +
@@ -338,6 +363,7 @@ async function main(): Promise<void> {
         `${r.max.toFixed(1)}`.padStart(8) +
         `${r.verified}`.padStart(10) +
         `${hostCpu.toFixed(0)} %`.padStart(10) +
+        `${Math.round((hostCpu * 10_000) / rate)}`.padStart(9) +
         `${(r.cpuMs / r.seconds / 10).toFixed(0)} %`.padStart(10)
     )
     if (r.errors.length > 0) {

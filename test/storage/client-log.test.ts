@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { once } from 'node:events'
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, vi } from 'vitest'
 import { ZodError } from 'zod'
 import {
   ClientLog,
@@ -398,5 +398,32 @@ describe('ClientLog integrity and sharing', () => {
     expect(log.openWarnings).toHaveLength(1)
     expect(log.openWarnings[0]).toContain(`process ${child.pid}`)
     expect(await log.recent(10)).toHaveLength(1)
+  })
+})
+
+describe('ClientLog checkpoints', () => {
+  it('leaves the WAL alone while busy and copies it into the database file once idle', async () => {
+    const file = path.join(tempDir(), 'log.sqlite')
+    const { log } = await openLog(file, { idleCheckpointMs: 20 })
+    const before = fs.statSync(file).size
+    for (let i = 0; i < 200; i++) void log.record(entry({ cmid: cmid(i) }))
+    await log.record(entry({ cmid: cmid(999) }))
+    // committed to the WAL, not yet to the database file
+    expect(log.commitsSinceCheckpoint).toBeGreaterThan(0)
+    expect(fs.statSync(file).size).toBe(before)
+    fs.statSync(`${file}-wal`)
+    // idle for idleCheckpointMs: the timer checkpoints
+    await vi.waitFor(() => expect(log.commitsSinceCheckpoint).toBe(0), { timeout: 10_000, interval: 10 })
+    expect(fs.statSync(file).size).toBeGreaterThan(before)
+    expect(await log.recent(1000)).toHaveLength(201)
+  })
+
+  it('checkpoint() copies the WAL at once and reports its size', async () => {
+    const file = path.join(tempDir(), 'log.sqlite')
+    const { log } = await openLog(file, { idleCheckpointMs: 3_600_000 })
+    await log.record(entry())
+    expect(log.checkpoint()).toBeGreaterThan(0)
+    expect(log.commitsSinceCheckpoint).toBe(0)
+    expect(log.checkpoint()).toBeGreaterThanOrEqual(0)
   })
 })
