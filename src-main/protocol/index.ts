@@ -91,4 +91,4 @@ export {
   type ClientStep,
   type KmsClientSessionOptions
 } from './session/client'
-export { KmsHostSession, type HostStep, type KmsCall, type KmsHostSessionOptions, type KmsRefusalProblem } from './session/host'
+export { BindReplyCache, KmsHostSession, type HostStep, type KmsCall, type KmsHostSessionOptions, type KmsRefusalProblem } from './session/host'

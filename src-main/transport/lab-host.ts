@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
 import { ClientLog } from '../storage/client-log'
-import { productCatalog, formatHwid, type ProductCatalog, type RandomSource } from '../protocol/index'
+import { BindReplyCache, productCatalog, formatHwid, type ProductCatalog, type RandomSource } from '../protocol/index'
 import { CountPolicy, seedFromLog, type LabHostCountMode } from './lab-host-count'
 import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './lab-host-config'
 import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './lab-host-connection'
@@ -228,6 +228,8 @@ export class LabHost {
   private purgeTimer: NodeJS.Timeout | undefined
   private startedAtMs: number | null = null
   private assocGroupId: number
+  /** bind answers shared by this host's connections (KmsHostSessionOptions.bindCache) */
+  private readonly bindCache = new BindReplyCache()
   private stopping: Promise<void> | undefined
   private allClosed: (() => void) | undefined
 
@@ -587,7 +589,8 @@ export class LabHost {
         assocGroupId: (this.assocGroupId = (this.assocGroupId + 1) >>> 0),
         ndr64: this.options.ndr64 ?? true,
         btfn: this.options.btfn ?? true,
-        maxPduLength: this.maxPduBytes
+        maxPduLength: this.maxPduBytes,
+        bindCache: this.bindCache
       }
     }
     const deadline = new TimerDeadline(this.exchangeTimeoutMs)

@@ -15,7 +15,7 @@ import { decodeRequestStub, type NdrSyntax } from '../../src-main/protocol/rpc/n
 import { decodePdu, type RequestPdu, type ResponsePdu } from '../../src-main/protocol/rpc/pdu'
 import { verifyResponsePdu, type KmsCallOutcome, type PendingCall } from '../../src-main/protocol/session/call-outcome'
 import { KmsClientSession, type ClientStep } from '../../src-main/protocol/session/client'
-import { KmsHostSession, type HostStep, type KmsCall } from '../../src-main/protocol/session/host'
+import { BindReplyCache, KmsHostSession, type HostStep, type KmsCall } from '../../src-main/protocol/session/host'
 import {
   baseRequestFromPrinted,
   CAPTURED_EXCHANGES,
@@ -167,6 +167,35 @@ describe('our host against the captured conversations', () => {
       theirs.fill(0, 26, 28)
       expect(toHex(ours)).toBe(toHex(theirs))
     }
+  })
+
+  it.each(CAPTURED_EXCHANGES)('$name: with a bind cache shared by sessions, a replayed bind_ack matches the captured one and its contexts work', (x) => {
+    const cache = new BindReplyCache()
+    const group = assocGroupOf(x.bindAck)
+    // the first session fills the cache under another assoc_group_id; the second is answered from it
+    const first = new KmsHostSession({ portSpec: '11688', assocGroupId: group ^ 0x5a5a5a5a, bindCache: cache })
+    hostReply(first.receive(loadPdu(x.bindReq)))
+    if (x.alterReq) hostReply(first.receive(loadPdu(x.alterReq)))
+    expect(cache.size).toBe(x.alterReq ? 2 : 1)
+    const second = new KmsHostSession({ portSpec: '11688', assocGroupId: group, bindCache: cache })
+    expect(toHex(hostReply(second.receive(loadPdu(x.bindReq))))).toBe(toHex(loadPdu(x.bindAck)))
+    if (x.alterReq) hostReply(second.receive(loadPdu(x.alterReq)))
+    expect(second.acceptedContexts).toEqual(first.acceptedContexts)
+    // the request on the replayed contexts is handled as on the decoded ones (a call, or the same refusal)
+    const ours = second.receive(loadPdu(x.calls[0]!.req))
+    const reference = first.receive(loadPdu(x.calls[0]!.req))
+    expect(ours.kind).toBe(reference.kind)
+    if (ours.kind === 'call' && reference.kind === 'call') expect(ours.call.syntax).toBe(reference.call.syntax)
+    if (ours.kind === 'reply' && reference.kind === 'reply') expect(toHex(ours.reply)).toBe(toHex(reference.reply))
+    // another port text is another answer (sec_addr differs), not a hit
+    const otherPort = new KmsHostSession({ portSpec: '1688', assocGroupId: group, bindCache: cache })
+    expect(toHex(hostReply(otherPort.receive(loadPdu(x.bindReq))))).not.toBe(toHex(loadPdu(x.bindAck)))
+  })
+
+  it('a bind cache stays bounded: it starts over when full', () => {
+    const cache = new BindReplyCache(2)
+    for (let port = 1; port <= 5; port++) new KmsHostSession({ portSpec: String(port), assocGroupId: 1, bindCache: cache }).receive(new KmsClientSession().bind())
+    expect(cache.size).toBeLessThanOrEqual(2)
   })
 
   it.each(KMS_OK)('$name: reproduces the captured responses given the randomness recovered from them', (x) => {

@@ -29,6 +29,7 @@
  * short, of an unsupported version, minor ≠ 0, with a bad pad or inner ≠ outer version (and, by default, a bad
  * V4 MAC) get the HRESULT 0x8007000D error response (§8.1).
  */
+import { Buffer } from 'node:buffer'
 import { ProtocolDecodeError, ProtocolEncodeError } from '../errors'
 import { HRESULT } from '../kms/hresult'
 import { parseKmsRequest, type KmsRequestProblem, type ParsedKmsRequest } from '../kms/request'
@@ -63,7 +64,48 @@ export interface KmsHostSessionOptions {
   rejectInvalidV4Mac?: boolean
   /** Close on PDUs longer than this. Default 300 (the largest legitimate KMS PDU). */
   maxPduLength?: number
+  /**
+   * Answers to binds already seen, shared by the sessions of one host: every client of a kind sends the same bind
+   * bytes, and decoding them and encoding the bind_ack was a visible share of a lab host's time per connection.
+   */
+  bindCache?: BindReplyCache
 }
+
+/** A bind (or alter_context) answered before: the reply bytes and the contexts it accepted. */
+interface CachedBind {
+  reply: Uint8Array
+  accepted: ReadonlyArray<readonly [number, NdrSyntax]>
+}
+
+/** Offset of assoc_group_id in bind_ack and alter_context_resp, the one field that differs per connection. */
+const ASSOC_GROUP_ID_OFFSET = 20
+
+/**
+ * Bind answers by the exact bytes of the bind and the session's port text, bounded (cleared when full: a flood of
+ * distinct binds costs what it would without the cache). Only answers with a reply are kept; a bind that closes
+ * the connection is decoded every time.
+ */
+export class BindReplyCache {
+  private readonly entries = new Map<string, CachedBind>()
+
+  constructor(readonly maxEntries = 64) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** @internal */
+  get(key: string): CachedBind | undefined {
+    return this.entries.get(key)
+  }
+
+  /** @internal */
+  set(key: string, value: CachedBind): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear()
+    this.entries.set(key, value)
+  }
+}
+
 
 /** A valid KMS request waiting for the embedding host's decision. */
 export interface KmsCall {
@@ -88,7 +130,8 @@ export type HostStep =
   | { kind: 'call'; call: KmsCall }
 
 export class KmsHostSession {
-  private readonly opts: Required<KmsHostSessionOptions>
+  private readonly opts: Required<Omit<KmsHostSessionOptions, 'bindCache'>>
+  private readonly bindCache: BindReplyCache | undefined
   private readonly secAddr: Uint8Array
   /** context ids we ACCEPTED, with their syntax */
   private readonly contexts = new Map<number, NdrSyntax>()
@@ -103,6 +146,7 @@ export class KmsHostSession {
       maxPduLength: options.maxPduLength ?? MAX_KMS_PDU_LENGTH
     }
     this.secAddr = portSpecBytes(options.portSpec)
+    this.bindCache = options.bindCache
   }
 
   /** Accepted presentation contexts (id → syntax), for diagnostics. */
@@ -111,6 +155,7 @@ export class KmsHostSession {
   }
 
   receive(pdu: Uint8Array): HostStep {
+    let cacheKey: string | undefined
     let pduValue
     try {
       const h = decodeRpcHeader(pdu)
@@ -121,17 +166,30 @@ export class KmsHostSession {
       if (h.ptype !== PTYPE.bind && h.ptype !== PTYPE.alterContext && h.ptype !== PTYPE.request) {
         return close(`PDU type ${h.ptype} is not one a KMS client sends`)
       }
+      if (this.bindCache && h.ptype !== PTYPE.request) {
+        cacheKey = `${this.opts.portSpec}\u0000${Buffer.from(pdu.buffer, pdu.byteOffset, pdu.byteLength).toString('latin1')}`
+        const hit = this.bindCache.get(cacheKey)
+        if (hit) return this.replayBind(hit)
+      }
       pduValue = decodePdu(pdu, h)
     } catch (err) {
       if (err instanceof ProtocolDecodeError) return close(err.message)
       throw err
     }
     if (pduValue.ptype === PTYPE.request) return this.onRequest(pduValue)
-    if (pduValue.ptype === PTYPE.bind || pduValue.ptype === PTYPE.alterContext) return this.onBind(pduValue)
+    if (pduValue.ptype === PTYPE.bind || pduValue.ptype === PTYPE.alterContext) return this.onBind(pduValue, cacheKey)
     return close(`PDU type ${pduValue.ptype} is not one a KMS client sends`)
   }
 
-  private onBind(bind: BindPdu): HostStep {
+  private replayBind(hit: CachedBind): HostStep {
+    for (const [contextId, syntax] of hit.accepted) this.contexts.set(contextId, syntax)
+    const reply = hit.reply.slice()
+    new DataView(reply.buffer, reply.byteOffset, reply.byteLength).setUint32(ASSOC_GROUP_ID_OFFSET, this.opts.assocGroupId >>> 0, true)
+    return { kind: 'reply', reply }
+  }
+
+  private onBind(bind: BindPdu, cacheKey: string | undefined): HostStep {
+    const accepted: [number, NdrSyntax][] = []
     const ndr64InPdu = this.opts.ndr64 && bind.contexts.some((c) => c.transferSyntaxes.some((t) => transferSyntaxKind(t) === 'ndr64'))
     const results: ContextResult[] = bind.contexts.map((c) => {
       const ifaceOk = isKmsInterface(c.abstractSyntax)
@@ -142,11 +200,11 @@ export class KmsHostSession {
         }
         if (!ifaceOk) continue
         if (kind === 'ndr64' && this.opts.ndr64) {
-          this.contexts.set(c.contextId, 'ndr64')
+          accepted.push([c.contextId, 'ndr64'])
           return { result: CONTEXT_RESULT.acceptance, reason: 0, transferSyntax: NDR64 }
         }
         if (kind === 'ndr32' && !ndr64InPdu) {
-          this.contexts.set(c.contextId, 'ndr32')
+          accepted.push([c.contextId, 'ndr32'])
           return { result: CONTEXT_RESULT.acceptance, reason: 0, transferSyntax: NDR32 }
         }
       }
@@ -170,6 +228,8 @@ export class KmsHostSession {
       results,
       trailer: new Uint8Array(0)
     })
+    for (const [contextId, syntax] of accepted) this.contexts.set(contextId, syntax)
+    if (cacheKey !== undefined) this.bindCache?.set(cacheKey, { reply: reply.slice(), accepted })
     return { kind: 'reply', reply }
   }
 
