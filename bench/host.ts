@@ -3,12 +3,16 @@
  * (connect, bind, request, close), against the real LabHost with its SQLite client log (durability 'process':
  * every response is sent only after its row is committed). Prints exchanges/s and p50/p99 latency for v4, v5, v6.
  *
- *   npx tsx bench/host.ts [--clients 16] [--seconds 5] [--warmup 1] [--protocols 4,5,6] [--window MS] [--baseline]
+ *   npm run bench:host -- [--clients 16] [--seconds 5] [--warmup 2] [--protocols 4,5,6] [--workers 0,1]
+ *                          [--owner-serves yes|no] [--window MS] [--generator auto|c|node] [--baseline]
  *
- * Two cores: the host runs in this process, the load generator in a child process (this same file, role "load"),
- * so the generator does not take the host's core. The generator is cheap on purpose: request PDUs are built in
- * advance (4,096 per protocol, each with its own CMID), each response is checked for its PDU type and call id,
- * and every 64th one is verified completely (all client checks of PROTOCOL.md §7.5) — a failure stops the run.
+ * The host runs in this process (plus --workers worker processes; by default one run without and one with a
+ * worker). The load generator is bench/kms-load.c, compiled with the system's `cc` on first use: an epoll loop in
+ * C costs a few tens of µs of CPU per exchange, where the Node generator (this file, role "load"; used when there
+ * is no C compiler or with --generator node) costs ~250 µs and could not offer more than ~4,000 exchanges/s on two
+ * cores. Request PDUs are built here in advance (4,096 per protocol, each with its own CMID); the generator checks
+ * each response's PDU type and call id, and every 64th response is verified here completely (all client checks of
+ * PROTOCOL.md §7.5) — any failure fails the run.
  * The bind offers NDR32 and BTFN (no NDR64), so the host needs no alter_context: two round trips per exchange.
  * --window sets the client log's group-commit window (LabHost default 1 ms). --baseline measures the same load
  * against a trivial node:net server answering with canned bytes: the most this machine and load generator allow.
@@ -293,10 +297,10 @@ async function main(): Promise<void> {
       baseline: { type: 'boolean', default: false },
       clients: { type: 'string', default: '16' },
       seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '2' },
       protocols: { type: 'string', default: '4,5,6' },
       generator: { type: 'string', default: 'auto' },
-      workers: { type: 'string', default: '0' },
+      workers: { type: 'string', default: '0,1' },
       'owner-serves': { type: 'string', default: 'yes' }
     }
   })
@@ -304,35 +308,10 @@ async function main(): Promise<void> {
   const measureMs = Number(values.seconds) * 1000
   const warmupMs = Number(values.warmup) * 1000
   const protocols = values.protocols.split(',').map(Number) as Protocol[]
+  const workerCounts = values.baseline ? [0] : values.workers.split(',').map(Number)
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-scout-bench-host-'))
   const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
-  const workers = Number(values.workers)
-  const host = new LabHost({
-    listen: ['127.0.0.1:0'],
-    dbPath: path.join(dir, 'client-log.sqlite'),
-    identity,
-    maxConnections: 1024 * (1 + workers),
-    logGroupWindowMs: Number(values.window),
-    workers: workers > 0 ? { count: workers, script: fileURLToPath(new URL('../src-main/transport/lab-host-worker.ts', import.meta.url)), execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)], ownerServes: values['owner-serves'] !== 'no' } : undefined
-  })
-  let [address] = await host.start()
-  let baseline: ReturnType<typeof createServer> | undefined
-  if (values.baseline) {
-    // Node's own floor: a server that answers every PDU with fixed bytes (no protocol, no log) — what no host beats.
-    const replies = await cannedReplies(address!.port)
-    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      socket.on('error', () => undefined)
-      socket.on('end', () => socket.end())
-      socket.on('data', (chunk: Buffer) => socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    baseline = server
-    const info = server.address() as { port: number }
-    address = { ...address!, port: info.port }
-    console.log('BASELINE: a trivial node:net server answering with canned bytes (not the lab host)')
-  }
-
   const exe = values.generator === 'node' ? undefined : compileCGenerator()
   if (values.generator === 'c' && exe === undefined) throw new Error('--generator c: bench/kms-load.c does not compile here (is a C compiler installed as `cc`?)')
   const node = exe === undefined ? nodeGenerator() : undefined
@@ -340,44 +319,86 @@ async function main(): Promise<void> {
 
   console.log(`Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   console.log(`${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`)
-  console.log(`host: LabHost in this process${workers > 0 ? ` plus ${workers} worker process${workers > 1 ? 'es' : ''}${host.status().workerPids.length > 0 ? ` (pid ${host.status().workerPids.join(', ')})` : ''}` : ''}, SQLite client log (WAL, durability process), every response after its commit`)
-  console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified\n`)
-  console.log('host CPU: this process and its workers while the generator ran (warm-up included); µs/exchange = host CPU time per exchange\n')
-  console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  µs/exch  load CPU')
-  console.log('--------  -----------  ------  ------  ------  --------  --------  -------  --------')
-  const workerPids = host.status().workerPids
-  const hostCpuMs = (): number => {
-    const own = process.cpuUsage()
-    return (own.user + own.system) / 1000 + workerPids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
-  }
+  console.log('host: LabHost (SQLite client log, WAL, durability process: every response after its commit), run from source with tsx')
+  console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified`)
+  console.log('host CPU: the host process and its workers while the generator ran (warm-up included); µs/exch = host CPU time per exchange')
   let failed = false
-  for (const protocol of protocols) {
-    const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline }, hostCpuMs)
-    const hostCpu = r.hostCpuMs / r.wallMs / 0.01
-    const rate = r.exchanges / r.seconds
-    console.log(
-      `v${protocol}`.padEnd(8) +
-        `${Math.round(rate).toLocaleString('en')}`.padStart(13) +
-        `${r.p50.toFixed(2)}`.padStart(8) +
-        `${r.p99.toFixed(2)}`.padStart(8) +
-        `${r.max.toFixed(1)}`.padStart(8) +
-        `${r.verified}`.padStart(10) +
-        `${hostCpu.toFixed(0)} %`.padStart(10) +
-        `${Math.round((hostCpu * 10_000) / rate)}`.padStart(9) +
-        `${(r.cpuMs / r.seconds / 10).toFixed(0)} %`.padStart(10)
-    )
-    if (r.errors.length > 0) {
-      failed = true
-      console.log(`  errors: ${[...new Set(r.errors)].slice(0, 3).join('; ')}`)
+  for (const workers of workerCounts) {
+    const logFile = path.join(dir, `client-log-${workers}.sqlite`)
+    const host = new LabHost({
+      listen: ['127.0.0.1:0'],
+      dbPath: logFile,
+      identity,
+      maxConnections: 1024 * (1 + workers),
+      logGroupWindowMs: Number(values.window),
+      workers:
+        workers > 0
+          ? {
+              count: workers,
+              script: fileURLToPath(new URL('../src-main/transport/lab-host-worker.ts', import.meta.url)),
+              execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)],
+              ownerServes: values['owner-serves'] !== 'no'
+            }
+          : undefined
+    })
+    let [address] = await host.start()
+    let baseline: ReturnType<typeof createServer> | undefined
+    if (values.baseline) {
+      // Node's own floor: a server that answers every PDU with fixed bytes (no protocol, no log) — what no host beats.
+      const replies = await cannedReplies(address!.port)
+      const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+        socket.on('error', () => undefined)
+        socket.on('end', () => socket.end())
+        socket.on('data', (chunk: Buffer) => socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      baseline = server
+      const info = server.address() as { port: number }
+      address = { ...address!, port: info.port }
+    }
+    const workerPids = host.status().workerPids
+    const title = values.baseline
+      ? 'BASELINE: a trivial node:net server answering with canned bytes (not the lab host)'
+      : workers === 0
+        ? 'one process'
+        : `${workers} worker process${workers > 1 ? 'es' : ''} besides the owner (${values['owner-serves'] === 'no' ? 'the owner keeps only the ledger' : 'the owner serves too'})`
+    console.log(`\n${title}`)
+    console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  µs/exch  load CPU')
+    console.log('--------  -----------  ------  ------  ------  --------  --------  -------  --------')
+    const hostCpuMs = (): number => {
+      const own = process.cpuUsage()
+      return (own.user + own.system) / 1000 + workerPids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
+    }
+    for (const protocol of protocols) {
+      const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline }, hostCpuMs)
+      const hostCpu = r.hostCpuMs / r.wallMs / 0.01
+      const rate = r.exchanges / r.seconds
+      console.log(
+        `v${protocol}`.padEnd(8) +
+          `${Math.round(rate).toLocaleString('en')}`.padStart(13) +
+          `${r.p50.toFixed(2)}`.padStart(8) +
+          `${r.p99.toFixed(2)}`.padStart(8) +
+          `${r.max.toFixed(1)}`.padStart(8) +
+          `${r.verified}`.padStart(10) +
+          `${hostCpu.toFixed(0)} %`.padStart(10) +
+          `${Math.round((hostCpu * 10_000) / rate)}`.padStart(9) +
+          `${(r.cpuMs / r.seconds / 10).toFixed(0)} %`.padStart(10)
+      )
+      if (r.errors.length > 0) {
+        failed = true
+        console.log(`  errors: ${[...new Set(r.errors)].slice(0, 3).join('; ')}`)
+      }
+    }
+    baseline?.close()
+    await host.stop()
+    const s = host.status()
+    const rows = s.counters.requests.v4.ok + s.counters.requests.v5.ok + s.counters.requests.v6.ok
+    if (!values.baseline) {
+      console.log(`host counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`)
     }
   }
-  const s = host.status()
   node?.close()
-  baseline?.close()
-  await host.stop()
-  const rows = s.counters.requests.v4.ok + s.counters.requests.v5.ok + s.counters.requests.v6.ok
-  console.log(`\nhost counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, ` + `closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`)
-  console.log('reference: the C host (vlmcsd) reaches about 7,000 exchanges/s with p99 ≈ 5 ms at 16 concurrent connections on the 2-core machine')
+  console.log('\nreference: the C host (vlmcsd) reaches about 7,000 exchanges/s with p99 ≈ 5 ms at 16 concurrent connections on the 2-core machine')
   fs.rmSync(dir, { recursive: true, force: true })
   if (failed) process.exitCode = 1
 }
