@@ -17,8 +17,9 @@ import {
   type KmsCall,
   type RequestIdentity
 } from '../../src-main/protocol'
-import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
+import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
 import { startKmsTestHost, type KmsTestHost } from '../helpers/kms-test-host'
+import { queryError } from '../helpers/kms-query-error'
 
 const CMID = '0b1a2f3e-4d5c-4b6a-9788-a9b8c7d6e5f4'
 
@@ -138,15 +139,6 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((h) => h.close()))
 })
 
-async function queryError(promise: Promise<unknown>): Promise<KmsQueryError> {
-  try {
-    await promise
-  } catch (error) {
-    if (isKmsQueryError(error)) return error
-    throw error
-  }
-  throw new Error('the query succeeded')
-}
 
 describe('reconnect when the host closed the connection between requests', () => {
   it('a host that closes after each answer (FIN): two requests are both answered, one reconnect', async () => {

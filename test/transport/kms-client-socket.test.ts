@@ -8,8 +8,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { concatBytes } from '../../src-main/protocol'
 import { PduChannel } from '../../src-main/transport/kms-client-socket'
-import { isKmsQueryError, type KmsQueryError } from '../../src-main/transport/kms-client'
 import { loadPdu } from '../helpers/vectors'
+import { queryError } from '../helpers/kms-query-error'
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -36,15 +36,6 @@ async function channelAfter(bytes: Uint8Array): Promise<{ channel: PduChannel; s
   return { channel, socket }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<KmsQueryError> {
-  try {
-    await promise
-  } catch (error) {
-    if (isKmsQueryError(error)) return error
-    throw error
-  }
-  throw new Error('resolved')
-}
 
 describe('PduChannel', () => {
   it('a whole PDU then a clean close: the PDU, then connection-closed; closedByHost once nothing is left', async () => {
@@ -56,7 +47,7 @@ describe('PduChannel', () => {
     expect(channel.closedByHost).toBe(false)
     expect(await channel.next('request', 60_000, undefined)).toEqual(pdu)
     expect(channel.closedByHost).toBe(true)
-    const error = await rejection(channel.next('request', 60_000, undefined))
+    const error = await queryError(channel.next('request', 60_000, undefined))
     expect([error.code, error.phase]).toEqual(['connection-closed', 'request'])
   })
 
@@ -65,7 +56,7 @@ describe('PduChannel', () => {
     const { channel } = await channelAfter(pdu.subarray(0, 100))
     expect(channel.bytesReceived).toBe(100)
     expect(channel.closedByHost).toBe(false)
-    expect((await rejection(channel.next('request', 60_000, undefined))).code).toBe('connection-closed')
+    expect((await queryError(channel.next('request', 60_000, undefined))).code).toBe('connection-closed')
   })
 
   it('a bad header after a good PDU: the PDU is delivered, then protocol-violation; not closedByHost', async () => {
@@ -75,7 +66,7 @@ describe('PduChannel', () => {
     bad[9] = 0xff
     const { channel } = await channelAfter(concatBytes(good, bad))
     expect(await channel.next('bind', 60_000, undefined)).toEqual(good)
-    const error = await rejection(channel.next('request', 60_000, undefined))
+    const error = await queryError(channel.next('request', 60_000, undefined))
     expect([error.code, error.phase, error.details.field]).toEqual(['protocol-violation', 'request', 'frag_length'])
     expect(channel.closedByHost).toBe(false)
   })

@@ -4,8 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { formatHwid, HRESULT, productCatalog, PTYPE, type RequestIdentity } from '../../src-main/protocol'
-import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
+import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
 import { closedPort, startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
+import { queryError } from '../helpers/kms-query-error'
 
 const CMID = '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b'
 
@@ -29,15 +30,6 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.close()))
 })
 
-async function queryError(promise: Promise<unknown>): Promise<KmsQueryError> {
-  try {
-    await promise
-  } catch (error) {
-    if (isKmsQueryError(error)) return error
-    throw error
-  }
-  throw new Error('the query succeeded')
-}
 
 describe('queryKmsHost over real sockets', () => {
   it.each([
