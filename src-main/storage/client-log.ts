@@ -110,9 +110,10 @@ export interface ClientLogOptions {
   /**
    * Checkpoints (copying the WAL into the database file, with an fsync) block the event loop, so they are kept out
    * of busy periods: one runs once the log has been idle for `idleCheckpointMs` (default 1000), and under sustained
-   * load only when the WAL reaches `checkpointPages` pages (default 16384, 64 MiB). SQLite's default of 1000 pages
-   * checkpointed every fraction of a second under load and was the largest source of slow replies in
-   * bench/host.ts (p99 ≈ 19 ms → ≈ 10 ms without it).
+   * load only when the WAL reaches `checkpointPages` pages (default 4096, 16 MiB, every few seconds at thousands of
+   * requests per second). SQLite's default of 1000 pages checkpointed several times per second under load and was
+   * the largest source of slow replies in bench/host.ts (p99 ≈ 19 ms → ≈ 10 ms). The cap bounds the one long
+   * stall (measured in bench/host.ts: ≈ 70 ms at 16 MiB, ≈ 250 ms at 64 MiB).
    */
   idleCheckpointMs?: number
   checkpointPages?: number
@@ -266,7 +267,7 @@ export class ClientLog {
       // be read that way. Then check the file is ours before anything writes to it (switching to WAL would).
       db.exec('PRAGMA locking_mode = EXCLUSIVE')
       checkFormat(db, resolved)
-      configure(db, options.durability ?? 'process', options.checkpointPages ?? 16_384)
+      configure(db, options.durability ?? 'process', options.checkpointPages ?? 4096)
       migrate(db)
       const log = new ClientLog(resolved, db, options, warnings)
       log.purgeNow(options.now() - log.retentionMs)
