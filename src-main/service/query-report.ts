@@ -117,6 +117,8 @@ export interface QueryReport {
     responseIv: string | null
   } | null
   rtt: { resolveMs: number | null; connectMs: number | null; bindMs: number | null; requestMs: number | null; totalMs: number }
+  /** new connections opened because the host closed the previous one between requests (PROTOCOL.md §1.3) */
+  reconnects: number
   verification: {
     verified: boolean
     checks: { name: string; status: 'pass' | 'warn' | 'fail'; detail: string }[]
@@ -323,6 +325,7 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
       requestMs: progress?.timing.requestMs.at(-1) ?? null,
       totalMs: progress?.timing.totalMs ?? 0
     },
+    reconnects: progress?.reconnects ?? 0,
     verification: { verified: false, checks: [], failed: null },
     warnings: [],
     error: null

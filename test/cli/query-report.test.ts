@@ -59,6 +59,13 @@ describe('buildQueryReport for answers', () => {
     expect(report.summary).toContain('count 50 of threshold 25 → a client would activate')
   })
 
+  it('reports how often the client had to reconnect because the host closed between requests', async () => {
+    const { result } = await answered('Windows 10 Professional')
+    expect(buildQueryReport(input(sku('Windows 10 Professional'), { ok: true, result })).reconnects).toBe(0)
+    const reconnected = buildQueryReport(input(sku('Windows 10 Professional'), { ok: true, result: { ...result, reconnects: 2 } }))
+    expect(reconnected.reconnects).toBe(2)
+  })
+
   it('count below N_Policy → wouldActivate false with 0xC004F038', async () => {
     const { input: i } = await answered('Windows Server 2019 Standard', { count: 4 })
     const r = buildQueryReport(i)

@@ -223,7 +223,7 @@ export function formatQueryReport(r: QueryReport): string {
   rows.push(['Product', `${r.product.sku.name} (${r.product.sku.id}), KMS ID ${r.product.kmsCountedId.name}, threshold ${r.product.threshold}`])
   const rpc = r.rpc ? `, ${r.request.transferSyntax?.toUpperCase() ?? '?'} ctx ${r.request.contextId}${r.rpc.alterContext ? ' (after alter_context)' : ''}` : ''
   rows.push(['Protocol', `v${r.answer?.protocol ?? r.request.protocol}${rpc}`])
-  rows.push(['RTT', `connect ${ms(r.rtt.connectMs)}, bind ${ms(r.rtt.bindMs)}, request ${ms(r.rtt.requestMs)}, total ${ms(r.rtt.totalMs)}${r.rtt.resolveMs !== null ? ` (DNS ${ms(r.rtt.resolveMs)})` : ''}`])
+  rows.push(['RTT', `connect ${ms(r.rtt.connectMs)}, bind ${ms(r.rtt.bindMs)}, request ${ms(r.rtt.requestMs)}, total ${ms(r.rtt.totalMs)}${r.rtt.resolveMs !== null ? ` (DNS ${ms(r.rtt.resolveMs)})` : ''}${r.reconnects > 0 ? `; the host closed between requests, reconnected ${r.reconnects}×` : ''}`])
   const v = r.verification
   if (v.checks.length > 0) {
     const warn = v.checks.filter((c) => c.status === 'warn').length
