@@ -15,6 +15,10 @@
  * Every error is contained to its connection; nothing here lets a promise rejection or exception escape.
  *
  * Clock and randomness are injected (`now`, `random`); the defaults are Date.now and crypto.randomBytes.
+ *
+ * With `workers` the host also serves from worker processes that share its listening sockets; the count and the
+ * client log stay here, reached through the ledger (lab-host-workers.ts, docs/lab-host.md "Using both cores").
+ * A worker process runs a LabHost too, built with `ledger` and `servers` instead of a log and addresses.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
