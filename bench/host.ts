@@ -14,6 +14,8 @@
  * each response's PDU type and call id, and every 64th response is verified here completely (all client checks of
  * PROTOCOL.md §7.5) — any failure fails the run.
  * The bind offers NDR32 and BTFN (no NDR64), so the host needs no alter_context: two round trips per exchange.
+ * --workers lists the worker counts to run (a host each); --owner-serves no leaves the owner only the ledger;
+ * KMS_SCOUT_BENCH_WORKER_ARGS adds Node flags to the workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * --window sets the client log's group-commit window (LabHost default 1 ms). --baseline measures the same load
  * against a trivial node:net server answering with canned bytes: the most this machine and load generator allow.
  */
