@@ -365,7 +365,8 @@ export class LabHost {
     this.st = 'running'
     this.emitter.emit('started', { addresses: this.addresses })
     for (const a of this.bound) {
-      if (!a.loopback) {
+      // a worker's sockets are the owner's, which has already warned
+      if (!a.loopback && !this.options.servers) {
         this.emitter.emit('warning', {
           code: 'non-loopback',
           message: `listening on ${a.text}, which other machines can reach: this is a lab fixture — keep it off production networks and never use it for unlicensed activation`
