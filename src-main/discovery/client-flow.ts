@@ -56,8 +56,6 @@ import { createSrvPicker, type SrvSelectionMode } from './srv-selection'
 import type { RandomInt } from './srv-prng'
 import { createTraceRecorder, type CandidateSource, type TraceEntry } from './trace'
 
-export const DEFAULT_KMS_PORT = 1688
-
 /** What a DNS discovery needs: where to look and how to draw (shared with runDiscovery). */
 export interface DiscoveryOptions {
   /** Like slmgr /skms-domain (several allowed): replaces the OS's domain list. */
