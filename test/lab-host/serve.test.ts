@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -104,6 +105,18 @@ describe('kms-scout serve', () => {
     expect(summary.counters.connections.accepted).toBe(6)
   })
 
+  it('--workers auto starts one worker per further core', async () => {
+    const io = { ...serveIo(labs.tempDir()), labHostWorker: { script: workerScript, execArgv: ['--import', 'tsx'] } }
+    const exit = runCli(['serve', '--listen', '127.0.0.1:0', '--workers', 'auto'], io)
+    const address = await io.listening
+    expectResponse(await kmsExchange(portOf(address), baseFor(PRODUCT_BY_PROTOCOL[6])))
+    io.interrupt()
+    expect(await exit).toBe(0)
+    const expected = Math.min(64, os.availableParallelism() - 1)
+    if (expected > 0) expect(io.out()).toContain(`worker processes: ${expected} (pid`)
+    else expect(io.out()).not.toContain('worker processes')
+  })
+
   it('takes its defaults from settings.json and lets flags override them; --json-log prints JSON lines', async () => {
     const dir = labs.tempDir()
     const epid = '03612-00206-567-887631-03-2074-14393.0000-0092024'
@@ -156,6 +169,7 @@ describe('kms-scout serve', () => {
     [['--timeout', '1.5'], /--timeout '1.5'/],
     [['--workers', '65'], /--workers '65' is not a whole number of processes from 0 to 64/],
     [['--workers', '1'], /--workers needs the built CLI/],
+    [['--workers', 'many'], /--workers 'many' is not a whole number of processes/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['extra'], /serve takes no arguments/]
   ])('rejects %j with exit 3 and a hint', async (args, message) => {

@@ -87,7 +87,7 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the lab KMS host (test fixture; loopback only unless told otherwise)',
   usage:
-    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N] [--json-log]',
+    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N|auto] [--json-log]',
   help: [
     'Options (defaults from the labHost section of settings.json in the config directory):',
     '  --listen ADDR:PORT        address to listen on; repeat for several (default 127.0.0.1:1688; [::1]:1688 for IPv6;',
@@ -101,8 +101,8 @@ export const serveCommand: CliCommand = {
     '  --renewal-interval MIN    VLRenewalInterval, 15–43200 (default 10080)',
     '  --max-connections N       concurrent connections; more are refused at once (default 256)',
     '  --timeout S               deadline per exchange and for idle connections, seconds (default 30)',
-    '  --workers N               serve with N worker processes besides the main one, to use more cores (default 0;',
-    '                            e.g. 1 on a 2-core machine). The count and the client log stay in the main process.',
+    '  --workers N|auto          serve with N worker processes besides the main one, to use more cores (default 0;',
+    '                            auto = one per further core). The count and the client log stay in the main process.',
     '  --json-log                one JSON object per log line',
     '',
     'Stops gracefully on Ctrl-C or SIGTERM: exchanges in progress finish first.'
@@ -141,7 +141,9 @@ export const serveCommand: CliCommand = {
     const renewalInterval = flag('renewal-interval', INTERVAL_RANGE.min, INTERVAL_RANGE.max, 'minutes')
     const maxConnections = flag('max-connections', 1, 65_535, 'connections')
     const timeoutS = flag('timeout', 1, 3600, 'seconds')
-    const workers = flag('workers', 0, MAX_WORKERS, 'processes') ?? 0
+    const workersText = single(values, 'workers')
+    // 'auto': one process per core, the main one included
+    const workers = workersText?.trim().toLowerCase() === 'auto' ? Math.min(MAX_WORKERS, Math.max(0, os.availableParallelism() - 1)) : (flag('workers', 0, MAX_WORKERS, 'processes') ?? 0)
     if (workers > 0 && io.labHostWorker === undefined) {
       throw new UsageError('--workers needs the built CLI (the worker program lab-host-worker.js comes with it)', 'run `npm run build` and start the CLI with bin/kms-scout.js, or leave out --workers')
     }
