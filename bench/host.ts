@@ -4,7 +4,7 @@
  * every response is sent only after its row is committed). Prints exchanges/s and p50/p99 latency for v4, v5, v6.
  *
  *   npm run bench:host -- [--clients 16] [--seconds 5] [--warmup 2] [--protocols 4,5,6] [--workers 0,1]
- *                          [--owner-serves yes|no] [--window MS] [--generator auto|c|node] [--baseline]
+ *                          [--window MS] [--generator auto|c|node] [--baseline]
  *
  * The host runs in this process (plus --workers worker processes; by default one run without and one with a
  * worker). The load generator is bench/kms-load.c, compiled with the system's `cc` on first use: an epoll loop in
@@ -14,7 +14,7 @@
  * each response's PDU type and call id, and every 64th response is verified here completely (all client checks of
  * PROTOCOL.md §7.5) — any failure fails the run.
  * The bind offers NDR32 and BTFN (no NDR64), so the host needs no alter_context: two round trips per exchange.
- * --workers lists the worker counts to run (a host each); --owner-serves no leaves the owner only the ledger;
+ * --workers lists the worker counts to run (a host each);
  * KMS_SCOUT_BENCH_WORKER_ARGS adds Node flags to the workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * --window sets the client log's group-commit window (LabHost default 1 ms). --baseline measures the same load
  * against a trivial node:net server answering with canned bytes: the most this machine and load generator allow.
@@ -302,8 +302,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '2' },
       protocols: { type: 'string', default: '4,5,6' },
       generator: { type: 'string', default: 'auto' },
-      workers: { type: 'string', default: '0,1' },
-      'owner-serves': { type: 'string', default: 'yes' }
+      workers: { type: 'string', default: '0,1' }
     }
   })
   const clients = Number(values.clients)
@@ -338,8 +337,7 @@ async function main(): Promise<void> {
           ? {
               count: workers,
               script: fileURLToPath(new URL('../src-main/transport/lab-host-worker.ts', import.meta.url)),
-              execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)],
-              ownerServes: values['owner-serves'] !== 'no'
+              execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)]
             }
           : undefined
     })
@@ -358,12 +356,12 @@ async function main(): Promise<void> {
       const info = server.address() as { port: number }
       address = { ...address!, port: info.port }
     }
-    const workerPids = host.status().workerPids
+    const workerPids = host.status().workers.map((w) => w.pid)
     const title = values.baseline
       ? 'BASELINE: a trivial node:net server answering with canned bytes (not the lab host)'
       : workers === 0
         ? 'one process'
-        : `${workers} worker process${workers > 1 ? 'es' : ''} besides the owner (${values['owner-serves'] === 'no' ? 'the owner keeps only the ledger' : 'the owner serves too'})`
+        : `${workers} worker process${workers > 1 ? 'es' : ''} besides the owner, which serves too`
     console.log(`\n${title}`)
     console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  µs/exch  load CPU')
     console.log('--------  -----------  ------  ------  ------  --------  --------  -------  --------')

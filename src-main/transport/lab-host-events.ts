@@ -177,7 +177,7 @@ export interface LabHostEvents {
   'connection-refused': { remoteAddress: string; reason: 'capacity' | 'stopping'; active: number; limit: number }
   'connection-closed': { remoteAddress: string; reason: LabHostCloseReason; detail: string; requests: number; durationMs: number }
   'log-purged': { rows: number }
-  warning: { code: 'non-loopback' | 'client-log' | 'identity'; message: string }
+  warning: { code: 'non-loopback' | 'client-log' | 'identity' | 'worker'; message: string }
   error: { scope: 'connection' | 'client-log' | 'server' | 'listener'; message: string; remoteAddress?: string }
 }
 

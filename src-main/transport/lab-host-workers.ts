@@ -11,8 +11,8 @@
  *
  * Workers forward the events the owner listens to and send their counters every 250 ms (status() adds them up, so
  * a worker's last quarter second may be missing from a snapshot; the 'stopped' event has the exact totals).
- * A worker that dies is reported as an error event; the others and the owner keep serving. If the owner dies, a
- * worker exits at once (its IPC channel closes), cutting its connections — nothing it had acknowledged is lost.
+ * A worker that dies is reported as an error event and replaced (at most 3 times a minute per worker, each restart a
+ * 'worker' warning); the others and the owner keep serving meanwhile. If the owner dies, a worker exits at once (its IPC channel closes), cutting its connections — nothing it had acknowledged is lost.
  *
  * Workers are Node processes (`fork`), not threads: a net.Server handle can be passed to a child process but not
  * to a worker_thread.
@@ -30,11 +30,6 @@ export interface LabHostWorkers {
   script: string
   /** Node flags for the workers, e.g. ['--import', 'tsx'] when running from source */
   execArgv?: string[]
-  /**
-   * false: the owning process only keeps the ledger (count and client log) and the workers serve every connection;
-   * default true: the owner serves too
-   */
-  ownerServes?: boolean
   /** how long a worker may take to start; default 10 s */
   startTimeoutMs?: number
 }
@@ -52,51 +47,36 @@ interface Worker {
   alive: boolean
 }
 
+/** A worker that dies is replaced, at most this many times per slot within RESTART_WINDOW_MS. */
+const MAX_RESTARTS = 3
+const RESTART_WINDOW_MS = 60_000
+
+interface PoolOptions {
+  workers: LabHostWorkers
+  servers: ReadonlyArray<{ server: Server; address: LabHostAddress }>
+  init: Omit<WorkerInit, 't' | 'index'>
+  ledger: LabHostLedger
+  emitter: LabHostEmitter
+}
+
 export class LabHostWorkerPool {
   private stopping = false
+  private readonly workers: Worker[] = []
+  /** counters of workers that died and were replaced, so the totals keep their requests */
+  private readonly retired = emptyCounters()
+  /** per slot: when its worker was last restarted (epoch ms) */
+  private readonly restarts = new Map<number, number[]>()
 
-  private constructor(
-    private readonly workers: Worker[],
-    private readonly emitter: LabHostEmitter
-  ) {}
+  private constructor(private readonly o: PoolOptions) {}
 
   /**
    * Forks the workers, hands them the listening servers and waits until each is serving. Throws (with every worker
    * stopped) if one cannot start.
    */
-  static async start(options: {
-    workers: LabHostWorkers
-    servers: ReadonlyArray<{ server: Server; address: LabHostAddress }>
-    init: Omit<WorkerInit, 't' | 'index'>
-    ledger: LabHostLedger
-    emitter: LabHostEmitter
-  }): Promise<LabHostWorkerPool> {
-    const { workers: spec, ledger, emitter } = options
-    const workers: Worker[] = []
-    const pool = new LabHostWorkerPool(workers, emitter)
+  static async start(options: PoolOptions): Promise<LabHostWorkerPool> {
+    const pool = new LabHostWorkerPool(options)
     const started: Promise<void>[] = []
-    for (let index = 1; index <= spec.count; index++) {
-      const child = fork(spec.script, [], {
-        execArgv: spec.execArgv ?? [],
-        serialization: 'json',
-        // stderr stays visible so a crash is not silent; stdout belongs to the owner (log lines, JSON)
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-      })
-      const worker: Worker = {
-        index,
-        child,
-        counters: emptyCounters(),
-        results: [],
-        flushScheduled: false,
-        alive: true,
-        exited: new Promise((resolve) => child.once('exit', () => resolve()))
-      }
-      workers.push(worker)
-      child.on('error', () => undefined)
-      started.push(pool.attach(worker, ledger, spec.startTimeoutMs ?? 10_000))
-      for (const { server, address } of options.servers) pool.send(worker, { t: 'server', address }, server)
-      pool.send(worker, { t: 'init', index, ...options.init })
-    }
+    for (let index = 1; index <= options.workers.count; index++) started.push(pool.spawn(index))
     try {
       await Promise.all(started)
     } catch (err) {
@@ -106,21 +86,76 @@ export class LabHostWorkerPool {
     return pool
   }
 
+  /** Forks the worker for slot `index` (replacing a dead one); resolves when it serves. */
+  private spawn(index: number): Promise<void> {
+    const spec = this.o.workers
+    const child = fork(spec.script, [], {
+      execArgv: spec.execArgv ?? [],
+      serialization: 'json',
+      // stderr stays visible so a crash is not silent; stdout belongs to the owner (log lines, JSON)
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+    })
+    const worker: Worker = {
+      index,
+      child,
+      counters: emptyCounters(),
+      results: [],
+      flushScheduled: false,
+      alive: true,
+      exited: new Promise((resolve) => child.once('exit', () => resolve()))
+    }
+    const slot = this.workers.findIndex((w) => w.index === index)
+    if (slot === -1) this.workers.push(worker)
+    else this.workers[slot] = worker
+    child.on('error', () => undefined)
+    const started = this.attach(worker, spec.startTimeoutMs ?? 10_000)
+    for (const { server, address } of this.o.servers) this.send(worker, { t: 'server', address }, server)
+    this.send(worker, { t: 'init', index, ...this.o.init })
+    return started
+  }
+
+  /** A worker died while the host runs: report it, and replace it unless it keeps dying. */
+  private replace(w: Worker, how: string): void {
+    this.o.emitter.emit('error', {
+      scope: 'server',
+      message: `lab-host worker ${w.index} (pid ${w.child.pid}) exited unexpectedly (${how}); the other processes keep serving`
+    })
+    addCounters(this.retired, w.counters)
+    w.counters = emptyCounters()
+    const now = Date.now()
+    const recent = (this.restarts.get(w.index) ?? []).filter((t) => now - t < RESTART_WINDOW_MS)
+    if (recent.length >= MAX_RESTARTS) {
+      this.o.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} died ${MAX_RESTARTS + 1} times within a minute; not restarting it` })
+      return
+    }
+    this.restarts.set(w.index, [...recent, now])
+    this.spawn(w.index).then(
+      () => {
+        const pid = this.workers.find((x) => x.index === w.index)?.child.pid
+        this.o.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} restarted (pid ${pid})` })
+      },
+      (err: unknown) => {
+        if (!this.stopping) this.o.emitter.emit('error', { scope: 'server', message: `lab-host worker ${w.index} could not be restarted: ${err instanceof Error ? err.message : String(err)}` })
+      }
+    )
+  }
+
   /** The latest counters of every worker. */
   counters(): LabHostCounters {
-    const total = emptyCounters()
+    const total = addCounters(emptyCounters(), this.retired)
     for (const w of this.workers) addCounters(total, w.counters)
     return total
   }
 
   /** Tells the workers which events to forward from now on. */
   forward(names: LabHostEventName[]): void {
+    this.o.init.forward = names
     for (const w of this.workers) if (w.alive) this.send(w, { t: 'forward', names })
   }
 
-  /** process ids of the workers still running */
-  get pids(): number[] {
-    return this.workers.filter((w) => w.alive && w.child.pid !== undefined).map((w) => w.child.pid!)
+  /** The workers still running, with their latest counters (copies). */
+  running(): Array<{ pid: number; counters: LabHostCounters }> {
+    return this.workers.filter((w) => w.alive && w.child.pid !== undefined).map((w) => ({ pid: w.child.pid!, counters: addCounters(emptyCounters(), w.counters) }))
   }
 
   /** Asks every worker to stop gracefully (they drain like the owner); kills those still running after `timeoutMs`. */
@@ -152,13 +187,19 @@ export class LabHostWorkerPool {
   }
 
   /** Wires one worker's messages; resolves when it is serving. */
-  private attach(w: Worker, ledger: LabHostLedger, startTimeoutMs: number): Promise<void> {
+  private attach(w: Worker, startTimeoutMs: number): Promise<void> {
+    const ledger = this.o.ledger
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`lab-host worker ${w.index} did not start within ${startTimeoutMs} ms`)), startTimeoutMs)
+      let serving = false
       const done = (err?: Error): void => {
         clearTimeout(timer)
-        if (err) reject(err)
-        else resolve()
+        if (err) {
+          reject(err)
+          return
+        }
+        serving = true
+        resolve()
       }
       w.child.on('message', (m: WorkerMessage) => {
         if (typeof m !== 'object' || m === null) return
@@ -173,7 +214,7 @@ export class LabHostWorkerPool {
             if (Array.isArray(m.items)) for (const [id, request] of m.items) this.store(w, ledger, id, request)
             return
           case 'events':
-            if (Array.isArray(m.events)) for (const [name, payload] of m.events) this.emitter.emit(name, payload as never)
+            if (Array.isArray(m.events)) for (const [name, payload] of m.events) this.o.emitter.emit(name, payload as never)
             return
           case 'counters':
           case 'stopped':
@@ -183,13 +224,9 @@ export class LabHostWorkerPool {
       })
       w.child.once('exit', (code, signal) => {
         w.alive = false
-        done(new Error(`lab-host worker ${w.index} exited during start (${signal ?? `code ${code}`})`))
-        if (!this.stopping) {
-          this.emitter.emit('error', {
-            scope: 'server',
-            message: `lab-host worker ${w.index} (pid ${w.child.pid}) exited unexpectedly (${signal ?? `code ${code}`}); the other processes keep serving`
-          })
-        }
+        const how = signal ?? `code ${code}`
+        if (!serving) done(new Error(`lab-host worker ${w.index} exited during start (${how})`))
+        else if (!this.stopping) this.replace(w, how)
       })
     })
   }

@@ -144,9 +144,9 @@ export interface LabHostStatus {
   limits: { maxConnections: number; exchangeTimeoutMs: number; maxPduBytes: number; maxPdusPerConnection: number }
   identity: { epids: Record<string, string>; hwid: string }
   clientLog: { file: string | null; pendingWrites: number }
-  /** process ids of the running worker processes (empty without workers) */
-  workerPids: number[]
-  /** this process's and its workers' counters added up (a worker's counters are at most 250 ms old) */
+  /** the running worker processes and their own counters (empty without workers; at most 250 ms old) */
+  workers: Array<{ pid: number; counters: LabHostCounters }>
+  /** this process's and its workers' counters added up */
   counters: LabHostCounters
 }
 
@@ -316,7 +316,7 @@ export class LabHost {
       },
       identity: { epids: { ...this.options.identity.epids }, hwid: formatHwid(this.options.identity.hwid) },
       clientLog: { file: this.log?.file ?? this.options.dbPath ?? null, pendingWrites: this.log?.pendingCount ?? 0 },
-      workerPids: this.pool?.pids ?? [],
+      workers: this.pool?.running() ?? [],
       counters: this.pool ? addCounters(copyCounters(this.counters), this.pool.counters()) : copyCounters(this.counters)
     }
   }
@@ -347,8 +347,6 @@ export class LabHost {
       else for (const address of this.listen) this.bound.push(await this.listenOn(address))
       if (this.options.workers && this.options.workers.count > 0) {
         this.pool = await this.startWorkers(this.options.workers, ledger)
-        // The workers hold their own copies of the listening sockets; closing ours leaves this process to the ledger.
-        if (this.options.workers.ownerServes === false) void this.closeServers()
       }
     } catch (err) {
       await this.closeServers()

@@ -218,7 +218,7 @@ export const serveCommand: CliCommand = {
     const mode = s.countMode === 'real' ? 'real (distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy)' : `fixed ${s.countMode.fixed}`
     if (!jsonLines) {
       out(`count: ${mode}; client log: ${s.clientLog.file}\n`)
-      if (s.workerPids.length > 0) out(`worker processes: ${s.workerPids.length} (pid ${s.workerPids.join(', ')}), sharing the listening sockets\n`)
+      if (s.workers.length > 0) out(`worker processes: ${s.workers.length} (pid ${s.workers.map((w) => w.pid).join(', ')}), sharing the listening sockets\n`)
       out('Press Ctrl-C to stop.\n')
     }
 
