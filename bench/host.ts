@@ -248,8 +248,10 @@ function compileCGenerator(): string | undefined {
 
 /** The C generator: PDUs built here, written to files, sampled responses verified here after the run. */
 function cGenerator(exe: string, dir: string): Generator {
+  const pools = new Map<Protocol, ReturnType<typeof requestPool>>()
   return async (req, hostCpuMs) => {
-    const pool = requestPool(req.protocol)
+    const pool = pools.get(req.protocol) ?? requestPool(req.protocol)
+    pools.set(req.protocol, pool)
     const files = { bind: path.join(dir, 'bind.pdu'), requests: path.join(dir, `requests-v${req.protocol}.pdu`), samples: path.join(dir, `samples-v${req.protocol}.txt`) }
     fs.writeFileSync(files.bind, new KmsClientSession({ offerNdr64: false }).bind())
     fs.writeFileSync(files.requests, Buffer.concat(pool.map((item) => item.pdu)))

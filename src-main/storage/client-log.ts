@@ -488,8 +488,7 @@ export class ClientLog {
       return
     }
     try {
-      this.db.exec('PRAGMA wal_checkpoint(PASSIVE)')
-      this.uncheckpointed = 0
+      this.checkpoint()
     } catch {
       // not fatal: the WAL keeps the data; the next idle period (or close) checkpoints it
     }

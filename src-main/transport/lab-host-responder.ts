@@ -22,13 +22,15 @@ import {
 import { MAX_REQUIRED_CLIENT_COUNT } from './lab-host-count'
 import type { LabHostCounters, LabHostEmitter, LabHostProtocolKey } from './lab-host-events'
 import type { LabHostIdentity } from './lab-host-identity'
-import { CatalogNames, LogWriteError, type LabHostLedger } from './lab-host-ledger'
+import { LogWriteError, type CatalogNames, type LabHostLedger } from './lab-host-ledger'
 import { readRefusedRequest } from './lab-host-refusal'
 
 export { LogWriteError } from './lab-host-ledger'
 
 export interface ResponderOptions {
   ledger: LabHostLedger
+  /** product names by GUID, shared with the ledger */
+  names: CatalogNames
   identity: LabHostIdentity
   catalog: ProductCatalog
   activationInterval: number
@@ -55,7 +57,6 @@ export class LabHostResponder {
   private readonly fallbackEpid: string
   /** ePID by the canonical lower-case KMS counted ID text the protocol layer decodes */
   private readonly epidByKmsId = new Map<string, string>()
-  private readonly names: CatalogNames
 
   constructor(private readonly o: ResponderOptions) {
     const epidByGroup = new Map(Object.entries(o.identity.epids))
@@ -67,7 +68,6 @@ export class LabHostResponder {
       const id = k.guid.toLowerCase()
       this.epidByKmsId.set(id, epidByGroup.get(o.catalog.csvlkForKmsCountedId(id).iniName) ?? fallback)
     }
-    this.names = new CatalogNames(o.catalog)
   }
 
   /** The ePID answered for a KMS counted ID: that of its CSVLK group (unknown KMS IDs: the Windows group, §9.2). */
@@ -151,7 +151,7 @@ export class LabHostResponder {
       workstationName: base.workstationName,
       applicationId: base.appId,
       skuId: base.actId,
-      productName: this.names.sku.get(base.actId) ?? null,
+      productName: this.o.names.sku.get(base.actId) ?? null,
       kmsCountedId: base.kmsId,
       protocolMajor: major,
       protocolMinor: minor,

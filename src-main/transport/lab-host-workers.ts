@@ -19,7 +19,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
-import { addCounters, emptyCounters, type LabHostAddress, type LabHostCounters, type LabHostEmitter, type LabHostEventName } from './lab-host-events'
+import { addCounters, copyCounters, emptyCounters, type LabHostAddress, type LabHostCounters, type LabHostEmitter, type LabHostEventName } from './lab-host-events'
 import { LogWriteError, type LabHostLedger } from './lab-host-ledger'
 import type { OwnerMessage, StoreResult, WorkerInit, WorkerMessage } from './lab-host-worker-messages'
 
@@ -142,7 +142,7 @@ export class LabHostWorkerPool {
 
   /** The latest counters of every worker. */
   counters(): LabHostCounters {
-    const total = addCounters(emptyCounters(), this.retired)
+    const total = copyCounters(this.retired)
     for (const w of this.workers) addCounters(total, w.counters)
     return total
   }
@@ -155,7 +155,7 @@ export class LabHostWorkerPool {
 
   /** The workers still running, with their latest counters (copies). */
   running(): Array<{ pid: number; counters: LabHostCounters }> {
-    return this.workers.filter((w) => w.alive && w.child.pid !== undefined).map((w) => ({ pid: w.child.pid!, counters: addCounters(emptyCounters(), w.counters) }))
+    return this.workers.filter((w) => w.alive && w.child.pid !== undefined).map((w) => ({ pid: w.child.pid!, counters: copyCounters(w.counters) }))
   }
 
   /** Asks every worker to stop gracefully (they drain like the owner); kills those still running after `timeoutMs`. */

@@ -234,6 +234,8 @@ export class LabHost {
   private assocGroupId: number
   /** bind answers shared by this host's connections (KmsHostSessionOptions.bindCache) */
   private readonly bindCache = new BindReplyCache()
+  /** product names by GUID for log rows and events (responder and ledger) */
+  private readonly names: CatalogNames
   private stopping: Promise<void> | undefined
   private allClosed: (() => void) | undefined
 
@@ -260,6 +262,7 @@ export class LabHost {
     this.now = options.now ?? Date.now
     this.random = options.random ?? pooledRandom()
     this.catalog = options.catalog ?? productCatalog
+    this.names = new CatalogNames(this.catalog)
     const mode = options.countMode ?? 'real'
     if (mode !== 'real') checkRange('fixed count', mode.fixed, 0, 0xffff_ffff)
     this.countMode = mode
@@ -334,6 +337,7 @@ export class LabHost {
       const ledger = this.options.ledger ?? (await this.openLedger())
       this.responder = new LabHostResponder({
         ledger,
+        names: this.names,
         identity: this.options.identity,
         catalog: this.catalog,
         activationInterval: this.activationInterval,
@@ -439,7 +443,7 @@ export class LabHost {
     const policy = new CountPolicy(this.countMode, log)
     await seedFromLog(policy.highest, log, this.now())
     this.policy = policy
-    return new LocalLedger(log, policy, new CatalogNames(this.catalog), this.emitter, this.now)
+    return new LocalLedger(log, policy, this.names, this.emitter, this.now)
   }
 
   private async startWorkers(workers: LabHostWorkers, ledger: LabHostLedger): Promise<LabHostWorkerPool> {
