@@ -16,8 +16,8 @@ export default defineConfig({
         input: {
           index: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli/main.ts'),
-          // forked by `kms-scout serve --workers N` (src-main/transport/lab-host-workers.ts)
-          'lab-host-worker': resolve(root, 'src-main/transport/lab-host-worker.ts')
+          // forked by `kms-scout serve --workers N` (src-main/lab-host/workers.ts)
+          'lab-host-worker': resolve(root, 'src-main/lab-host/worker.ts')
         },
         output: {
           // electronegativity's PRELOAD_JS_CHECK flags every window that has a preload "for review".

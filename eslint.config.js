@@ -64,7 +64,7 @@ export default tseslint.config(
         {
           paths: [
             { name: 'electron', message: 'only src-main/electron may import electron' },
-            ...forbidden(NODE_IO_MODULES, 'the protocol core is pure: do I/O in src-main/transport or src-main/dns')
+            ...forbidden(NODE_IO_MODULES, 'the protocol core is pure: do I/O in src-main/kms-client, src-main/lab-host or src-main/dns')
           ]
         }
       ],

@@ -14,7 +14,7 @@ import { runFailover, type FailoverCandidate, type FailoverMode } from '../src-m
 import { createKmsProbe } from '../src-main/discovery/kms-probe'
 import { createTraceRecorder } from '../src-main/discovery/trace'
 import { productCatalog } from '../src-main/protocol'
-import { DEFAULT_CLIENT_TIMEOUTS } from '../src-main/transport/kms-client'
+import { DEFAULT_CLIENT_TIMEOUTS } from '../src-main/kms-client/kms-client'
 import { startHangingListener } from '../test/helpers/hanging-listener'
 import { startKmsTestHost } from '../test/helpers/kms-test-host'
 

@@ -40,8 +40,8 @@ import {
   verifyResponsePdu,
   type PendingCall
 } from '../src-main/protocol/index'
-import { LabHost } from '../src-main/transport/lab-host'
-import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../src-main/transport/lab-host-identity'
+import { LabHost } from '../src-main/lab-host/lab-host'
+import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../src-main/lab-host/identity'
 
 const PRODUCTS = { 4: 'Windows 7 Professional', 5: 'Windows 8 Professional', 6: 'Windows 10 Professional' } as const
 type Protocol = keyof typeof PRODUCTS
@@ -338,7 +338,7 @@ async function main(): Promise<void> {
         workers > 0
           ? {
               count: workers,
-              script: fileURLToPath(new URL('../src-main/transport/lab-host-worker.ts', import.meta.url)),
+              script: fileURLToPath(new URL('../src-main/lab-host/worker.ts', import.meta.url)),
               execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)]
             }
           : undefined

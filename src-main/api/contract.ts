@@ -13,9 +13,9 @@ import type { CheckReport } from '../discovery/run-check'
 import type { DiscoveryReport } from '../discovery/run-discovery'
 import type { TraceEntry } from '../discovery/trace'
 import { parseDnsServer } from '../dns/server-spec'
-import { parseEndpoint } from '../transport/endpoint'
-import type { LabHostStatus } from '../transport/lab-host'
-import type { LabHostExchange } from '../transport/lab-host-events'
+import { parseEndpoint } from '../common/host-port'
+import type { LabHostStatus } from '../lab-host/lab-host'
+import type { LabHostExchange } from '../lab-host/events'
 import type { ClientLogRow } from '../storage/client-log'
 
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */

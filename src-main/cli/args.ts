@@ -4,8 +4,8 @@
  * how to write it — the CLI prints both and exits 3.
  */
 import { normalizeGuid, productCatalog as defaultCatalog, type Guid, type KmsProtocolVersion, type ProductCatalog, type Sku } from '../protocol'
-import { parseEndpoint, type KmsEndpoint } from '../transport/endpoint'
-import { WORKSTATION_NAME_MAX } from '../transport/kms-client-workstation'
+import { parseEndpoint, type KmsEndpoint } from '../common/host-port'
+import { WORKSTATION_NAME_MAX } from '../kms-client/workstation'
 import type { CommandContext } from './commands'
 import { UsageError } from './io'
 

@@ -1,10 +1,10 @@
 /**
- * The real probe: one KMS exchange with `queryKmsHost` (src-main/transport/kms-client.ts), reduced to what the
+ * The real probe: one KMS exchange with `queryKmsHost` (src-main/kms-client/kms-client.ts), reduced to what the
  * flow and the check report need. One request per attempt, with the caller's stable CMID (PROTOCOL.md §10.3:
  * a health check must not "charge" a host with random CMIDs).
  */
 import { formatHwid, productCatalog } from '../protocol'
-import { describeEpid, hostAnswerWarnings } from '../transport/kms-answer-analysis'
+import { describeEpid, hostAnswerWarnings } from '../kms-client/answer-analysis'
 import {
   isKmsQueryError,
   queryKmsHost,
@@ -12,8 +12,8 @@ import {
   type KmsQueryError,
   type KmsQueryRequestParams,
   type QueryKmsHostOptions
-} from '../transport/kms-client'
-import type { KmsQueryResult } from '../transport/kms-client-result'
+} from '../kms-client/kms-client'
+import type { KmsQueryResult } from '../kms-client/result'
 import type { Probe, ProbeFailure, ProbeFailureCode } from './probe'
 
 /** A verified KMS answer, JSON-serialisable. */

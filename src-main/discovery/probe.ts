@@ -1,7 +1,7 @@
 /**
  * The one thing the client flow needs from the transport: try one KMS host once and say whether a verified
  * answer came back. Injected, so the flow can be tested with fake probes and real listeners, and so it does not
- * depend on how the KMS exchange is implemented (src-main/transport/kms-client.ts supplies the real one through
+ * depend on how the KMS exchange is implemented (src-main/kms-client/kms-client.ts supplies the real one through
  * ./kms-probe.ts).
  *
  * Contract for implementations:

@@ -12,8 +12,8 @@
  */
 import { hostname } from 'node:os'
 import { productCatalog, type ProductCatalog, type RequestIdentity, type Sku } from '../protocol'
-import type { KmsClientTimeouts } from '../transport/kms-client'
-import { fitWorkstationName } from '../transport/kms-client-workstation'
+import type { KmsClientTimeouts } from '../kms-client/kms-client'
+import { fitWorkstationName } from '../kms-client/workstation'
 import { runClientFlow, type ClientFlowDeps, type ClientFlowOptions, type ClientFlowResult, type FlowError } from './client-flow'
 import { DiscoveryConfigError } from './domains'
 import { explainWindowsCode, WINDOWS_CODE, type WindowsCodeEntry } from './error-map'

@@ -12,7 +12,7 @@ import { formatTraceEntry, type TraceEntry } from '../discovery/trace'
 import type { ClientIdentityStore } from '../storage/client-identity'
 import type { HostCache } from '../storage/host-cache'
 import type { Settings } from '../storage/settings'
-import { localWorkstationName } from '../transport/kms-client-workstation'
+import { localWorkstationName } from '../kms-client/workstation'
 import type { EventHub } from './event-hub'
 
 export interface ClientServiceDeps {

@@ -18,9 +18,9 @@ import {
   type ProductCatalog,
   type Sku
 } from '../protocol'
-import { formatEndpoint } from '../transport/endpoint'
-import { describeEpid, hostAnswerWarnings, type EpidReport } from '../transport/kms-answer-analysis'
-import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../transport/kms-client'
+import { formatEndpoint } from '../common/host-port'
+import { describeEpid, hostAnswerWarnings, type EpidReport } from '../kms-client/answer-analysis'
+import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../kms-client/kms-client'
 
 /** Where the CMID came from: the installation's stored identity, a newly created one, or `--cmid`. */
 export type { EpidReport }

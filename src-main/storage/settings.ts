@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { DEFAULT_KMS_PORT } from '../transport/endpoint'
+import { DEFAULT_KMS_PORT } from '../common/host-port'
 import { JsonStore } from './json-store'
 import type { JsonStoreOptions } from './json-store'
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { productCatalog, type Sku } from '../../src-main/protocol'
 import { buildQueryReport, formatMinutes, type QueryReportInput } from '../../src-main/service/query-report'
 import { formatQueryReport } from '../../src-main/cli/commands/query'
-import { KmsQueryError, queryKmsHost, type KmsQueryErrorCode, type KmsQueryPhase, type KmsQueryResult } from '../../src-main/transport/kms-client'
+import { KmsQueryError, queryKmsHost, type KmsQueryErrorCode, type KmsQueryPhase, type KmsQueryResult } from '../../src-main/kms-client/kms-client'
 import { startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 
 const CMID = '3c1e0d2b-5a4f-4e6d-9c8b-7a6f5e4d3c2b'

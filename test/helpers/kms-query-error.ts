@@ -1,4 +1,4 @@
-import { isKmsQueryError, type KmsQueryError } from '../../src-main/transport/kms-client'
+import { isKmsQueryError, type KmsQueryError } from '../../src-main/kms-client/kms-client'
 
 /** The typed KmsQueryError a promise rejects with; anything else (or success) fails the test. */
 export async function queryError(promise: Promise<unknown>): Promise<KmsQueryError> {

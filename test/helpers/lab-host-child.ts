@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LabHost } from '../../src-main/transport/lab-host'
-import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/transport/lab-host-identity'
+import { LabHost } from '../../src-main/lab-host/lab-host'
+import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/lab-host/identity'
 
 const dir = process.argv[2]
 if (!dir) throw new Error('usage: lab-host-child.ts <dir>')
 const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
 const workers = Number(process.argv[3] ?? 0)
-const script = fileURLToPath(new URL('../../src-main/transport/lab-host-worker.ts', import.meta.url))
+const script = fileURLToPath(new URL('../../src-main/lab-host/worker.ts', import.meta.url))
 const host = new LabHost({
   listen: ['127.0.0.1:0'],
   dbPath: path.join(dir, 'client-log.sqlite'),

@@ -1,7 +1,7 @@
 /**
  * A small KMS client over real sockets for the lab-host tests: KmsClientSession (the protocol layer's client state
  * machine, which verifies every response) + PduFramer around a node:net socket. Not the production client
- * (src-main/transport/kms-client.ts); just enough to drive the host from the outside.
+ * (src-main/kms-client/kms-client.ts); just enough to drive the host from the outside.
  */
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'

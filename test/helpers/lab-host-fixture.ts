@@ -6,9 +6,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach } from 'vitest'
-import { LabHost, type LabHostOptions } from '../../src-main/transport/lab-host'
-import type { LabHostEventName, LabHostEvents } from '../../src-main/transport/lab-host-events'
-import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity, type LabHostIdentity } from '../../src-main/transport/lab-host-identity'
+import { LabHost, type LabHostOptions } from '../../src-main/lab-host/lab-host'
+import type { LabHostEventName, LabHostEvents } from '../../src-main/lab-host/events'
+import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity, type LabHostIdentity } from '../../src-main/lab-host/identity'
 import { cryptoRandom } from './lab-host-client'
 
 export interface LabHostFixture {

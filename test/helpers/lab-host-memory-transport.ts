@@ -4,7 +4,7 @@
  * run the server's own per-connection code path hundreds of thousands of times without the kernel.
  */
 import { EventEmitter } from 'node:events'
-import type { LabHostTransport } from '../../src-main/transport/lab-host'
+import type { LabHostTransport } from '../../src-main/lab-host/lab-host'
 
 let nextPort = 40_000
 

@@ -3,7 +3,7 @@
  * 30 days, capped at 2 × the highest N_Policy seen; fixed-count mode; everything survives a restart.
  */
 import { describe, expect, it } from 'vitest'
-import { LabHost } from '../../src-main/transport/lab-host'
+import { LabHost } from '../../src-main/lab-host/lab-host'
 import { baseFor, expectResponse, kmsExchange, newCmid, PRODUCT_BY_PROTOCOL, TestKmsConnection } from '../helpers/lab-host-client'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 

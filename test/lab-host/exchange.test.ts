@@ -18,7 +18,7 @@ import {
   type BindAckPdu
 } from '../../src-main/protocol/index'
 import { buildKmsRequest } from '../../src-main/protocol/kms/request'
-import type { LabHostExchange } from '../../src-main/transport/lab-host-events'
+import type { LabHostExchange } from '../../src-main/lab-host/events'
 import { baseFor, cryptoRandom, expectResponse, kmsExchange, newCmid, PRODUCT_BY_PROTOCOL, TestKmsConnection } from '../helpers/lab-host-client'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { explainEpid, formatHwid, parseEpid, productCatalog } from '../../src-main/protocol/index'
-import { generateIdentityFile, LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/transport/lab-host-identity'
+import { generateIdentityFile, LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/lab-host/identity'
 import { seededRandom } from '../helpers/vectors'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 

@@ -2,7 +2,7 @@
  * The lab host's log lines: one per exchange and per notable event, human or JSON, floods summarised.
  */
 import { describe, expect, it } from 'vitest'
-import { attachLabHostLogger } from '../../src-main/transport/lab-host-log'
+import { attachLabHostLogger } from '../../src-main/lab-host/log'
 import { baseFor, expectResponse, kmsExchange, PRODUCT_BY_PROTOCOL } from '../helpers/lab-host-client'
 import { useLabHosts, waitForNoConnections } from '../helpers/lab-host-fixture'
 import { MemoryTransport } from '../helpers/lab-host-memory-transport'

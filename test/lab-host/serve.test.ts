@@ -54,7 +54,7 @@ function serveIo(configDir: string): ServeIo {
   }
 }
 
-const workerScript = fileURLToPath(new URL('../../src-main/transport/lab-host-worker.ts', import.meta.url))
+const workerScript = fileURLToPath(new URL('../../src-main/lab-host/worker.ts', import.meta.url))
 
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1))

@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import type { LabHost } from '../../src-main/transport/lab-host'
+import type { LabHost } from '../../src-main/lab-host/lab-host'
 import { baseFor, expectResponse, kmsExchange, PRODUCT_BY_PROTOCOL } from '../helpers/lab-host-client'
 import { nextEvent, useLabHosts, waitForNoConnections } from '../helpers/lab-host-fixture'
 

@@ -4,8 +4,8 @@
  * waiting or new is acknowledged.
  */
 import { describe, expect, it } from 'vitest'
-import { LogWriteError, type LedgerRequest } from '../../src-main/transport/lab-host-ledger'
-import { RemoteLedger, type WorkerMessage } from '../../src-main/transport/lab-host-worker-messages'
+import { LogWriteError, type LedgerRequest } from '../../src-main/lab-host/ledger'
+import { RemoteLedger, type WorkerMessage } from '../../src-main/lab-host/worker-messages'
 
 function request(cmid: string): LedgerRequest {
   return {

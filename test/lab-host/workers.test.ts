@@ -6,13 +6,13 @@
  */
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
-import type { LabHostWorkers } from '../../src-main/transport/lab-host-workers'
-import type { LabHostEvents } from '../../src-main/transport/lab-host-events'
+import type { LabHostWorkers } from '../../src-main/lab-host/workers'
+import type { LabHostEvents } from '../../src-main/lab-host/events'
 import { baseFor, expectResponse, kmsExchange, newCmid, PRODUCT_BY_PROTOCOL } from '../helpers/lab-host-client'
 import { nextEvent, useLabHosts } from '../helpers/lab-host-fixture'
 
 const labs = useLabHosts()
-const script = fileURLToPath(new URL('../../src-main/transport/lab-host-worker.ts', import.meta.url))
+const script = fileURLToPath(new URL('../../src-main/lab-host/worker.ts', import.meta.url))
 
 function workers(count: number): LabHostWorkers {
   return { count, script, execArgv: ['--import', 'tsx'] }

@@ -1,13 +1,13 @@
 /**
  * What the lab host's owning process and its worker processes say to each other over the Node IPC channel
- * (lab-host-workers.ts forks, lab-host-worker.ts is the worker's entry point), and the worker's side of the ledger.
+ * (workers.ts forks, worker.ts is the worker's entry point), and the worker's side of the ledger.
  *
  * Everything here is plain data (structured clone). Requests are batched per event-loop turn in both directions:
  * at thousands of exchanges per second, one IPC message per request would cost more than the request itself.
  */
-import type { LabHostCounters, LabHostEventName, LabHostEvents, LabHostAddress } from './lab-host-events'
-import type { LabHostCountMode } from './lab-host-count'
-import { LogWriteError, type LabHostLedger, type LedgerRequest } from './lab-host-ledger'
+import type { LabHostCounters, LabHostEventName, LabHostEvents, LabHostAddress } from './events'
+import type { LabHostCountMode } from './count'
+import { LogWriteError, type LabHostLedger, type LedgerRequest } from './ledger'
 
 /** Everything a worker needs besides the listening sockets. */
 export interface WorkerInit {

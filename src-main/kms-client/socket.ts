@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net'
 import { PduFramer, ProtocolDecodeError } from '../protocol'
-import { KmsQueryError, socketErrorOf, type KmsQueryPhase } from './kms-client-errors'
+import { KmsQueryError, socketErrorOf, type KmsQueryPhase } from './errors'
 
 /**
  * Largest PDU the client accepts. Equal to the protocol layer's client limit (MAX_CLIENT_PDU_LENGTH in

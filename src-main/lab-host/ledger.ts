@@ -4,8 +4,8 @@
  * stored.
  *
  * Why a separate piece: the Count must see every client of the host, and the SQLite log has one writer; with
- * worker processes (lab-host-workers.ts) the connections are spread over several processes, so the count and the
- * log stay in the owning process and the workers reach them over IPC (RemoteLedger in lab-host-worker-ledger.ts).
+ * worker processes (workers.ts) the connections are spread over several processes, so the count and the
+ * log stay in the owning process and the workers reach them over IPC (RemoteLedger in worker-messages.ts).
  * In a single process the responder calls LocalLedger directly.
  *
  * Order per request: Count (synchronously, so concurrent clients each see the others) → row recorded (group
@@ -14,8 +14,8 @@
  */
 import type { ClientLog, ClientLogEntryInput } from '../storage/client-log'
 import type { NdrSyntax, ProductCatalog } from '../protocol/index'
-import type { CountPolicy } from './lab-host-count'
-import type { LabHostEmitter } from './lab-host-events'
+import type { CountPolicy } from './count'
+import type { LabHostEmitter } from './events'
 
 /** One handled request, as the serving side hands it to the ledger (plain data: it may cross process IPC). */
 export interface LedgerRequest {

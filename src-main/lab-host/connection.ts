@@ -16,8 +16,8 @@
  * - Graceful stop (`drain`): an idle connection closes now; one in the middle of an exchange finishes it first.
  */
 import { PduFramer, ProtocolDecodeError, KmsHostSession, type HostStep, type KmsHostSessionOptions } from '../protocol/index'
-import type { LabHostCloseReason } from './lab-host-events'
-import { LogWriteError, type LabHostResponder } from './lab-host-responder'
+import type { LabHostCloseReason } from './events'
+import { LogWriteError, type LabHostResponder } from './responder'
 
 export interface ConnectionTransport {
   write(bytes: Uint8Array): unknown

@@ -3,7 +3,7 @@
  * stable `code`, so the report builder, the discovery flow and the UI can branch on it without parsing text.
  */
 import type { CheckName, CheckResult } from '../protocol'
-import type { KmsQueryProgress } from './kms-client-result'
+import type { KmsQueryProgress } from './result'
 
 /** Where the exchange was when it failed. */
 export type KmsQueryPhase = 'setup' | 'resolve' | 'connect' | 'bind' | 'request'

@@ -17,7 +17,7 @@ import {
   type KmsCall,
   type RequestIdentity
 } from '../../src-main/protocol'
-import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
+import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/kms-client/kms-client'
 import { startKmsTestHost, type KmsTestHost } from '../helpers/kms-test-host'
 import { queryError } from '../helpers/kms-query-error'
 

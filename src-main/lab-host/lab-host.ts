@@ -17,16 +17,16 @@
  * Clock and randomness are injected (`now`, `random`); the defaults are Date.now and crypto.randomBytes.
  *
  * With `workers` the host also serves from worker processes that share its listening sockets; the count and the
- * client log stay here, reached through the ledger (lab-host-workers.ts, docs/lab-host.md "Using both cores").
+ * client log stay here, reached through the ledger (workers.ts, docs/lab-host.md "Using both cores").
  * A worker process runs a LabHost too, built with `ledger` and `servers` instead of a log and addresses.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
 import { ClientLog } from '../storage/client-log'
 import { BindReplyCache, productCatalog, formatHwid, type ProductCatalog, type RandomSource } from '../protocol/index'
-import { CountPolicy, seedFromLog, type LabHostCountMode } from './lab-host-count'
-import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './lab-host-config'
-import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './lab-host-connection'
+import { CountPolicy, seedFromLog, type LabHostCountMode } from './count'
+import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './config'
+import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './connection'
 import {
   addCounters,
   copyCounters,
@@ -37,12 +37,12 @@ import {
   type LabHostCounters,
   type LabHostEventName,
   type LabHostListener
-} from './lab-host-events'
-import type { LabHostIdentity } from './lab-host-identity'
-import { CatalogNames, LocalLedger, type LabHostLedger } from './lab-host-ledger'
-import { FORWARDABLE_EVENTS } from './lab-host-worker-messages'
-import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './lab-host-workers'
-import { LabHostResponder } from './lab-host-responder'
+} from './events'
+import type { LabHostIdentity } from './identity'
+import { CatalogNames, LocalLedger, type LabHostLedger } from './ledger'
+import { FORWARDABLE_EVENTS } from './worker-messages'
+import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './workers'
+import { LabHostResponder } from './responder'
 
 export const LAB_HOST_DEFAULTS = {
   listen: '127.0.0.1:1688',
@@ -78,12 +78,12 @@ export interface LabHostOptions {
    */
   logGroupWindowMs?: number
   /**
-   * Serve with worker processes besides this one, so the host uses more than one core (lab-host-workers.ts).
+   * Serve with worker processes besides this one, so the host uses more than one core (workers.ts).
    * Needs `dbPath` or `clientLog`; the workers use the built-in catalog, the real clock and crypto randomness.
    * With workers, each of the 1 + count processes enforces its share of `maxConnections`.
    */
   workers?: LabHostWorkers
-  /** For worker processes (lab-host-worker.ts): the owner's ledger over IPC, instead of a client log. */
+  /** For worker processes (worker.ts): the owner's ledger over IPC, instead of a client log. */
   ledger?: LabHostLedger
   /** For worker processes: listening sockets handed over by the owner, instead of `listen`. */
   servers?: ReadonlyArray<{ server: Server; address: LabHostAddress }>

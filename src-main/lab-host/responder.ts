@@ -2,7 +2,7 @@
  * The lab host's decisions for one KMS call, shared by all connections of a process: which ePID, HwId, Count and
  * intervals to answer with, the client-log record, and the counters/events that go with it.
  *
- * Order of work per request (durability, docs/lab-host.md): the record goes to the ledger (lab-host-ledger.ts),
+ * Order of work per request (durability, docs/lab-host.md): the record goes to the ledger (ledger.ts),
  * which counts the client and commits the row → only then is the reply built, with the Count the ledger decided,
  * and handed to the connection. A request the log could not store is never acknowledged: the promise rejects with
  * LogWriteError and the connection is closed without a reply.
@@ -19,13 +19,13 @@ import {
   type ProductCatalog,
   type RandomSource
 } from '../protocol/index'
-import { MAX_REQUIRED_CLIENT_COUNT } from './lab-host-count'
-import type { LabHostCounters, LabHostEmitter, LabHostProtocolKey } from './lab-host-events'
-import type { LabHostIdentity } from './lab-host-identity'
-import { LogWriteError, type CatalogNames, type LabHostLedger } from './lab-host-ledger'
-import { readRefusedRequest } from './lab-host-refusal'
+import { MAX_REQUIRED_CLIENT_COUNT } from './count'
+import type { LabHostCounters, LabHostEmitter, LabHostProtocolKey } from './events'
+import type { LabHostIdentity } from './identity'
+import { LogWriteError, type CatalogNames, type LabHostLedger } from './ledger'
+import { readRefusedRequest } from './refusal'
 
-export { LogWriteError } from './lab-host-ledger'
+export { LogWriteError } from './ledger'
 
 export interface ResponderOptions {
   ledger: LabHostLedger

@@ -19,9 +19,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
-import { addCounters, copyCounters, emptyCounters, type LabHostAddress, type LabHostCounters, type LabHostEmitter, type LabHostEventName } from './lab-host-events'
-import { LogWriteError, type LabHostLedger } from './lab-host-ledger'
-import type { OwnerMessage, StoreResult, WorkerInit, WorkerMessage } from './lab-host-worker-messages'
+import { addCounters, copyCounters, emptyCounters, type LabHostAddress, type LabHostCounters, type LabHostEmitter, type LabHostEventName } from './events'
+import { LogWriteError, type LabHostLedger } from './ledger'
+import type { OwnerMessage, StoreResult, WorkerInit, WorkerMessage } from './worker-messages'
 
 export interface LabHostWorkers {
   /** worker processes besides the owner, 1–64 */

@@ -14,8 +14,8 @@ import { NCA_STATUS, productCatalog, PTYPE, type RequestIdentity } from '../../s
 import { CONTEXT_RESULT, PFC, PFC_FIRST_LAST, REJECT_REASON } from '../../src-main/protocol/rpc/constants'
 import { decodePdu, encodePdu, rpcCommon } from '../../src-main/protocol/rpc/pdu'
 import { NIL_SYNTAX } from '../../src-main/protocol/rpc/syntax'
-import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams, type QueryKmsHostOptions } from '../../src-main/transport/kms-client'
-import { PduChannel } from '../../src-main/transport/kms-client-socket'
+import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams, type QueryKmsHostOptions } from '../../src-main/kms-client/kms-client'
+import { PduChannel } from '../../src-main/kms-client/socket'
 import { closedPort, startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 
 const CMID = '0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3'

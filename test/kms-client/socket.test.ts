@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { concatBytes } from '../../src-main/protocol'
-import { PduChannel } from '../../src-main/transport/kms-client-socket'
+import { PduChannel } from '../../src-main/kms-client/socket'
 import { loadPdu } from '../helpers/vectors'
 import { queryError } from '../helpers/kms-query-error'
 

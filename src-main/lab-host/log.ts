@@ -8,7 +8,7 @@
  */
 import { formatHresult } from '../protocol/index'
 import type { LabHost } from './lab-host'
-import { CLOSE_REASONS, type LabHostCloseReason, type LabHostCounters, type LabHostEvents, type LabHostExchange } from './lab-host-events'
+import { CLOSE_REASONS, type LabHostCloseReason, type LabHostCounters, type LabHostEvents, type LabHostExchange } from './events'
 
 export interface LabHostLoggerOptions {
   /** receives one complete line (with '\n') at a time */

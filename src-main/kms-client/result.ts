@@ -4,7 +4,7 @@
  * before it failed.
  */
 import type { BaseRequest, BoundInfo, CheckResult, DecodedKmsResponse, NdrSyntax } from '../protocol'
-import type { KmsQueryErrorCode } from './kms-client-errors'
+import type { KmsQueryErrorCode } from './errors'
 
 /** One address tried for the host (a name can resolve to several; they are tried in order). */
 export interface AddressAttempt {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatEndpoint, isHostName, parseEndpoint } from '../../src-main/transport/endpoint'
+import { formatEndpoint, isHostName, parseEndpoint } from '../../src-main/common/host-port'
 
 describe('parseEndpoint', () => {
   it.each([

@@ -1,5 +1,5 @@
 /**
- * Entry point of a lab-host worker process (forked by lab-host-workers.ts; built to out/main/lab-host-worker.js).
+ * Entry point of a lab-host worker process (forked by workers.ts; built to out/main/lab-host-worker.js).
  *
  * It receives the owner's listening sockets and settings, then serves connections with a LabHost that adopts
  * those sockets and stores through the owner's ledger (RemoteLedger). It stops gracefully when asked, and at once
@@ -7,8 +7,8 @@
  */
 import type { Server } from 'node:net'
 import { LabHost } from './lab-host'
-import type { LabHostAddress, LabHostEventName } from './lab-host-events'
-import { FORWARDABLE_EVENTS, RemoteLedger, type ForwardedEvent, type OwnerMessage, type WorkerInit, type WorkerMessage } from './lab-host-worker-messages'
+import type { LabHostAddress, LabHostEventName } from './events'
+import { FORWARDABLE_EVENTS, RemoteLedger, type ForwardedEvent, type OwnerMessage, type WorkerInit, type WorkerMessage } from './worker-messages'
 
 const COUNTERS_EVERY_MS = 250
 

@@ -7,8 +7,8 @@ import { isIP } from 'node:net'
 import path from 'node:path'
 import { configPaths } from '../storage/config-dir'
 import type { LabHostSettings } from '../storage/settings'
-import type { LabHostCountMode } from './lab-host-count'
-import { LAB_HOST_IDENTITY_FILE, type IdentityOverrides } from './lab-host-identity'
+import type { LabHostCountMode } from './count'
+import { LAB_HOST_IDENTITY_FILE, type IdentityOverrides } from './identity'
 
 export const DEFAULT_LAB_HOST_PORT = 1688
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { formatHwid, HRESULT, productCatalog, PTYPE, type RequestIdentity } from '../../src-main/protocol'
-import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/transport/kms-client'
+import { queryKmsHost, type KmsQueryRequestParams } from '../../src-main/kms-client/kms-client'
 import { closedPort, startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 import { queryError } from '../helpers/kms-query-error'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fitWorkstationName, localWorkstationName } from '../../src-main/transport/kms-client-workstation'
+import { fitWorkstationName, localWorkstationName } from '../../src-main/kms-client/workstation'
 
 const resolvesTo = (name: string) => ({
   lookup: async () => ({ address: '192.0.2.7' }),

@@ -36,14 +36,14 @@ import {
   type KmsRequestParams,
   type RandomSource
 } from '../protocol'
-import { DEFAULT_KMS_PORT } from './endpoint'
-import { KmsQueryError, type KmsQueryPhase } from './kms-client-errors'
-import type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult } from './kms-client-result'
-import { bounded, connectAddress, defaultConnect, PduChannel, timeoutError, type ConnectFunction } from './kms-client-socket'
+import { DEFAULT_KMS_PORT } from '../common/host-port'
+import { KmsQueryError, type KmsQueryPhase } from './errors'
+import type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult } from './result'
+import { bounded, connectAddress, defaultConnect, PduChannel, timeoutError, type ConnectFunction } from './socket'
 
-export { isKmsQueryError, KmsQueryError, type KmsQueryErrorCode, type KmsQueryErrorDetails, type KmsQueryPhase } from './kms-client-errors'
-export type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult, KmsQueryTiming, SentRequest } from './kms-client-result'
-export type { ConnectFunction, ConnectTarget } from './kms-client-socket'
+export { isKmsQueryError, KmsQueryError, type KmsQueryErrorCode, type KmsQueryErrorDetails, type KmsQueryPhase } from './errors'
+export type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult, KmsQueryTiming, SentRequest } from './result'
+export type { ConnectFunction, ConnectTarget } from './socket'
 
 /** The values of one KMS request; ClientTime defaults to the wall clock when the request is sent. */
 export type KmsQueryRequestParams = Omit<KmsRequestParams, 'clientTime'> & { clientTime?: FileTime }
