@@ -71,7 +71,4 @@ export type ProbeOutcome<A> = ProbeVerified<A> | ProbeFailure
 
 export type Probe<A> = (target: ProbeTarget, signal: AbortSignal) => Promise<ProbeOutcome<A>>
 
-/** `host:port`, with IPv6 literals bracketed (`[fd00::1]:1688`). */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`
-}
+export { formatHostPort } from '../common/host-port'

@@ -8,6 +8,7 @@
  *
  * No Buffers, Errors or class instances: the trace crosses IPC, goes into `--json` output and may be stored.
  */
+import { formatHostPort } from '../common/host-port'
 import type { DnsTraceEvent, TraceSink } from '../dns/trace'
 import type { AttemptRecord } from './failover'
 import type { SrvSelectionTraceEvent } from './srv-selection'
@@ -217,9 +218,7 @@ export function formatTraceEntry(entry: TraceEntry): string {
   return `${time}  ${entry.kind.padEnd(20)} ${describeEntry(entry)}`.trimEnd()
 }
 
-function hp(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`
-}
+const hp = formatHostPort
 
 function describeEntry(e: TraceEntry): string {
   switch (e.kind) {

@@ -16,6 +16,7 @@
  * A query never invents client identities: the caller passes the CMID (normally the installation's stable
  * one, PROTOCOL.md §10.3), and several requests reuse whatever CMIDs the caller gave.
  */
+import { DEFAULT_CLIENT_TIMEOUTS as DEFAULTS } from '../common/defaults'
 import { randomBytes } from 'node:crypto'
 import { promises as dns } from 'node:dns'
 import { isIP, type Socket } from 'node:net'
@@ -36,7 +37,7 @@ import {
   type KmsRequestParams,
   type RandomSource
 } from '../protocol'
-import { DEFAULT_KMS_PORT } from '../common/host-port'
+import { DEFAULT_KMS_PORT } from '../common/defaults'
 import { KmsQueryError, type KmsQueryPhase } from './errors'
 import type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult } from './result'
 import { bounded, connectAddress, defaultConnect, PduChannel, timeoutError, type ConnectFunction } from './socket'
@@ -59,8 +60,8 @@ export interface KmsClientTimeouts {
   requestMs: number
 }
 
-/** Defaults equal the settings' client timeouts (storage/settings.ts); resolve gets the bind/request value. */
-export const DEFAULT_CLIENT_TIMEOUTS: Readonly<KmsClientTimeouts> = { resolveMs: 5000, connectMs: 3000, bindMs: 5000, requestMs: 5000 }
+/** The settings' defaults (common/defaults); resolving a host name gets the bind/request value. */
+export const DEFAULT_CLIENT_TIMEOUTS: Readonly<KmsClientTimeouts> = { resolveMs: DEFAULTS.requestMs, ...DEFAULTS }
 
 export interface ResolvedAddress {
   address: string

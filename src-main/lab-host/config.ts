@@ -4,13 +4,12 @@
  * LabHost options (CLI flags override single fields before this is called).
  */
 import { isIP } from 'node:net'
+import { LISTEN_ADDRESS_RULES, parseHostPort } from '../common/host-port'
 import path from 'node:path'
 import { configPaths } from '../storage/config-dir'
 import type { LabHostSettings } from '../storage/settings'
 import type { LabHostCountMode } from './count'
 import { LAB_HOST_IDENTITY_FILE, type IdentityOverrides } from './identity'
-
-export const DEFAULT_LAB_HOST_PORT = 1688
 
 export interface ListenAddress {
   /** IP literal (no host names: a listener must not depend on DNS) */
@@ -20,34 +19,13 @@ export interface ListenAddress {
 }
 
 /**
- * Parses `1.2.3.4`, `1.2.3.4:1688`, `::1`, `[::1]`, `[::1]:1688` (port 0 allowed: ephemeral). Returns an error
- * sentence for anything else.
+ * Parses `1.2.3.4`, `1.2.3.4:1688`, `::1`, `[::1]`, `[::1]:1688` (port 0 allowed: ephemeral) with the project's one
+ * host:port parser. Returns an error sentence for anything else.
  */
-export function parseListenAddress(text: string, defaultPort = DEFAULT_LAB_HOST_PORT): ListenAddress | string {
-  const t = text.trim()
-  let address: string
-  let portText: string | undefined
-  const bracketed = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(t)
-  if (bracketed) {
-    address = bracketed[1]!
-    portText = bracketed[2]
-    if (isIP(address) !== 6) return `'${address}' inside brackets is not an IPv6 address`
-  } else if (isIP(t) === 6) {
-    address = t
-  } else {
-    const m = /^([^:]+)(?::([0-9]+))?$/.exec(t)
-    if (!m || isIP(m[1]!) !== 4) return `'${t}' is not an IP address with an optional port (192.0.2.1:1688, [::1]:1688)`
-    address = m[1]!
-    portText = m[2]
-  }
-  const port = portText === undefined ? defaultPort : Number(portText)
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) return `port '${portText}' is not 0–65535`
-  return { address, port }
-}
-
-/** `127.0.0.1:1688` / `[::1]:1688`. */
-export function formatAddress(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`
+export function parseListenAddress(text: string): ListenAddress | string {
+  const parsed = parseHostPort(text, LISTEN_ADDRESS_RULES)
+  if (!parsed.ok) return `${parsed.error.message}; ${parsed.error.hint}`
+  return { address: parsed.value.host, port: parsed.value.port }
 }
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. 0.0.0.0 and :: (every interface) are not loopback. */

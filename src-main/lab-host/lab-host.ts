@@ -25,7 +25,8 @@ import { createServer, type Server } from 'node:net'
 import { ClientLog } from '../storage/client-log'
 import { BindReplyCache, productCatalog, formatHwid, type ProductCatalog, type RandomSource } from '../protocol/index'
 import { CountPolicy, seedFromLog, type LabHostCountMode } from './count'
-import { formatAddress, isLoopback, parseListenAddress, type ListenAddress } from './config'
+import { isLoopback, parseListenAddress, type ListenAddress } from './config'
+import { formatHostPort } from '../common/host-port'
 import { LabHostConnection, type ConnectionDeadline, type ConnectionOptions, type ConnectionTransport } from './connection'
 import {
   addCounters,
@@ -43,22 +44,21 @@ import { CatalogNames, LocalLedger, type LabHostLedger } from './ledger'
 import { FORWARDABLE_EVENTS } from './worker-messages'
 import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './workers'
 import { LabHostResponder } from './responder'
+import { DEFAULT_ACTIVATION_INTERVAL_MIN, DEFAULT_RENEWAL_INTERVAL_MIN, INTERVAL_RANGE_MIN, LAB_HOST_DEFAULTS, LAB_HOST_RANGES } from '../common/defaults'
 
-export const LAB_HOST_DEFAULTS = {
-  listen: '127.0.0.1:1688',
-  activationInterval: 120,
-  renewalInterval: 10080,
-  maxConnections: 256,
-  exchangeTimeoutMs: 30_000,
-  maxPduBytes: 4096,
+/** The host's own defaults; those a setting or a flag can change come from common/defaults. */
+const HOST_DEFAULTS = {
+  listen: LAB_HOST_DEFAULTS.listen,
+  activationInterval: DEFAULT_ACTIVATION_INTERVAL_MIN,
+  renewalInterval: DEFAULT_RENEWAL_INTERVAL_MIN,
+  maxConnections: LAB_HOST_DEFAULTS.maxConnections,
+  exchangeTimeoutMs: LAB_HOST_DEFAULTS.exchangeTimeoutS * 1000,
+  maxPduBytes: LAB_HOST_DEFAULTS.maxPduBytes,
   maxPdusPerConnection: 1024,
-  retentionDays: 30,
+  retentionDays: LAB_HOST_DEFAULTS.retentionDays,
   purgeIntervalMs: 3_600_000,
   logGroupWindowMs: 1
 } as const
-
-/** VLActivationInterval / VLRenewalInterval range Windows accepts (minutes). */
-export const INTERVAL_RANGE = { min: 15, max: 43_200 } as const
 
 export interface LabHostOptions {
   /** `IP[:PORT]` strings or parsed addresses; default 127.0.0.1:1688; port 0 = ephemeral */
@@ -248,7 +248,7 @@ export class LabHost {
       if (options.ledger) throw new TypeError('a worker cannot have workers of its own')
       if (options.catalog || options.now || options.random) throw new TypeError('workers use the built-in catalog, clock and randomness; leave catalog, now and random unset')
     }
-    const listen = options.servers ? options.servers.map((s) => s.address) : (options.listen ?? [LAB_HOST_DEFAULTS.listen])
+    const listen = options.servers ? options.servers.map((s) => s.address) : (options.listen ?? [HOST_DEFAULTS.listen])
     if (listen.length === 0) throw new RangeError('LabHost needs at least one listen address')
     this.listen = listen.map((entry) => {
       if (typeof entry !== 'string') {
@@ -266,16 +266,16 @@ export class LabHost {
     const mode = options.countMode ?? 'real'
     if (mode !== 'real') checkRange('fixed count', mode.fixed, 0, 0xffff_ffff)
     this.countMode = mode
-    this.activationInterval = checkRange('activationInterval', options.activationInterval ?? LAB_HOST_DEFAULTS.activationInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
-    this.renewalInterval = checkRange('renewalInterval', options.renewalInterval ?? LAB_HOST_DEFAULTS.renewalInterval, INTERVAL_RANGE.min, INTERVAL_RANGE.max)
-    this.maxConnections = checkRange('maxConnections', options.maxConnections ?? LAB_HOST_DEFAULTS.maxConnections, 1, 1_000_000)
+    this.activationInterval = checkRange('activationInterval', options.activationInterval ?? HOST_DEFAULTS.activationInterval, INTERVAL_RANGE_MIN.min, INTERVAL_RANGE_MIN.max)
+    this.renewalInterval = checkRange('renewalInterval', options.renewalInterval ?? HOST_DEFAULTS.renewalInterval, INTERVAL_RANGE_MIN.min, INTERVAL_RANGE_MIN.max)
+    this.maxConnections = checkRange('maxConnections', options.maxConnections ?? HOST_DEFAULTS.maxConnections, 1, 1_000_000)
     this.connectionLimit = Math.max(1, Math.floor(this.maxConnections / (1 + workers)))
-    this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? LAB_HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
-    // 16 bytes of header is the least; above 64 KiB frag_length (u16) cannot go anyway.
-    this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? LAB_HOST_DEFAULTS.maxPduBytes, 16, 65_535)
-    this.maxPdusPerConnection = checkRange('maxPdusPerConnection', options.maxPdusPerConnection ?? LAB_HOST_DEFAULTS.maxPdusPerConnection, 1, 1_000_000_000)
+    this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
+    // 16 bytes of header is the least (tests use tiny limits); the upper bound is the one settings and flags use.
+    this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? HOST_DEFAULTS.maxPduBytes, 16, LAB_HOST_RANGES.maxPduBytes.max)
+    this.maxPdusPerConnection = checkRange('maxPdusPerConnection', options.maxPdusPerConnection ?? HOST_DEFAULTS.maxPdusPerConnection, 1, 1_000_000_000)
     this.drainTimeoutMs = checkRange('drainTimeoutMs', options.drainTimeoutMs ?? this.exchangeTimeoutMs, 0, 3_600_000)
-    this.purgeIntervalMs = checkRange('purgeIntervalMs', options.purgeIntervalMs ?? LAB_HOST_DEFAULTS.purgeIntervalMs, 1000, 2_147_483_647)
+    this.purgeIntervalMs = checkRange('purgeIntervalMs', options.purgeIntervalMs ?? HOST_DEFAULTS.purgeIntervalMs, 1000, 2_147_483_647)
     if (Object.keys(options.identity.epids).length === 0) throw new RangeError('the identity has no ePID')
     if (options.identity.hwid.byteLength !== 8) throw new RangeError('the HwId must be 8 bytes')
     // vlmcsd starts from a random assoc_group_id and adds 1 per connection.
@@ -487,10 +487,10 @@ export class LabHost {
       return
     }
     const log = await ClientLog.open(this.options.dbPath!, {
-      retentionDays: this.options.retentionDays ?? LAB_HOST_DEFAULTS.retentionDays,
+      retentionDays: this.options.retentionDays ?? HOST_DEFAULTS.retentionDays,
       now: this.now,
       durability: this.options.durability ?? 'process',
-      groupWindowMs: this.options.logGroupWindowMs ?? LAB_HOST_DEFAULTS.logGroupWindowMs
+      groupWindowMs: this.options.logGroupWindowMs ?? HOST_DEFAULTS.logGroupWindowMs
     })
     this.log = log
     this.ownsLog = true
@@ -512,7 +512,7 @@ export class LabHost {
   }
 
   private listenOn(address: ListenAddress): Promise<LabHostAddress> {
-    const text = formatAddress(address.address, address.port)
+    const text = formatHostPort(address.address, address.port)
     const server = createServer({ allowHalfOpen: true, noDelay: true })
     this.servers.push(server)
     return new Promise<LabHostAddress>((resolve, reject) => {
@@ -532,7 +532,7 @@ export class LabHost {
         const port = info.port
         server.on('connection', (socket) => this.acceptTransport(socket, port))
         const family = info.family === 'IPv6' ? 6 : 4
-        resolve({ address: info.address, port: info.port, family, text: formatAddress(info.address, info.port), loopback: isLoopback(info.address) })
+        resolve({ address: info.address, port: info.port, family, text: formatHostPort(info.address, info.port), loopback: isLoopback(info.address) })
       })
     })
   }
@@ -561,7 +561,7 @@ export class LabHost {
     else t.destroy()
     if (this.emitter.has('connection-refused')) {
       this.emitter.emit('connection-refused', {
-        remoteAddress: formatAddress(t.remoteAddress ?? '?', t.remotePort ?? 0),
+        remoteAddress: formatHostPort(t.remoteAddress ?? '?', t.remotePort ?? 0),
         reason,
         active: this.connections.size,
         limit: this.connectionLimit
@@ -586,7 +586,7 @@ export class LabHost {
       return
     }
     const openedAt = performance.now()
-    const clientAddress = formatAddress(t.remoteAddress ?? '?', t.remotePort ?? 0)
+    const clientAddress = formatHostPort(t.remoteAddress ?? '?', t.remotePort ?? 0)
     const options: ConnectionOptions = {
       maxPduBytes: this.maxPduBytes,
       maxPdusPerConnection: this.maxPdusPerConnection,

@@ -6,61 +6,27 @@
  * Client-side names follow slmgr where there is an equivalent: manualHost ≈ /skms, lookupDomain ≈ /skms-domain,
  * hostCaching ≈ /skhc (true) and /ckhc (false).
  */
-import { isIP } from 'node:net'
 import { z } from 'zod'
-import { DEFAULT_KMS_PORT } from '../common/host-port'
+import { CLIENT_TIMEOUT_RANGE_MS, DEFAULT_ACTIVATION_INTERVAL_MIN, DEFAULT_CLIENT_TIMEOUTS, DEFAULT_KMS_PORT, DEFAULT_RENEWAL_INTERVAL_MIN, DEFAULT_STAGGER_MS, INTERVAL_RANGE_MIN, LAB_HOST_DEFAULTS, LAB_HOST_RANGES, STAGGER_RANGE_MS } from '../common/defaults'
+import { DNS_SERVER_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPortRules } from '../common/host-port'
 import { JsonStore } from './json-store'
 import type { JsonStoreOptions } from './json-store'
 
 export const SETTINGS_SCHEMA_VERSION = 1
 
-/** Minutes; the range Windows accepts for VLActivationInterval / VLRenewalInterval (slmgr /sai, /sri). */
-const INTERVAL_MIN = 15
-const INTERVAL_MAX = 43_200
-
 const portSchema = z.number().int().min(1).max(65_535)
 
-/** A parsed `IP[:PORT]` (IPv6 with a port must be bracketed: `[::1]:53`). */
-export interface IpEndpoint {
-  address: string
-  port: number
-  family: 4 | 6
-}
-
-/**
- * Parses `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]` or `[::1]:53`. Only IP literals: these are DNS servers and
- * listen addresses, which must not need DNS themselves. Returns undefined for anything else.
- */
-export function parseIpEndpoint(text: string, defaultPort: number): IpEndpoint | undefined {
-  const trimmed = text.trim()
-  let address: string
-  let portText: string | undefined
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(trimmed)
-  if (bracketed) {
-    address = bracketed[1] ?? ''
-    portText = bracketed[2]
-    if (isIP(address) !== 6) return undefined
-  } else if (isIP(trimmed) === 6) {
-    address = trimmed
-  } else {
-    const v4 = /^([^:]+)(?::(\d+))?$/.exec(trimmed)
-    if (!v4) return undefined
-    address = v4[1] ?? ''
-    portText = v4[2]
-    if (isIP(address) !== 4) return undefined
-  }
-  const port = portText === undefined ? defaultPort : Number(portText)
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) return undefined
-  return { address, port, family: isIP(address) === 6 ? 6 : 4 }
-}
-
-const ipEndpointString = (what: string, defaultPort: number) =>
+/** A `HOST[:PORT]` text checked by the project's one parser (common/host-port), with its message on failure. */
+const hostPortString = (rules: HostPortRules) =>
   z
     .string()
     .trim()
-    .refine((text) => parseIpEndpoint(text, defaultPort) !== undefined, {
-      message: `${what} must be an IP address with an optional port: 192.0.2.1, 192.0.2.1:${defaultPort}, ::1 or [::1]:${defaultPort}`,
+    .superRefine((text, ctx) => {
+      const parsed = parseHostPort(text, rules)
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `${parsed.error.problem}; ${parsed.error.hint}` })
     })
+
+const rangeInt = (range: { min: number; max: number }) => z.number().int().min(range.min).max(range.max)
 
 /** A DNS domain (for /skms-domain-like lookups): labels of 1–63 letters, digits, '-' or '_', at most 253 characters. */
 export const domainSchema = z
@@ -104,16 +70,16 @@ export const manualHostSchema = z.object({
 export const failoverSchema = z.object({
   /** staggered: start the next SRV target after staggerMs while earlier ones are still trying; sequential: one at a time */
   mode: z.enum(['staggered', 'sequential']).default('staggered'),
-  staggerMs: z.number().int().min(0).max(10_000).default(250),
+  staggerMs: rangeInt(STAGGER_RANGE_MS).default(DEFAULT_STAGGER_MS),
 })
 
 export const timeoutsSchema = z.object({
   /** TCP connect; short, so failover to the next host starts soon */
-  connectMs: z.number().int().min(100).max(120_000).default(3_000),
+  connectMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.connectMs),
   /** DCE/RPC bind → bind_ack */
-  bindMs: z.number().int().min(100).max(120_000).default(5_000),
+  bindMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.bindMs),
   /** KMS request → response */
-  requestMs: z.number().int().min(100).max(120_000).default(5_000),
+  requestMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.requestMs),
 })
 
 export const clientSettingsSchema = z.object({
@@ -122,7 +88,7 @@ export const clientSettingsSchema = z.object({
   /** like slmgr /skms-domain: the one domain to query for _vlmcs._tcp instead of the client's own domains */
   lookupDomain: domainSchema.nullable().default(null),
   /** DNS server to ask (`IP[:PORT]`), or null for the OS's configured servers */
-  dnsServer: ipEndpointString('dnsServer', 53).nullable().default(null),
+  dnsServer: hostPortString(DNS_SERVER_RULES).nullable().default(null),
   /** like slmgr /skhc (true, Windows' default) and /ckhc (false) */
   hostCaching: z.boolean().default(true),
   failover: failoverSchema.prefault({}),
@@ -154,10 +120,10 @@ export const countModeSchema = z.union([
 export const labHostSettingsSchema = z.object({
   /** addresses to listen on (`IP[:PORT]`, default port 1688); loopback by default so nothing is exposed by accident */
   listen: z
-    .array(ipEndpointString('listen address', DEFAULT_KMS_PORT))
+    .array(hostPortString(LISTEN_ADDRESS_RULES))
     .min(1)
     .max(16)
-    .default(['127.0.0.1:1688']),
+    .default([LAB_HOST_DEFAULTS.listen]),
   /** client log database; null → client-log.sqlite in the config directory */
   dbPath: z.string().trim().min(1).nullable().default(null),
   countMode: countModeSchema.default('real'),
@@ -166,16 +132,16 @@ export const labHostSettingsSchema = z.object({
   /** HwId sent in v6 responses */
   hwid: hwidSchema.optional(),
   /** VLActivationInterval sent to clients, minutes */
-  activationInterval: z.number().int().min(INTERVAL_MIN).max(INTERVAL_MAX).default(120),
+  activationInterval: rangeInt(INTERVAL_RANGE_MIN).default(DEFAULT_ACTIVATION_INTERVAL_MIN),
   /** VLRenewalInterval sent to clients, minutes */
-  renewalInterval: z.number().int().min(INTERVAL_MIN).max(INTERVAL_MAX).default(10_080),
-  maxConnections: z.number().int().min(1).max(65_535).default(256),
+  renewalInterval: rangeInt(INTERVAL_RANGE_MIN).default(DEFAULT_RENEWAL_INTERVAL_MIN),
+  maxConnections: rangeInt(LAB_HOST_RANGES.maxConnections).default(LAB_HOST_DEFAULTS.maxConnections),
   /** a connection idle this long in the middle of an exchange is closed */
-  exchangeTimeoutS: z.number().int().min(1).max(3_600).default(30),
+  exchangeTimeoutS: rangeInt(LAB_HOST_RANGES.exchangeTimeoutS).default(LAB_HOST_DEFAULTS.exchangeTimeoutS),
   /** larger PDUs are refused (a KMS request is about 300 bytes) */
-  maxPduBytes: z.number().int().min(512).max(65_536).default(4_096),
+  maxPduBytes: rangeInt(LAB_HOST_RANGES.maxPduBytes).default(LAB_HOST_DEFAULTS.maxPduBytes),
   /** client log rows older than this are purged */
-  retentionDays: z.number().int().min(1).max(3_650).default(30),
+  retentionDays: rangeInt(LAB_HOST_RANGES.retentionDays).default(LAB_HOST_DEFAULTS.retentionDays),
   /** also write one JSON line per exchange to stdout */
   jsonLog: z.boolean().default(false),
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatEndpoint, isHostName, parseEndpoint } from '../../src-main/common/host-port'
+import { formatHostPort, isHostName, parseEndpoint } from '../../src-main/common/host-port'
 
 describe('parseEndpoint', () => {
   it.each([
@@ -60,9 +60,9 @@ describe('parseEndpoint', () => {
     expect(isHostName(Array.from({ length: 128 }, () => 'a').join('.'))).toBe(false)
   })
 
-  it('formatEndpoint brackets IPv6 only', () => {
-    expect(formatEndpoint('::1', 1688)).toBe('[::1]:1688')
-    expect(formatEndpoint('192.0.2.1', 1688)).toBe('192.0.2.1:1688')
-    expect(formatEndpoint('kms.example', 1)).toBe('kms.example:1')
+  it('formatHostPort brackets IPv6 only', () => {
+    expect(formatHostPort('::1', 1688)).toBe('[::1]:1688')
+    expect(formatHostPort('192.0.2.1', 1688)).toBe('192.0.2.1:1688')
+    expect(formatHostPort('kms.example', 1)).toBe('kms.example:1')
   })
 })

@@ -9,7 +9,8 @@ import { decodePdu, KmsClientSession, PTYPE } from '../../src-main/protocol/inde
 import { ClientLog } from '../../src-main/storage/client-log'
 import { defaultSettings } from '../../src-main/storage/settings'
 import { LabHost, LabHostListenError } from '../../src-main/lab-host/lab-host'
-import { formatAddress, isLoopback, labHostConfigFromSettings, parseListenAddress } from '../../src-main/lab-host/config'
+import { isLoopback, labHostConfigFromSettings, parseListenAddress } from '../../src-main/lab-host/config'
+import { formatHostPort } from '../../src-main/common/host-port'
 import type { LabHostEvents } from '../../src-main/lab-host/events'
 import { baseFor, cryptoRandom, expectResponse, kmsExchange, PRODUCT_BY_PROTOCOL, TestKmsConnection } from '../helpers/lab-host-client'
 import { nextEvent, useLabHosts, waitForNoConnections } from '../helpers/lab-host-fixture'
@@ -249,8 +250,8 @@ describe('lab host config helpers', () => {
     for (const bad of ['localhost', 'kms.example.com:1688', '1.2.3.4:65536', '[127.0.0.1]:1688', '::1:1688x', '']) {
       expect(typeof parseListenAddress(bad)).toBe('string')
     }
-    expect(formatAddress('::1', 5)).toBe('[::1]:5')
-    expect(formatAddress('10.0.0.1', 5)).toBe('10.0.0.1:5')
+    expect(formatHostPort('::1', 5)).toBe('[::1]:5')
+    expect(formatHostPort('10.0.0.1', 5)).toBe('10.0.0.1:5')
   })
 
   it('knows loopback from reachable addresses', () => {

@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it, expect } from 'vitest'
-import { createSettingsStore, defaultSettings, parseIpEndpoint, settingsSchema } from '../../src-main/storage/settings'
+import { DNS_SERVER_RULES, parseHostPort } from '../../src-main/common/host-port'
+import { createSettingsStore, defaultSettings, settingsSchema } from '../../src-main/storage/settings'
 import { useTempDirs, fixedClock } from './temp-dir'
 
 const tempDir = useTempDirs()
@@ -101,19 +102,28 @@ describe('settings validation', () => {
   })
 })
 
-describe('parseIpEndpoint', () => {
-  it('parses IPv4 and bracketed IPv6 with and without a port', () => {
-    expect(parseIpEndpoint('192.0.2.1', 53)).toEqual({ address: '192.0.2.1', port: 53, family: 4 })
-    expect(parseIpEndpoint('192.0.2.1:5353', 53)).toEqual({ address: '192.0.2.1', port: 5353, family: 4 })
-    expect(parseIpEndpoint('::1', 53)).toEqual({ address: '::1', port: 53, family: 6 })
-    expect(parseIpEndpoint('[fe80::1]:1688', 53)).toEqual({ address: 'fe80::1', port: 1688, family: 6 })
+describe('IP[:PORT] settings use the one host:port parser', () => {
+  it('accepts IPv4 and bracketed IPv6 with and without a port', () => {
+    for (const dnsServer of ['192.0.2.1', '192.0.2.1:5353', '::1', '[fe80::1]:1688']) {
+      expect(settingsSchema.safeParse({ client: { dnsServer } }).success).toBe(true)
+    }
+    expect(settingsSchema.parse({ labHost: { listen: ['[::1]:0'] } }).labHost.listen).toEqual(['[::1]:0'])
   })
 
-  it('rejects names, bad ports and unbracketed IPv6 with a port-like tail', () => {
-    expect(parseIpEndpoint('dns.example', 53)).toBeUndefined()
-    expect(parseIpEndpoint('192.0.2.1:0', 53)).toBeUndefined()
-    expect(parseIpEndpoint('[192.0.2.1]:53', 53)).toBeUndefined()
-    expect(parseIpEndpoint('1.2.3.4:', 53)).toBeUndefined()
+  it('refuses names, bad ports, bracketed IPv4 and what the API refuses (multicast, unspecified)', () => {
+    for (const dnsServer of ['dns.example', '192.0.2.1:0', '[192.0.2.1]:53', '1.2.3.4:', '224.0.0.251', '0.0.0.0']) {
+      const parsed = settingsSchema.safeParse({ client: { dnsServer } })
+      expect(parsed.success, dnsServer).toBe(false)
+      // the same words as the API and the CLI give for the same text
+      const problem = parseHostPort(dnsServer, DNS_SERVER_RULES)
+      expect(problem.ok).toBe(false)
+      if (!parsed.success && !problem.ok) expect(parsed.error.issues[0]?.message).toContain(problem.error.problem)
+    }
+  })
+
+  it('maxPduBytes: the settings accept exactly what the lab host accepts (65,536 was accepted, then refused)', () => {
+    expect(settingsSchema.safeParse({ labHost: { maxPduBytes: 65_536 } }).success).toBe(false)
+    expect(settingsSchema.parse({ labHost: { maxPduBytes: 65_535 } }).labHost.maxPduBytes).toBe(65_535)
   })
 })
 

@@ -13,6 +13,7 @@
  *    a VPN): macOS sends names under that domain to those servers. They become `domainServers`, and their
  *    domain is appended to `domains` so discovery looks there too.
  */
+import { formatHostPort } from '../../common/host-port'
 import { isIP } from 'node:net'
 import { appendUniqueDomains, type OsResolverConfig } from './resolver-config'
 
@@ -114,7 +115,7 @@ function serverSpecs(resolver: ScutilResolver): string[] {
   const port = resolver.port
   return resolver.nameservers.map((ns) => {
     if (port === undefined || port === 53) return ns
-    return isIP(ns) === 6 ? `[${ns}]:${port}` : `${ns}:${port}`
+    return formatHostPort(ns, port)
   })
 }
 
