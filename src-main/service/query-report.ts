@@ -18,7 +18,7 @@ import {
   type ProductCatalog,
   type Sku
 } from '../protocol'
-import { formatEndpoint } from '../common/host-port'
+import { formatHostPort } from '../common/host-port'
 import { describeEpid, hostAnswerWarnings, type EpidReport } from '../kms-client/answer-analysis'
 import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../kms-client/kms-client'
 
@@ -272,7 +272,7 @@ function errorDetails(error: KmsQueryError): Record<string, string | number | bo
 export function buildQueryReport(input: QueryReportInput): QueryReport {
   const catalog = input.catalog ?? defaultCatalog
   const { sku } = input
-  const endpoint = formatEndpoint(input.target.host, input.target.port)
+  const endpoint = formatHostPort(input.target.host, input.target.port)
   const progress = input.outcome.ok ? input.outcome.result : input.outcome.error.progress
   const lastExchange = progress?.exchanges[progress.exchanges.length - 1]
   const bound = progress?.bound
