@@ -14,12 +14,24 @@
  * `cancelled`. With 3 hanging hosts ranked first and staggerMs 250, the live host starts at ≈750 ms.
  *
  * Within one candidate (a host with several addresses) the addresses are tried one after another, in order.
+ *
+ * The schedule itself (who starts when, when the run ends) is the pure state machine in ./failover-machine.ts;
+ * this file is its driver: timers, the candidate supply, probes, attempt records and the trace.
  */
 import { windowsCodeForProbeFailure, formatCode } from './error-map'
+import {
+  initialFailoverState,
+  transition,
+  type FailoverAction,
+  type FailoverEvent,
+  type FailoverMachineConfig,
+  type FailoverMachineState,
+  type FailoverMode
+} from './failover-machine'
 import type { Probe, ProbeFailureCode, ProbeOutcome, ProbeTarget } from './probe'
 import type { CandidateSource, TraceInput } from './trace'
 
-export type FailoverMode = 'staggered' | 'sequential'
+export type { FailoverMode } from './failover-machine'
 
 export const DEFAULT_STAGGER_MS = 250
 /** Most candidates running at once in staggered mode (bounds sockets when many hosts hang). */
@@ -106,200 +118,263 @@ export interface FailoverContext {
   readonly counters?: FailoverCounters
 }
 
-type AttemptEnd<A> = { kind: 'verified'; answer: A; rttMs: number } | { kind: 'failed' } | { kind: 'cancelled' }
-
+/**
+ * Runs the failover: feeds the state machine (./failover-machine.ts) its events and performs its actions with
+ * real timers, the supply and the probe. Resolves once the machine has finished and cancelled probes have
+ * settled (or the grace period ran out); never rejects for a probe's failure.
+ */
 export function runFailover<A, C extends FailoverCandidate>(
   supply: CandidateSupply<C>,
   probe: Probe<A>,
   options: FailoverOptions,
   context: FailoverContext
 ): Promise<FailoverResult<A, C>> {
-  const staggerMs = options.staggerMs ?? DEFAULT_STAGGER_MS
-  const maxInFlight = options.mode === 'sequential' ? 1 : Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
-  const graceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS
-  const counters = context.counters ?? { candidates: 0, attempts: 0 }
-  const { emit, elapsed } = context
+  return new FailoverDriver(supply, probe, options, context).run()
+}
 
-  return new Promise((resolve) => {
-    const stopAll = new AbortController()
-    const attempts: AttemptRecord[] = []
-    /** Attempts whose probe has not settled yet, with the function that records them as cancelled. */
-    const pending = new Map<number, { settled: Promise<void>; cancel: () => void }>()
-    let running = 0
-    let started = 0
-    let exhausted = false
-    let finished = false
-    let winner: FailoverWinner<A, C> | undefined
-    let staggerTimer: ReturnType<typeof setTimeout> | undefined
+/** An attempt whose probe has not settled yet. */
+interface PendingAttempt {
+  readonly settled: Promise<void>
+  /** Records the attempt as cancelled (used when the probe ignores its abort past the grace period). */
+  readonly cancelAfterGrace: () => void
+}
 
-    const onCallerAbort = (): void => finish(true)
-    if (context.signal?.aborted) {
-      resolve({ attempts, candidatesStarted: 0, cancelled: true })
+/** A drawn candidate and its number in the flow-wide trace (assigned when it starts). */
+interface DrawnCandidate<C> {
+  readonly candidate: C
+  traceIndex: number
+}
+
+class FailoverDriver<A, C extends FailoverCandidate> {
+  private readonly machineConfig: FailoverMachineConfig
+  private readonly graceMs: number
+  private readonly counters: FailoverCounters
+  private state: FailoverMachineState = initialFailoverState()
+  /** Events raised while actions are being performed wait here, so the machine sees one event at a time. */
+  private readonly eventQueue: FailoverEvent[] = []
+  private dispatching = false
+  /** Indexed by the machine's candidate number. */
+  private readonly drawn: DrawnCandidate<C>[] = []
+  private readonly attempts: AttemptRecord[] = []
+  private readonly pending = new Map<number, PendingAttempt>()
+  /** Aborting it aborts every running probe. */
+  private readonly stopAll = new AbortController()
+  private staggerTimer: ReturnType<typeof setTimeout> | undefined
+  private winner: FailoverWinner<A, C> | undefined
+  private resolve!: (result: FailoverResult<A, C>) => void
+  private readonly onCallerAbort = (): void => this.dispatch({ type: 'aborted' })
+
+  constructor(
+    private readonly supply: CandidateSupply<C>,
+    private readonly probe: Probe<A>,
+    private readonly options: FailoverOptions,
+    private readonly context: FailoverContext
+  ) {
+    this.machineConfig = {
+      mode: options.mode,
+      staggerMs: options.staggerMs ?? DEFAULT_STAGGER_MS,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
+    }
+    this.graceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS
+    this.counters = context.counters ?? { candidates: 0, attempts: 0 }
+  }
+
+  run(): Promise<FailoverResult<A, C>> {
+    return new Promise((resolve) => {
+      this.resolve = resolve
+      if (this.context.signal?.aborted) {
+        this.dispatch({ type: 'aborted' })
+        return
+      }
+      this.context.signal?.addEventListener('abort', this.onCallerAbort, { once: true })
+      this.dispatch({ type: 'start' })
+    })
+  }
+
+  private dispatch(event: FailoverEvent): void {
+    this.eventQueue.push(event)
+    if (this.dispatching) return
+    this.dispatching = true
+    try {
+      for (let next = this.eventQueue.shift(); next !== undefined; next = this.eventQueue.shift()) {
+        const step = transition(this.state, next, this.machineConfig)
+        this.state = step.state
+        for (const action of step.actions) this.perform(action)
+      }
+    } finally {
+      // Only non-empty when an action threw (a throwing supply or trace sink): the run cannot go on consistently,
+      // so its leftover events are dropped rather than fed to the machine by the next unrelated dispatch.
+      this.dispatching = false
+      this.eventQueue.length = 0
+    }
+  }
+
+  private perform(action: FailoverAction): void {
+    switch (action.type) {
+      case 'draw-candidate': {
+        const candidate = this.supply.next()
+        if (candidate === undefined) {
+          this.dispatch({ type: 'supply-exhausted' })
+          return
+        }
+        this.drawn.push({ candidate, traceIndex: 0 })
+        this.dispatch({ type: 'candidate-drawn', addresses: candidate.addresses.length })
+        return
+      }
+      case 'start-candidate': {
+        const entry = this.drawnAt(action.candidate)
+        entry.traceIndex = ++this.counters.candidates
+        const { candidate } = entry
+        this.context.emit({
+          kind: 'candidate-start',
+          candidate: entry.traceIndex,
+          source: candidate.source,
+          host: candidate.host,
+          port: candidate.port,
+          addresses: [...candidate.addresses],
+          reason: action.reason,
+          inFlight: action.inFlight
+        })
+        return
+      }
+      case 'start-attempt':
+        this.startAttempt(action.candidate, action.addressIndex)
+        return
+      case 'arm-stagger-timer':
+        this.cancelStaggerTimer()
+        this.staggerTimer = setTimeout(() => {
+          this.staggerTimer = undefined
+          this.dispatch({ type: 'stagger-timer-fired' })
+        }, action.delayMs)
+        return
+      case 'cancel-stagger-timer':
+        this.cancelStaggerTimer()
+        return
+      case 'candidate-failed': {
+        const { candidate, traceIndex } = this.drawnAt(action.candidate)
+        const reason = 'no verified answer from any of its addresses'
+        this.context.emit({ kind: 'candidate-failed', candidate: traceIndex, host: candidate.host, port: candidate.port, reason })
+        this.supply.failed?.(candidate, reason)
+        return
+      }
+      case 'abort-pending-attempts':
+        this.stopAll.abort()
+        return
+      case 'finish':
+        this.finish(action.outcome === 'cancelled')
+        return
+    }
+  }
+
+  private drawnAt(candidate: number): DrawnCandidate<C> {
+    const entry = this.drawn[candidate]
+    if (entry === undefined) throw new Error(`failover: no candidate ${candidate} was drawn`)
+    return entry
+  }
+
+  private cancelStaggerTimer(): void {
+    if (this.staggerTimer !== undefined) clearTimeout(this.staggerTimer)
+    this.staggerTimer = undefined
+  }
+
+  /** One probe of one address of one candidate; its result goes back to the machine as an event. */
+  private startAttempt(candidateNumber: number, addressIndex: number): void {
+    const { candidate, traceIndex } = this.drawnAt(candidateNumber)
+    const address: string | undefined = candidate.addresses[addressIndex]
+    const { emit, elapsed } = this.context
+    const attempt = ++this.counters.attempts
+    const startedAtMs = elapsed()
+    const base = { attempt, candidate: traceIndex, host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
+    emit({ kind: 'attempt-start', ...base })
+
+    const own = new AbortController()
+    const stop = (): void => own.abort()
+    this.stopAll.signal.addEventListener('abort', stop, { once: true })
+    let timedOut = false
+    const attemptTimeoutMs = this.options.attemptTimeoutMs
+    const timer = attemptTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          own.abort()
+        }, attemptTimeoutMs)
+
+    // An attempt is recorded once: by its probe's result, or as cancelled when the grace period runs out first.
+    let recorded = false
+    const record = (fields: AttemptResultFields): void => {
+      if (recorded) return
+      recorded = true
+      const full: AttemptRecord = { ...base, source: candidate.source, startedAtMs, durationMs: round(elapsed() - startedAtMs), ...fields }
+      this.attempts.push(full)
+      const { source: _source, hresult: _hresult, ...event } = full
+      emit({ kind: 'attempt-end', ...event })
+    }
+    let settle!: () => void
+    const settled = new Promise<void>((r) => (settle = r))
+    this.pending.set(attempt, { settled, cancelAfterGrace: () => record({ outcome: 'cancelled', message: 'cancelled: the probe did not stop in time after another host answered' }) })
+
+    const target: ProbeTarget = { host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
+    void safeProbe(this.probe, target, own.signal).then((outcome) => {
+      if (timer !== undefined) clearTimeout(timer)
+      this.stopAll.signal.removeEventListener('abort', stop)
+      this.pending.delete(attempt)
+      settle()
+      // Once the run is over (a winner, or the caller gave up) nothing else counts, not even a late answer.
+      if (this.state.phase === 'done') {
+        record({ outcome: 'cancelled', message: this.winner ? 'cancelled: another host answered first' : 'cancelled' })
+        return
+      }
+      if (outcome.kind === 'verified') {
+        const rttMs = round(outcome.rttMs ?? elapsed() - startedAtMs)
+        record({ outcome: 'verified', rttMs })
+        this.winner = { candidate, candidateIndex: traceIndex, attempt, ...(address !== undefined ? { address } : {}), answer: outcome.answer, rttMs }
+        this.dispatch({ type: 'attempt-verified', candidate: candidateNumber })
+        return
+      }
+      const failure = timedOut && outcome.code === 'aborted'
+        ? { kind: 'failure' as const, code: 'timeout' as const, message: `no verified answer within ${attemptTimeoutMs} ms` }
+        : outcome
+      const windows = windowsCodeForProbeFailure(failure)
+      record({
+        outcome: 'failed',
+        code: failure.code,
+        message: failure.message,
+        ...(failure.phase !== undefined ? { phase: failure.phase } : {}),
+        ...(failure.hresult !== undefined ? { hresult: failure.hresult >>> 0 } : {}),
+        ...(windows !== undefined ? { windowsCode: formatCode(windows) } : {})
+      })
+      this.dispatch({ type: 'attempt-failed', candidate: candidateNumber })
+    })
+  }
+
+  private finish(cancelledByCaller: boolean): void {
+    this.context.signal?.removeEventListener('abort', this.onCallerAbort)
+    const done = (): void =>
+      this.resolve({
+        ...(this.winner ? { winner: this.winner } : {}),
+        attempts: [...this.attempts].sort((a, b) => a.attempt - b.attempt),
+        candidatesStarted: this.state.candidates.length,
+        cancelled: cancelledByCaller
+      })
+    const waiting = [...this.pending.values()]
+    if (waiting.length === 0) {
+      done()
       return
     }
-    context.signal?.addEventListener('abort', onCallerAbort, { once: true })
-
-    function clearStagger(): void {
-      if (staggerTimer !== undefined) clearTimeout(staggerTimer)
-      staggerTimer = undefined
-    }
-
-    function armStagger(): void {
-      clearStagger()
-      if (options.mode !== 'staggered' || finished || exhausted) return
-      staggerTimer = setTimeout(() => {
-        staggerTimer = undefined
-        launch('stagger')
-      }, staggerMs)
-    }
-
-    function launch(reason: 'first' | 'stagger' | 'previous-failed'): void {
-      if (finished || exhausted || running >= maxInFlight) return
-      const candidate = supply.next()
-      if (candidate === undefined) {
-        exhausted = true
-        clearStagger()
-        if (running === 0) finish(false)
-        return
-      }
-      const index = ++counters.candidates
-      started++
-      emit({
-        kind: 'candidate-start',
-        candidate: index,
-        source: candidate.source,
-        host: candidate.host,
-        port: candidate.port,
-        addresses: [...candidate.addresses],
-        reason,
-        inFlight: running
-      })
-      running++
-      void runCandidate(candidate, index).then((end) => {
-        running--
-        if (finished) return
-        if (end.kind === 'verified') return
-        if (end.kind === 'failed') {
-          const reason = 'no verified answer from any of its addresses'
-          emit({ kind: 'candidate-failed', candidate: index, host: candidate.host, port: candidate.port, reason })
-          supply.failed?.(candidate, reason)
-        }
-        // A slot is free: start the next candidate now instead of waiting for the stagger timer.
-        launch('previous-failed')
-        if (!finished && exhausted && running === 0) finish(false)
-      })
-      armStagger()
-    }
-
-    async function runCandidate(candidate: C, index: number): Promise<AttemptEnd<A>> {
-      const addresses: ReadonlyArray<string | undefined> = candidate.addresses.length > 0 ? candidate.addresses : [undefined]
-      for (const address of addresses) {
-        if (finished) return { kind: 'cancelled' }
-        const end = await runAttempt(candidate, index, address)
-        if (end.kind !== 'failed') return end
-      }
-      return { kind: 'failed' }
-    }
-
-    function runAttempt(candidate: C, index: number, address: string | undefined): Promise<AttemptEnd<A>> {
-      const attempt = ++counters.attempts
-      const startedAtMs = elapsed()
-      const base = { attempt, candidate: index, host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
-      emit({ kind: 'attempt-start', ...base })
-      const own = new AbortController()
-      const stop = (): void => own.abort()
-      stopAll.signal.addEventListener('abort', stop, { once: true })
-      let timedOut = false
-      const timer = options.attemptTimeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true
-            own.abort()
-          }, options.attemptTimeoutMs)
-      let ended = false
-      const record = (fields: Omit<AttemptRecord, 'attempt' | 'candidate' | 'source' | 'host' | 'port' | 'address' | 'startedAtMs' | 'durationMs'>): void => {
-        if (ended) return
-        ended = true
-        const full: AttemptRecord = { ...base, source: candidate.source, startedAtMs, durationMs: round(elapsed() - startedAtMs), ...fields }
-        attempts.push(full)
-        const { source: _source, hresult: _hresult, ...event } = full
-        emit({ kind: 'attempt-end', ...event })
-      }
-
-      const target: ProbeTarget = { host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
-      let settle!: () => void
-      const settled = new Promise<void>((r) => (settle = r))
-      pending.set(attempt, { settled, cancel: () => record({ outcome: 'cancelled', message: 'cancelled: the probe did not stop in time after another host answered' }) })
-
-      return safeProbe(probe, target, own.signal)
-        .then((outcome): AttemptEnd<A> => {
-          if (timer !== undefined) clearTimeout(timer)
-          stopAll.signal.removeEventListener('abort', stop)
-          // Once the run is over (a winner, or the caller gave up) nothing else counts, not even a late answer.
-          if (finished) {
-            record({ outcome: 'cancelled', message: winner ? 'cancelled: another host answered first' : 'cancelled' })
-            return { kind: 'cancelled' }
-          }
-          if (outcome.kind === 'verified') {
-            const rttMs = round(outcome.rttMs ?? elapsed() - startedAtMs)
-            record({ outcome: 'verified', rttMs })
-            winner = { candidate, candidateIndex: index, attempt, ...(address !== undefined ? { address } : {}), answer: outcome.answer, rttMs }
-            finish(false)
-            return { kind: 'verified', answer: outcome.answer, rttMs }
-          }
-          const failure = timedOut && outcome.code === 'aborted'
-            ? { kind: 'failure' as const, code: 'timeout' as const, message: `no verified answer within ${options.attemptTimeoutMs} ms` }
-            : outcome
-          const windows = windowsCodeForProbeFailure(failure)
-          record({
-            outcome: 'failed',
-            code: failure.code,
-            message: failure.message,
-            ...(failure.phase !== undefined ? { phase: failure.phase } : {}),
-            ...(failure.hresult !== undefined ? { hresult: failure.hresult >>> 0 } : {}),
-            ...(windows !== undefined ? { windowsCode: formatCode(windows) } : {})
-          })
-          return { kind: 'failed' }
-        })
-        .finally(() => {
-          pending.delete(attempt)
-          settle()
-        })
-    }
-
-    function finish(cancelledByCaller: boolean): void {
-      if (finished) return
-      finished = true
-      clearStagger()
-      context.signal?.removeEventListener('abort', onCallerAbort)
-      stopAll.abort()
-      const waiting = [...pending.values()]
-      const done = (): void =>
-        resolve({
-          ...(winner ? { winner } : {}),
-          attempts: [...attempts].sort((a, b) => a.attempt - b.attempt),
-          candidatesStarted: started,
-          cancelled: cancelledByCaller
-        })
-      if (waiting.length === 0) {
-        done()
-        return
-      }
-      // Give cancelled probes a moment to close their sockets so the trace shows them ending.
-      let graceTimer: ReturnType<typeof setTimeout> | undefined
-      const grace = new Promise<void>((r) => {
-        graceTimer = setTimeout(r, graceMs)
-      })
-      void Promise.race([Promise.all(waiting.map((w) => w.settled)), grace]).then(() => {
-        if (graceTimer !== undefined) clearTimeout(graceTimer)
-        for (const w of pending.values()) w.cancel()
-        done()
-      })
-    }
-
-    launch('first')
-  })
+    // Give cancelled probes a moment to close their sockets so the trace shows them ending.
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+    const grace = new Promise<void>((r) => {
+      graceTimer = setTimeout(r, this.graceMs)
+    })
+    void Promise.race([Promise.all(waiting.map((w) => w.settled)), grace]).then(() => {
+      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      for (const w of this.pending.values()) w.cancelAfterGrace()
+      done()
+    })
+  }
 }
+
+type AttemptResultFields = Omit<AttemptRecord, 'attempt' | 'candidate' | 'source' | 'host' | 'port' | 'address' | 'startedAtMs' | 'durationMs'>
 
 async function safeProbe<A>(probe: Probe<A>, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome<A>> {
   try {

@@ -260,6 +260,22 @@ describe('sequential failover and addresses', () => {
     expect(result.attempts[0]).toMatchObject({ outcome: 'failed', code: 'name-not-found', windowsCode: '0x8007232B' })
   })
 
+  it('every host failing: no winner, and the result lists every attempt of every candidate, in order', async () => {
+    const script = scriptedProbe({ '127.0.0.2:1688': 'refuse', '127.0.0.3:1688': { fail: 'kms-error', hresult: 0xc004f042 }, '127.0.0.4:1688': 'refuse' })
+    const supply = supplyOf([host('a', '127.0.0.2', 1688, ['127.0.0.3']), host('b', '127.0.0.4')])
+    const { ctx, entries } = recorder()
+    const result = await runFailover(supply, script.probe, { mode: 'staggered', staggerMs: 60_000 }, ctx)
+    expect(result).toMatchObject({ cancelled: false, candidatesStarted: 2 })
+    expect(result.winner).toBeUndefined()
+    expect(result.attempts.map((a) => [a.attempt, a.candidate, a.host, a.address, a.outcome, a.code])).toEqual([
+      [1, 1, 'a', '127.0.0.2', 'failed', 'refused'],
+      [2, 1, 'a', '127.0.0.3', 'failed', 'kms-error'],
+      [3, 2, 'b', '127.0.0.4', 'failed', 'refused']
+    ])
+    expect(supply.failedHosts).toEqual(['a', 'b'])
+    expect(entries().filter((e) => e.kind === 'candidate-failed').map((e) => e.host)).toEqual(['a', 'b'])
+  })
+
   it('a probe that throws is recorded as an internal failure, not a crash', async () => {
     const probe: Probe<string> = async () => {
       throw new Error('boom')
