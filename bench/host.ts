@@ -12,7 +12,7 @@
  * is no C compiler or with --generator node) costs ~250 µs and could not offer more than ~4,000 exchanges/s on two
  * cores. Request PDUs are built here in advance (4,096 per protocol, each with its own CMID); the generator checks
  * each response's PDU type and call id, and every 64th response is verified here completely (all client checks of
- * PROTOCOL.md §7.5) — any failure fails the run.
+ * docs/protocol.md §7.5) — any failure fails the run.
  * The bind offers NDR32 and BTFN (no NDR64), so the host needs no alter_context: two round trips per exchange.
  * --workers lists the worker counts to run (a host each);
  * KMS_SCOUT_BENCH_WORKER_ARGS adds Node flags to the workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").

@@ -15,7 +15,7 @@ import { verifyResponsePdu, type PendingCall } from '../src-main/protocol/sessio
 import { KmsHostSession, type KmsCall } from '../src-main/protocol/session/host'
 import { VLMCSD_DEFAULT_HWID } from '../src-main/protocol/hwid'
 
-const VECTORS = fileURLToPath(new URL('../../shared/kms/vectors/', import.meta.url))
+const VECTORS = fileURLToPath(new URL('../test/fixtures/kms-vectors/', import.meta.url))
 const load = (name: string): Uint8Array => fromHex(readFileSync(`${VECTORS}${name}.hex`, 'utf8'))!
 
 /** xorshift32: cheap deterministic bytes, so the numbers measure the protocol code, not the RNG. */

@@ -1,13 +1,13 @@
 /**
- * Parsers for the arguments several commands share (host, product, protocol, timeout, GUID, workstation
- * name). Each either returns the value or throws a UsageError: one line saying what is wrong, one hint saying
- * how to write it — the CLI prints both and exits 3.
+ * Reading parseArgs' values, and the flags several commands share. The checks themselves (what a host, a GUID or
+ * a product name must look like, and the words for each problem) are the service's (service/inputs.ts), so the
+ * CLI and the app refuse the same input with the same sentence; a refusal ends the command with exit 3.
  */
-import { normalizeGuid, productCatalog as defaultCatalog, type Guid, type KmsProtocolVersion, type ProductCatalog, type Sku } from '../protocol'
-import { parseEndpoint, type KmsEndpoint } from '../common/host-port'
-import { WORKSTATION_NAME_MAX } from '../kms-client/workstation'
+import type { HostPort } from '../common/host-port'
+import type { KmsProtocolVersion, Sku } from '../protocol'
+import { CLIENT_TIMEOUT_RANGE_MS, parseDnsServerInput, parseKmsHost, parseLookupDomain, parseProtocolVersion, parseWholeNumber, parseWorkstationName } from '../service/inputs'
+import { chooseProduct } from '../service/products'
 import type { CommandContext } from './commands'
-import { UsageError } from './io'
 
 /** The last value of a string option (parseArgs gives arrays only for `multiple` options). */
 export function stringOption(values: CommandContext['values'], name: string): string | undefined {
@@ -19,88 +19,53 @@ export function stringOption(values: CommandContext['values'], name: string): st
   return typeof v === 'string' ? v : undefined
 }
 
+/** Every value of a repeatable string option. */
+export function stringOptions(values: CommandContext['values'], name: string): string[] {
+  const v = values[name]
+  if (v === undefined) return []
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string')
+}
+
 export function booleanOption(values: CommandContext['values'], name: string): boolean {
   return values[name] === true
 }
 
+/** Applies `parse` to the option's value when it is given. */
+export function optional<T>(values: CommandContext['values'], name: string, parse: (text: string, label: string) => T): T | undefined {
+  const text = stringOption(values, name)
+  return text === undefined ? undefined : parse(text, `--${name}`)
+}
+
 /** HOST[:PORT] or [IPv6]:PORT, default port 1688. */
-export function parseHostArg(text: string): KmsEndpoint {
-  const parsed = parseEndpoint(text)
-  if (!parsed.ok) throw new UsageError(parsed.error.message, parsed.error.hint)
-  return parsed.endpoint
+export function parseHostArg(text: string): HostPort {
+  return parseKmsHost(text)
 }
 
-/** A GUID in canonical form (braces allowed), lower-cased. */
-export function parseGuidArg(text: string, option: string): Guid {
-  const guid = normalizeGuid(text)
-  if (guid === undefined) {
-    throw new UsageError(`${option} '${text}' is not a GUID`, `write it as 8-4-4-4-12 hex digits, e.g. ${option} 2de67392-b7a7-462a-b1ca-108dd189f588`)
-  }
-  return guid
+/** `--product NAME` / `--sku GUID`; undefined when neither is given. */
+export function productArgs(values: CommandContext['values']): Sku | undefined {
+  return chooseProduct({ name: stringOption(values, 'product'), skuId: stringOption(values, 'sku') }, { name: '--product', skuId: '--sku' })
 }
 
-export function parseProtocolArg(text: string): KmsProtocolVersion {
-  const t = text.trim().replace(/^v/i, '')
-  if (t === '4' || t === '5' || t === '6') return Number(t) as KmsProtocolVersion
-  throw new UsageError(`--protocol '${text}' is not a KMS protocol version`, 'use 4 (Vista, 7, Server 2008/R2, Office 2010), 5 (Windows 8, Server 2012, Office 2013) or 6 (Windows 8.1 and later, Office 2016 and later)')
+export function protocolArg(values: CommandContext['values']): KmsProtocolVersion | undefined {
+  return optional(values, 'protocol', parseProtocolVersion)
 }
 
-export const TIMEOUT_MIN_MS = 100
-export const TIMEOUT_MAX_MS = 120_000
-
-export function parseTimeoutArg(text: string): number {
-  const ms = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN
-  if (!Number.isInteger(ms) || ms < TIMEOUT_MIN_MS || ms > TIMEOUT_MAX_MS) {
-    throw new UsageError(`--timeout '${text}' is not a time in milliseconds between ${TIMEOUT_MIN_MS} and ${TIMEOUT_MAX_MS}`, 'e.g. --timeout 3000 for three seconds per phase')
-  }
-  return ms
+/** `--timeout MS`: one limit for every phase. */
+export function timeoutArg(values: CommandContext['values']): number | undefined {
+  return optional(values, 'timeout', (text, label) => parseWholeNumber(text, label, CLIENT_TIMEOUT_RANGE_MS, 'milliseconds', 3000))
 }
 
-export function parseWorkstationArg(text: string): string {
-  const name = text.trim()
-  if (name === '') throw new UsageError('--workstation is empty', 'give the name this monitor should show on the KMS host, e.g. --workstation monitor01.corp.example')
-  if (name.length > WORKSTATION_NAME_MAX) {
-    throw new UsageError(`--workstation is ${name.length} characters long; the KMS request carries at most ${WORKSTATION_NAME_MAX}`, 'use a shorter name, e.g. the host name without its domain')
-  }
-  if (name.includes('\0')) throw new UsageError('--workstation contains a NUL character', 'use a plain host name')
-  return name
+export function workstationArg(values: CommandContext['values']): string | undefined {
+  return optional(values, 'workstation', parseWorkstationName)
 }
 
-const MAX_CANDIDATES = 5
-
-function candidateList(candidates: readonly Sku[]): string {
-  const counts = new Map<string, number>()
-  for (const s of candidates) counts.set(s.name, (counts.get(s.name) ?? 0) + 1)
-  // Duplicate names exist in the data (e.g. two "Windows 10 Enterprise Preview"): show their GUIDs.
-  const shown = candidates.slice(0, MAX_CANDIDATES).map((s) => ((counts.get(s.name) ?? 0) > 1 ? `${s.name} (${s.guid})` : s.name))
-  const more = candidates.length - shown.length
-  return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`
+/** `--domain D`, repeatable, each checked. */
+export function domainArgs(values: CommandContext['values']): string[] | undefined {
+  const list = stringOptions(values, 'domain')
+  return list.length === 0 ? undefined : list.map((domain) => parseLookupDomain(domain, '--domain'))
 }
 
-/**
- * The SKU named by `--product NAME` (exact name, a unique part of a name, or a GUID) or `--sku GUID`; undefined
- * when neither is given.
- */
-export function parseProductArgs(product: string | undefined, sku: string | undefined, catalog: ProductCatalog = defaultCatalog): Sku | undefined {
-  if (product !== undefined && sku !== undefined) throw new UsageError('--product and --sku both name a product', 'give one of them')
-  if (sku !== undefined) {
-    const guid = parseGuidArg(sku, '--sku')
-    const found = catalog.skuById(guid)
-    if (!found) throw new UsageError(`--sku ${guid} is not a known SKU (activation) ID`, "run 'kms-scout products --search TEXT' to find the product and its SKU GUID")
-    return found
-  }
-  if (product === undefined) return undefined
-  if (product.trim() === '') throw new UsageError('--product is empty', "run 'kms-scout products' to list the product names")
-  const found = catalog.findProduct(product)
-  switch (found.kind) {
-    case 'found':
-      return found.sku
-    case 'ambiguous':
-      throw new UsageError(
-        `--product '${product}' matches ${found.candidates.length} products: ${candidateList(found.candidates)}`,
-        `give the full name or --sku GUID; 'kms-scout products --search "${product.trim()}"' lists them with their GUIDs`
-      )
-    case 'not-found':
-      throw new UsageError(`--product '${product}' matches no known product`, "run 'kms-scout products --search TEXT' to find the name (e.g. --search \"server 2019\")")
-  }
+/** `--dns-server IP[:PORT]`, as its canonical text. */
+export function dnsServerArg(values: CommandContext['values']): string | undefined {
+  return optional(values, 'dns-server', parseDnsServerInput)
 }

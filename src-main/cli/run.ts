@@ -4,6 +4,7 @@
  * stderr as one line of cause and one of fix; usage errors exit with 3.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { ApiFailure } from '../api/result'
 import { EXIT, UsageError, type CliIo } from './io'
 import { commands, type CliCommand } from './commands'
 
@@ -64,6 +65,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await command.run({ values: parsed.values, positionals: parsed.positionals, json, io })
   } catch (error) {
     if (error instanceof UsageError) return reportUsageError(io, error, json)
+    // The service refuses bad input and bad configuration with a cause and a fix: a usage error here.
+    if (error instanceof ApiFailure) return reportUsageError(io, new UsageError(error.message, error.hint), json)
     if (isParseArgsError(error)) {
       return reportUsageError(io, new UsageError(error.message, `run 'kms-scout ${command.name} --help' for the options`), json)
     }

@@ -15,6 +15,7 @@ import {
 } from '../kms-client/kms-client'
 import type { KmsQueryResult } from '../kms-client/result'
 import type { Probe, ProbeFailure, ProbeFailureCode } from './probe'
+import { windowsCodeForProbeFailure } from './error-map'
 
 /** A verified KMS answer, JSON-serialisable. */
 export interface KmsAnswerSummary {
@@ -91,6 +92,11 @@ export function createKmsProbe(options: KmsProbeOptions): Probe<KmsAnswerSummary
       return { kind: 'failure', code: 'internal', message: error instanceof Error ? error.message : String(error) }
     }
   }
+}
+
+/** The Windows code a client would log for this failure at one host (event 12288), or undefined. */
+export function windowsCodeForQueryError(error: KmsQueryError): number | undefined {
+  return windowsCodeForProbeFailure(probeFailureOf(error))
 }
 
 /** KmsQueryError → the flow's failure codes (see probe.ts). */

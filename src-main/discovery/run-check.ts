@@ -10,6 +10,7 @@
  *   UNKNOWN  3  the check could not run as configured: no DNS server or no DNS domain on this machine,
  *               cancelled; bad options are thrown as DiscoveryConfigError (the CLI also exits 3)
  */
+import { formatMs } from '../common/format'
 import { hostname } from 'node:os'
 import { productCatalog, type ProductCatalog, type RequestIdentity, type Sku } from '../protocol'
 import type { KmsClientTimeouts } from '../kms-client/kms-client'
@@ -186,9 +187,4 @@ export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckPr
     error: failure,
     ...common
   }
-}
-
-/** `12` for 12.4 ms, `0.4` below 10 ms (loopback answers are sub-millisecond). */
-function formatMs(ms: number): string {
-  return ms >= 10 ? String(Math.round(ms)) : String(Math.round(ms * 10) / 10)
 }

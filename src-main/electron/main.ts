@@ -4,9 +4,8 @@
  * without Electron; this file only connects them to a BrowserWindow.
  */
 import { app, BrowserWindow, Menu, session } from 'electron'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { configDir } from '../storage/config-dir'
+import { defaultConfigDir } from '../service/app-context'
 import { createAppService, type AppService } from '../service/app-service'
 import { APP_ENTRY_URL, isAppUrl, registerAppScheme, serveRenderer } from './app-protocol'
 import { registerIpc } from './ipc'
@@ -16,7 +15,7 @@ const log = (message: string): void => console.log(`[kms-scout] ${message}`)
 
 // The app and the CLI share one config folder (settings, client identity, host cache, lab-host
 // log), so a check from either counts as the same client. KMS_SCOUT_CONFIG_DIR overrides it.
-const sharedConfigDir = configDir({ platform: process.platform, env: process.env, homedir: homedir() })
+const sharedConfigDir = defaultConfigDir(process.env)
 // Chromium's own profile data stays in a subfolder, away from the files technicians may open.
 app.setPath('userData', join(sharedConfigDir, 'electron-profile'))
 

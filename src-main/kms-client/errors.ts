@@ -1,5 +1,5 @@
 /**
- * Typed failures of one KMS query (PROTOCOL.md §8.3). Every failure carries the phase it happened in and a
+ * Typed failures of one KMS query (docs/protocol.md §8.3). Every failure carries the phase it happened in and a
  * stable `code`, so the report builder, the discovery flow and the UI can branch on it without parsing text.
  */
 import type { CheckName, CheckResult } from '../protocol'

@@ -10,11 +10,11 @@
  * `phase` and a `code`, and carry the progress made (addresses tried, bind, finished exchanges, RTTs).
  *
  * With several requests, a host may close the connection between them (py-kms after every response, vlmcsd
- * `-d`). As PROTOCOL.md §1.3 asks, the client then connects to the same address again, binds again and sends
+ * `-d`). As docs/protocol.md §1.3 asks, the client then connects to the same address again, binds again and sends
  * that request there — once per request; `reconnects` and each exchange's `reconnected` record it.
  *
  * A query never invents client identities: the caller passes the CMID (normally the installation's stable
- * one, PROTOCOL.md §10.3), and several requests reuse whatever CMIDs the caller gave.
+ * one, docs/protocol.md §10.3), and several requests reuse whatever CMIDs the caller gave.
  */
 import { DEFAULT_CLIENT_TIMEOUTS as DEFAULTS } from '../common/defaults'
 import { randomBytes } from 'node:crypto'
@@ -241,7 +241,7 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
     /** requests answered on the current connection: only then can a close be "between requests" */
     let answeredHere = 0
 
-    // A new connection to the same address, bound again (PROTOCOL.md §1.3). Not an address attempt: the
+    // A new connection to the same address, bound again (docs/protocol.md §1.3). Not an address attempt: the
     // address was already chosen; the bind is not timed into timing.bindMs.
     const reconnect = async (): Promise<void> => {
       channel?.close()

@@ -41,7 +41,7 @@ export interface KmsExchange {
   rttMs: number
   /**
    * The host had closed the connection between requests, so this request was sent on a new connection (new
-   * bind; it is the first request there: NDR32, ctx 0). PROTOCOL.md §1.3.
+   * bind; it is the first request there: NDR32, ctx 0). docs/protocol.md §1.3.
    */
   reconnected: boolean
 }
@@ -72,8 +72,8 @@ export interface KmsQueryProgress {
   exchanges: KmsExchange[]
   /**
    * New connections opened (and bound) because the host closed the connection between requests (PROTOCOL.md
-   * §1.3); at most one per request. queryKmsHost always sets it (0 when none); optional only so progress built
-   * elsewhere stays valid.
+   * docs/protocol.md §1.3); at most one per request. queryKmsHost always sets it (0 when none); optional only so
+   * progress built elsewhere stays valid.
    */
   reconnects?: number
   timing: KmsQueryTiming

@@ -1,16 +1,12 @@
 /**
  * The WorkstationName a health check sends: this computer's name, fully qualified when the system knows it
  * (Windows clients send their FQDN), at most 63 characters (the field is WCHAR[64] with its NUL). A fixed,
- * truthful name lets the host's admin see who the monitor is (PROTOCOL.md §10.3).
+ * truthful name lets the host's admin see who the monitor is (docs/protocol.md §10.3).
  */
 import { promises as dns } from 'node:dns'
 import { hostname as osHostname } from 'node:os'
 
-/**
- * WorkstationName is WCHAR[64] on the wire: 63 characters plus the NUL. (The protocol layer's
- * WORKSTATION_NAME_MAX in kms/base is not part of its public index, hence the copy.)
- */
-export const WORKSTATION_NAME_MAX = 63
+import { WORKSTATION_NAME_MAX } from '../protocol'
 
 export interface WorkstationNameDeps {
   hostname?: () => string

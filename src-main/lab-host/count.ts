@@ -1,5 +1,5 @@
 /**
- * The Count the lab host answers with (PROTOCOL.md §10.1).
+ * The Count the lab host answers with (docs/protocol.md §10.1).
  *
  * Real mode (default), what a genuine host does, scoped per KMS counted ID:
  *
@@ -24,7 +24,7 @@ import type { ClientLog } from '../storage/client-log'
 
 export type LabHostCountMode = 'real' | { fixed: number }
 
-/** vlmcsd refuses N_Policy above this with 0x8007000D (PROTOCOL.md §8.1); so do we. */
+/** vlmcsd refuses N_Policy above this with 0x8007000D (docs/protocol.md §8.1); so do we. */
 export const MAX_REQUIRED_CLIENT_COUNT = 1000
 /** A genuine host's counting window. */
 export const COUNT_WINDOW_MS = 30 * 86_400_000

@@ -127,7 +127,7 @@ export function addCounters(into: LabHostCounters, from: LabHostCounters): LabHo
   return into
 }
 
-/** One KMS request the host answered and stored in the client log (field names as in the log, PROTOCOL.md §3). */
+/** One KMS request the host answered and stored in the client log (field names as in the log, docs/protocol.md §3). */
 export interface LabHostExchange {
   /** epoch ms (host clock) */
   timeMs: number

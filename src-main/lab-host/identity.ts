@@ -1,7 +1,8 @@
 /**
  * The lab host's identity: one ePID per CSVLK group and one HwId, made once and kept in
  * `lab-host-identity.json` in the config directory, so clients see the same host after every restart
- * (PROTOCOL.md §9.2 point 4: a real host has one fixed ePID per installed CSVLK; a changing ePID marks an emulator).
+ * (docs/protocol.md §9.2 point 4: a real host has one fixed ePID per installed CSVLK; a changing ePID marks an
+ * emulator).
  *
  * Generation (randomness and clock injected): one host OS for all groups — a build chosen among the two newest
  * host builds in products.json (Server 2016 / 2019 in the shipped data: hosts that can hold every CSVLK in it),

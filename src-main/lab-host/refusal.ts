@@ -1,5 +1,5 @@
 /**
- * What can be read from a KMS request the protocol session refused with an HRESULT (PROTOCOL.md §8.1), so the
+ * What can be read from a KMS request the protocol session refused with an HRESULT (docs/protocol.md §8.1), so the
  * refusal can be logged with the client's CMID, product and version.
  *
  * Why here: `KmsHostSession.receive()` reports a refusal as `{ refused: { problem, reason, hresult } }` without
@@ -52,7 +52,7 @@ function readBase(kms: Uint8Array, major: number): BaseRequest | undefined {
   if (major === 4) return kms.byteLength >= BASE_LENGTH ? decodeBaseRequest(kms) : undefined
   if (kms.byteLength < ENCRYPTED_LENGTH) return undefined
   const cipher = major === 5 ? V5_CIPHER : V6_CIPHER
-  // CBC over IV ‖ ciphertext with a zero IV: block 0 is D(IV), the rest the request (§7.1).
+  // CBC over IV ‖ ciphertext with a zero IV: block 0 is D(IV), the rest the request (docs/protocol.md §7.1).
   const out = cipher.cbcDecrypt(ZERO_IV, kms.subarray(4, ENCRYPTED_LENGTH))
   for (let i = 16 + BASE_LENGTH; i < out.byteLength; i++) if (out[i] !== 4) return undefined
   return decodeBaseRequest(out.subarray(16))

@@ -60,7 +60,7 @@ export class LabHostResponder {
 
   constructor(private readonly o: ResponderOptions) {
     const epidByGroup = new Map(Object.entries(o.identity.epids))
-    // Unknown KMS IDs answer with the Windows group's ePID, like vlmcsd (§9.2; the catalog's group 0).
+    // Unknown KMS IDs answer with the Windows group's ePID, like vlmcsd (docs/protocol.md §9.2; the catalog's group 0).
     const fallback = epidByGroup.get(o.catalog.csvlkForKmsCountedId('00000000-0000-0000-0000-000000000000').iniName) ?? [...epidByGroup.values()][0]
     if (fallback === undefined) throw new Error('the lab host identity has no ePID')
     this.fallbackEpid = fallback
@@ -70,7 +70,10 @@ export class LabHostResponder {
     }
   }
 
-  /** The ePID answered for a KMS counted ID: that of its CSVLK group (unknown KMS IDs: the Windows group, §9.2). */
+  /**
+   * The ePID answered for a KMS counted ID: that of its CSVLK group (unknown KMS IDs: the Windows group,
+   * docs/protocol.md §9.2).
+   */
   epidFor(kmsCountedId: string): string {
     return this.epidByKmsId.get(kmsCountedId) ?? this.epidByKmsId.get(kmsCountedId.toLowerCase()) ?? this.fallbackEpid
   }

@@ -1,5 +1,5 @@
 /**
- * The host's extended PID (ePID, §9.1), e.g. `03612-00206-567-887631-03-2074-14393.0000-0092024`:
+ * The host's extended PID (ePID, docs/protocol.md §9.1), e.g. `03612-00206-567-887631-03-2074-14393.0000-0092024`:
  * platform id - CSVLK group id - key id (3+6 digits) - channel - LCID - build.0000 - day-of-year + year.
  *
  * `parseEpid` checks the syntax and returns named format errors; `explainEpid` relates the parts to the product
@@ -161,9 +161,9 @@ function pad(n: number, width: number): string {
 }
 
 /**
- * A valid ePID for a KMS counted ID, the way vlmcsd makes random ones (§9.2): the CSVLK the data maps the KMS ID
- * to, a host build (its platform id), a key id within the CSVLK's range, channel 03, an LCID, and an activation
- * day between the later of the CSVLK's and the build's release dates and `now`.
+ * A valid ePID for a KMS counted ID, the way vlmcsd makes random ones (docs/protocol.md §9.2): the CSVLK the data maps
+ * the KMS ID to, a host build (its platform id), a key id within the CSVLK's range, channel 03, an LCID, and an
+ * activation day between the later of the CSVLK's and the build's release dates and `now`.
  */
 export function generateEpid(kmsCountedId: string, options: GenerateEpidOptions): string {
   const catalog = options.catalog ?? productCatalog

@@ -2,7 +2,7 @@
  * Errors of the protocol layer.
  *
  * Every failure to decode bytes that came from the network is a `ProtocolDecodeError`: it names the field
- * (spec names, see ../shared/kms/PROTOCOL.md) and the byte offset where decoding stopped, so a technician can
+ * (spec names, see docs/protocol.md) and the byte offset where decoding stopped, so a technician can
  * find the bad byte in a capture. Decoders never let a RangeError/TypeError from a typed-array access escape.
  *
  * `ProtocolEncodeError` is for the opposite direction: the caller asked us to encode a value the wire format

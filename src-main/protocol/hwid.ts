@@ -1,6 +1,6 @@
 /**
- * HwId (§9.3): 8 opaque bytes a v6 host sends to identify its hardware. Shown as 16 hex digits in wire order,
- * upper case like vlmcs prints it ("3A1C049600B60076").
+ * HwId (docs/protocol.md §9.3): 8 opaque bytes a v6 host sends to identify its hardware. Shown as 16 hex digits in wire
+ * order, upper case like vlmcs prints it ("3A1C049600B60076").
  */
 import { fromHex, toHex } from './bytes'
 import { takeRandom, type RandomSource } from './random'

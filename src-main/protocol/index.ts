@@ -49,7 +49,7 @@ export {
 export { decodeRequestStub, decodeResponseStub, encodeRequestStub, encodeResponseStub, type NdrSyntax, type ResponseStub } from './rpc/ndr'
 
 // KMS messages
-export { decodeBaseRequest, decodeBaseResponse, encodeBaseRequest, encodeBaseResponse, type BaseRequest, type BaseResponse } from './kms/base'
+export { decodeBaseRequest, decodeBaseResponse, encodeBaseRequest, encodeBaseResponse, WORKSTATION_NAME_MAX, type BaseRequest, type BaseResponse } from './kms/base'
 export { buildKmsRequest, parseKmsRequest, type BuiltKmsRequest, type KmsRequestParseResult, type KmsRequestProblem, type ParsedKmsRequest } from './kms/request'
 export {
   buildKmsResponse,

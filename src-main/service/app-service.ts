@@ -3,17 +3,14 @@
  * protocol, discovery and lab-host modules. Electron, the test bridge and the CLI all drive the
  * app through this one object, so whatever the UI can do is tested without Electron.
  */
-import { randomBytes } from 'node:crypto'
 import { platform as osPlatform } from 'node:os'
 import { productCatalog } from '../protocol/products'
-import { ClientIdentityStore, type ClientIdentity } from '../storage/client-identity'
-import { configPaths } from '../storage/config-dir'
-import { HostCache } from '../storage/host-cache'
+import type { ClientIdentity } from '../storage/client-identity'
+import { openAppContext } from './app-context'
 import { createClientHandlers } from './client-service'
 import { createLabHostService } from './lab-host-service'
 import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
-import { openSettings, type SettingsHandle } from './settings-service'
 import type { WindowBounds } from '../storage/settings'
 
 export interface AppServiceOptions {
@@ -39,9 +36,8 @@ export interface AppService {
 
 export async function createAppService(options: AppServiceOptions): Promise<AppService> {
   const events = new EventHub()
-  const paths = configPaths(options.configDir)
-  const settings: SettingsHandle = await openSettings(options.configDir)
-  for (const warning of settings.warnings) events.emit('notice', { level: 'warning', message: warning })
+  const ctx = await openAppContext({ configDir: options.configDir, onWarning: (message) => events.emit('notice', { level: 'warning', message }) })
+  const { settings, identity } = ctx
 
   const info: AppInfo = {
     name: 'KMS Scout',
@@ -50,18 +46,6 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     platform: options.platform ?? osPlatform(),
     configDir: options.configDir
   }
-  const identity = new ClientIdentityStore({
-    file: paths.identity,
-    random: (n) => randomBytes(n),
-    now: () => new Date(),
-    onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
-  })
-
-  const hostCache = new HostCache({
-    file: paths.hostCache,
-    now: () => new Date(),
-    onWarning: (warning) => events.emit('notice', { level: 'warning', message: warning.message })
-  })
 
   const labHost = createLabHostService({ settings: () => settings.current(), configDir: options.configDir, events })
 
@@ -80,7 +64,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       products: productCatalog.searchProducts(input?.search ?? ''),
       defaultSkuId: productCatalog.defaultProduct().guid
     }),
-    ...createClientHandlers({ settings: () => settings.current(), identity, hostCache, events }),
+    ...createClientHandlers(ctx, events),
     ...labHost.handlers,
     getIdentity: async () => identityView(await identity.get()),
     renewIdentity: async () => {

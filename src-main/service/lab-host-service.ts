@@ -1,22 +1,163 @@
 /**
- * The lab KMS host as the app sees it: off until started, configured from the `labHost` settings, loopback
- * unless an address is chosen — and a non-loopback address only with an explicit confirmation. While it
- * runs, the UI gets `labHostUpdate` events at most a few times a second (a busy host answers thousands of
- * requests a second; one IPC message each would swamp the window).
+ * The lab KMS host as KMS Scout assembles it, for `kms-scout serve` and the app's lab-host page alike: options
+ * from the `labHost` settings with a run's overrides on top, the persisted identity (ePIDs, HwId), and the errors
+ * of starting it (port in use, a client log in use or not ours) as one line of cause and one of fix.
+ *
+ * In the app it is off until started, loopback unless an address is chosen — and a non-loopback address only
+ * with an explicit confirmation. While it runs, the UI gets `labHostUpdate` events at most a few times a second
+ * (a busy host answers thousands of requests a second; one IPC message each would swamp the window).
  */
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import type { HandlerTable, LabHostView } from '../api/contract'
 import { ApiFailure } from '../api/result'
-import { LabHost, LabHostListenError, type LabHostStatus } from '../lab-host/lab-host'
-import { isLoopback, labHostConfigFromSettings, parseListenAddress, type ListenAddress } from '../lab-host/config'
+import { isLoopback, labHostConfigFromSettings, type ListenAddress } from '../lab-host/config'
+import type { LabHostCountMode } from '../lab-host/count'
 import type { LabHostExchange } from '../lab-host/events'
-import { loadLabHostIdentity } from '../lab-host/identity'
+import { epidProblem, loadLabHostIdentity, type IdentityOverrides } from '../lab-host/identity'
+import { LabHost, LabHostListenError, type LabHostStatus } from '../lab-host/lab-host'
+import { attachLabHostLogger, type LabHostLoggerOptions } from '../lab-host/log'
+import { MAX_WORKERS } from '../lab-host/workers'
+import { productCatalog } from '../protocol'
+import { ClientLogBusyError, ClientLogFormatError } from '../storage/client-log'
 import type { Settings } from '../storage/settings'
 import type { EventHub } from './event-hub'
+import { parseListenAddress } from './inputs'
+
+export { MAX_WORKERS, type LabHost, type LabHostStatus }
 
 /** How often a running host may update the UI, and how many recent requests an update carries. */
 const UPDATE_INTERVAL_MS = 250
 const RECENT_EXCHANGES = 50
+
+/** What one run changes of the settings (CLI flags; the app's listen addresses). Unset: the setting applies. */
+export interface LabHostOverrides {
+  readonly listen?: readonly ListenAddress[] | undefined
+  /** Relative paths are taken from the current folder (a CLI argument), not from the config folder. */
+  readonly dbPath?: string | undefined
+  readonly countMode?: LabHostCountMode | undefined
+  /** Per CSVLK group (iniName). */
+  readonly epids?: Readonly<Record<string, string>> | undefined
+  /** One ePID for every group; per-group ePIDs of this run win over it, and it wins over the settings' ones. */
+  readonly allEpids?: string | undefined
+  readonly hwid?: string | undefined
+  readonly activationInterval?: number | undefined
+  readonly renewalInterval?: number | undefined
+  readonly maxConnections?: number | undefined
+  readonly exchangeTimeoutS?: number | undefined
+  /** Worker processes besides this one; needs the worker program. */
+  readonly workers?: { readonly count: number; readonly script: string; readonly execArgv?: string[] | undefined } | undefined
+}
+
+export interface ConfiguredLabHost {
+  readonly host: LabHost
+  /** Problems with the identity file or the overrides, as sentences. */
+  readonly warnings: readonly string[]
+  /** The settings ask for JSON log lines. */
+  readonly jsonLog: boolean
+}
+
+/** A lab host built from the settings and this run's overrides (not started). Throws ApiFailure for bad values. */
+export async function createConfiguredLabHost(settings: Settings['labHost'], configDir: string, overrides: LabHostOverrides = {}): Promise<ConfiguredLabHost> {
+  let config
+  try {
+    config = labHostConfigFromSettings(settings, configDir)
+  } catch (error) {
+    throw new ApiFailure('config', `settings labHost: ${error instanceof Error ? error.message : String(error)}`, 'fix labHost in the settings file, or give the listen addresses for this run')
+  }
+  const identityOverrides: IdentityOverrides = {
+    // this run's ePID for every group beats per-group ePIDs from the settings; this run's per-group ones beat both
+    epids: { ...(overrides.allEpids === undefined ? config.identityOverrides.epids : {}), ...overrides.epids },
+    allEpids: overrides.allEpids,
+    hwid: overrides.hwid ?? config.identityOverrides.hwid
+  }
+  let loaded
+  try {
+    loaded = await loadLabHostIdentity({ file: config.identityFile, random: (n) => randomBytes(n), now: () => new Date(), overrides: identityOverrides })
+  } catch (error) {
+    if (error instanceof RangeError) throw new ApiFailure('invalid-input', error.message, 'fix labHost.epids / labHost.hwid in the settings file or the ePID / HwId given for this run')
+    throw error
+  }
+  const host = new LabHost({
+    listen: overrides.listen ?? config.listen,
+    dbPath: overrides.dbPath === undefined ? config.dbPath : path.resolve(overrides.dbPath),
+    retentionDays: config.retentionDays,
+    identity: loaded.identity,
+    countMode: overrides.countMode ?? config.countMode,
+    activationInterval: overrides.activationInterval ?? config.activationInterval,
+    renewalInterval: overrides.renewalInterval ?? config.renewalInterval,
+    maxConnections: overrides.maxConnections ?? config.maxConnections,
+    exchangeTimeoutMs: overrides.exchangeTimeoutS === undefined ? config.exchangeTimeoutMs : overrides.exchangeTimeoutS * 1000,
+    maxPduBytes: config.maxPduBytes,
+    workers: overrides.workers
+  })
+  return { host, warnings: loaded.warnings, jsonLog: config.jsonLog }
+}
+
+/** Starts the host; a listen or client-log problem becomes one line of cause and one of fix. */
+export async function startLabHost(host: LabHost): Promise<Awaited<ReturnType<LabHost['start']>>> {
+  try {
+    return await host.start()
+  } catch (error) {
+    if (error instanceof LabHostListenError) {
+      const hint =
+        error.code === 'EADDRINUSE'
+          ? 'another KMS host (or kms-scout serve) already listens there; stop it or choose another port'
+          : error.code === 'EACCES'
+            ? 'this user may not listen on that port; use a port above 1023'
+            : error.code === 'EADDRNOTAVAIL'
+              ? 'that address is not on this machine; choose one of its own addresses'
+              : 'check the listen addresses'
+      throw new ApiFailure('listen-failed', error.message, hint)
+    }
+    if (error instanceof ClientLogBusyError) throw new ApiFailure('client-log-busy', error.message, 'another lab host uses this client log; stop it, or give this one its own database file')
+    if (error instanceof ClientLogFormatError) throw new ApiFailure('client-log-format', error.message, 'give the lab host its own database file')
+    throw error
+  }
+}
+
+/** Log lines for a running host (human or JSON); returns the function that detaches them. */
+export function logLabHost(host: LabHost, options: LabHostLoggerOptions): () => void {
+  return attachLabHostLogger(host, options)
+}
+
+/** `real` or a fixed client count. */
+export function parseCountMode(text: string, label: string): LabHostCountMode {
+  if (text.trim().toLowerCase() === 'real') return 'real'
+  const n = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN
+  if (!Number.isSafeInteger(n) || n > 0xffff_ffff) {
+    throw new ApiFailure('invalid-input', `${label} '${text}' is neither 'real' nor a client count`, `use ${label} real (distinct clients, like a real host) or a fixed number such as ${label} 3`)
+  }
+  return { fixed: n }
+}
+
+/** `EPID` (every CSVLK group) or `GROUP=EPID`, as given for one run. */
+export function parseEpidOverrides(values: readonly string[], label: string): Pick<LabHostOverrides, 'epids' | 'allEpids'> {
+  const groups = productCatalog.csvlkGroups.map((g) => g.iniName)
+  const epids: Record<string, string> = {}
+  let allEpids: string | undefined
+  for (const v of values) {
+    const eq = v.indexOf('=')
+    const group = eq > 0 ? v.slice(0, eq) : undefined
+    const epid = (eq > 0 ? v.slice(eq + 1) : v).trim()
+    const problem = epidProblem(epid)
+    if (problem) throw new ApiFailure('invalid-input', `${label} '${v}': ${problem}`, 'an ePID looks like 03612-00206-567-887631-03-1033-17763.0000-2972018 (optionally GROUP=EPID)')
+    if (group === undefined) {
+      allEpids = epid
+      continue
+    }
+    const known = groups.find((g) => g.toLowerCase() === group.toLowerCase())
+    if (!known) throw new ApiFailure('invalid-input', `${label}: unknown CSVLK group '${group}'`, `groups: ${groups.join(', ')}`)
+    epids[known] = epid
+  }
+  return { epids, allEpids }
+}
+
+/** The HwId sent in v6 responses: 16 hex digits in wire order. */
+export function parseHwid(text: string, label: string): string {
+  if (!/^[0-9A-Fa-f]{16}$/.test(text.trim())) throw new ApiFailure('invalid-input', `${label} '${text}' is not 16 hex digits`, `e.g. ${label} 3A1C049600B60076 (8 bytes as sent on the wire)`)
+  return text.trim()
+}
 
 export interface LabHostServiceDeps {
   settings: () => Settings
@@ -64,9 +205,9 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
       startLabHost: async (input) => {
         if (host !== null) throw new ApiFailure('already-running', 'the lab host is already running', 'stop it first to change its addresses')
         const settings = deps.settings().labHost
-        const config = labHostConfigFromSettings(settings, deps.configDir)
-        const listen: ListenAddress[] = input?.listen?.map(listenAddressOrFail) ?? config.listen
-        const exposed = listen.filter((address) => !isLoopback(address.address))
+        const listen = input?.listen?.map((text) => parseListenAddress(text, 'listen address'))
+        const addresses = listen ?? settings.listen.map((text) => parseListenAddress(text, 'settings labHost.listen'))
+        const exposed = addresses.filter((address) => !isLoopback(address.address))
         if (exposed.length > 0 && input?.confirmNonLoopback !== true) {
           throw new ApiFailure(
             'confirm-non-loopback',
@@ -74,25 +215,9 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
             'confirm that this is an isolated lab network, or use 127.0.0.1'
           )
         }
-        const loaded = await loadLabHostIdentity({
-          file: config.identityFile,
-          random: (n) => randomBytes(n),
-          now: () => new Date(),
-          overrides: config.identityOverrides
-        })
-        const next = new LabHost({
-          listen,
-          dbPath: config.dbPath,
-          retentionDays: config.retentionDays,
-          identity: loaded.identity,
-          countMode: config.countMode,
-          activationInterval: config.activationInterval,
-          renewalInterval: config.renewalInterval,
-          maxConnections: config.maxConnections,
-          exchangeTimeoutMs: config.exchangeTimeoutMs,
-          maxPduBytes: config.maxPduBytes
-        })
-        warnings = [...loaded.warnings]
+        const configured = await createConfiguredLabHost(settings, deps.configDir, { listen })
+        const next = configured.host
+        warnings = [...configured.warnings]
         recent = []
         next.on('request-logged', (exchange) => {
           recent = [exchange, ...recent].slice(0, RECENT_EXCHANGES)
@@ -103,14 +228,7 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
           warnings = [...warnings, warning.message]
           dirty = true
         })
-        try {
-          await next.start()
-        } catch (error) {
-          if (error instanceof LabHostListenError) {
-            throw new ApiFailure('listen-failed', error.message, error.code === 'EADDRINUSE' ? 'another KMS host already listens there; choose another port' : 'check the listen address')
-          }
-          throw error
-        }
+        await startLabHost(next)
         host = next
         timer = setInterval(() => {
           if (dirty) publish()
@@ -132,11 +250,3 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
     close: stop
   }
 }
-
-function listenAddressOrFail(text: string): ListenAddress {
-  const parsed = parseListenAddress(text)
-  if (typeof parsed === 'string') throw new ApiFailure('invalid-input', `listen address ${text}: ${parsed}`, 'write IP[:PORT], e.g. 127.0.0.1:1688 or [::1]:1688')
-  return parsed
-}
-
-export type { LabHostStatus }

@@ -6,11 +6,8 @@
  * fix (PROTOCOL.md §8.3, research/windows-kms-client.md §2.5).
  */
 import {
-  describeHresult,
   fileTimeToDate,
-  formatHresult,
   formatHwid,
-  HRESULT,
   productCatalog as defaultCatalog,
   toHex,
   type CheckResult,
@@ -18,7 +15,10 @@ import {
   type ProductCatalog,
   type Sku
 } from '../protocol'
+import { formatMinutes } from '../common/format'
 import { formatHostPort } from '../common/host-port'
+import { explainWindowsCode, WINDOWS_CODE, type WindowsCodeEntry } from '../common/windows-codes'
+import { windowsCodeForQueryError } from '../discovery/kms-probe'
 import { describeEpid, hostAnswerWarnings, type EpidReport } from '../kms-client/answer-analysis'
 import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../kms-client/kms-client'
 
@@ -41,12 +41,23 @@ export interface QueryReportInput {
   catalog?: ProductCatalog
 }
 
+/** A code from the one table (common/windows-codes.ts), as the report carries it. */
 export interface WindowsCode {
   /** e.g. "0xC004F038" */
   code: string
+  /** symbolic name where Microsoft's headers give one */
   name: string | null
+  /** the words people search for */
+  summary: string
   /** one line */
   meaning: string
+  /** the usual fix */
+  fix: string
+}
+
+function windowsCode(value: number): WindowsCode {
+  const entry: WindowsCodeEntry = explainWindowsCode(value)
+  return { code: entry.code, name: entry.symbol ?? null, summary: entry.summary, meaning: entry.meaning, fix: entry.fix }
 }
 
 export interface IntervalReport {
@@ -129,39 +140,20 @@ export interface QueryReport {
     code: KmsQueryErrorCode
     phase: KmsQueryPhase
     message: string
-    /** the code a Windows client would report, when one applies */
+    /** the code a Windows client would report (slmgr, event 12289), when one applies */
     windowsCode: WindowsCode | null
+    /** the code a client would log for this host (event 12288), as `check` reports for each attempt */
+    hostCode: WindowsCode | null
     explanation: string
     fix: string
     details: Record<string, string | number | boolean | null>
   } | null
 }
 
-const NOT_ENOUGH_COUNT: WindowsCode = {
-  code: formatHresult(HRESULT.notEnoughCount),
-  name: 'SL_E_VL_NOT_ENOUGH_COUNT',
-  meaning: 'the count reported by the KMS host is insufficient: not enough clients have contacted it yet'
-}
-const NO_KMS_HOST: WindowsCode = {
-  code: '0xC004F074',
-  // The research notes give no verified symbolic name for this code, so none is invented here.
-  name: null,
-  meaning: 'no Key Management Service (KMS) host could be contacted, or every host returned an error'
-}
+const NOT_ENOUGH_COUNT = windowsCode(WINDOWS_CODE.countInsufficient)
+const NO_KMS_HOST = windowsCode(WINDOWS_CODE.noKmsContacted)
 
-/** "7 days", "2 hours", "1 day 2 hours 5 minutes". */
-export function formatMinutes(minutes: number): string {
-  if (minutes === 0) return '0 minutes'
-  const parts: string[] = []
-  const days = Math.floor(minutes / 1440)
-  const hours = Math.floor((minutes % 1440) / 60)
-  const mins = minutes % 60
-  const unit = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
-  if (days) parts.push(unit(days, 'day'))
-  if (hours) parts.push(unit(hours, 'hour'))
-  if (mins) parts.push(unit(mins, 'minute'))
-  return parts.join(' ')
-}
+export { formatMinutes }
 
 function interval(minutes: number): IntervalReport {
   return { minutes, text: formatMinutes(minutes) }
@@ -171,18 +163,27 @@ function checkList(checks: readonly CheckResult[] | undefined): QueryReport['ver
   return (checks ?? []).map((c) => ({ name: c.name, status: c.status, detail: c.detail }))
 }
 
-const HRESULT_FIX: Readonly<Record<number, string>> = {
-  [HRESULT.invalidData]:
-    'the host does not handle this KMS protocol version: try --protocol 4 or 5 to confirm, and update the KMS host (current Windows/Office need protocol 6)',
-  [HRESULT.kmsIdMismatch]: 'install the host key (CSVLK) for this product group on the KMS host, or point the client at a host that serves it',
-  [HRESULT.invalidTimestamp]: "synchronise the client's and the host's clocks (UTC; w32tm /resync) — time zones do not matter",
-  [HRESULT.invalidArg]: "the host rejected the request data or its client table is full: check the host's Key Management Service event log",
-  [HRESULT.notEnoughCount]: 'more clients must contact the host (25 for Windows client editions, 5 for servers and Office)'
+interface ErrorExplanation {
+  windowsCode: WindowsCode | null
+  explanation: string
+  /** only where the table has no code for the failure */
+  fix?: string
 }
 
-const CONTACT_FIX = 'check the host runs the Software Protection service (sppsvc) as a KMS host and TCP 1688 is allowed through every firewall: Test-NetConnection HOST -Port 1688'
+/**
+ * What happened, in this host's words, with the code Windows would report. The fix comes from the one table, for
+ * the host's own code first (the more specific one), so `query` and `check` give the same code and fix for the
+ * same failure.
+ */
+function explainError(error: KmsQueryError, target: string): ErrorExplanation & { hostCode: WindowsCode | null; fix: string } {
+  const explained = explainFailure(error, target)
+  const hostValue = windowsCodeForQueryError(error)
+  const hostCode = hostValue === undefined ? null : windowsCode(hostValue)
+  const fix = hostCode?.fix ?? explained.fix ?? explained.windowsCode?.fix ?? 'run it again'
+  return { ...explained, hostCode, fix }
+}
 
-function explainError(error: KmsQueryError, target: string): { windowsCode: WindowsCode | null; explanation: string; fix: string } {
+function explainFailure(error: KmsQueryError, target: string): ErrorExplanation {
   const d = error.details
   switch (error.code) {
     case 'invalid-request':
@@ -190,58 +191,46 @@ function explainError(error: KmsQueryError, target: string): { windowsCode: Wind
     case 'dns-failed':
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `the name ${target} could not be resolved, so no KMS host could be contacted`,
-        fix: "check the name (nslookup) and this machine's DNS servers, or give the host's IP address"
+        explanation: `the name ${target} could not be resolved, so no KMS host could be contacted`
       }
     case 'connection-refused':
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `nothing accepts connections on ${target}: the KMS service is not running there or the port is wrong`,
-        fix: CONTACT_FIX
+        explanation: `nothing accepts connections on ${target}: the KMS service is not running there or the port is wrong`
       }
     case 'network':
-      return { windowsCode: NO_KMS_HOST, explanation: `${target} cannot be reached from this machine (${d.osCode ?? 'network error'})`, fix: 'check the address, routing and VPN' }
+      return { windowsCode: NO_KMS_HOST, explanation: `${target} cannot be reached from this machine (${d.osCode ?? 'network error'})` }
     case 'timeout':
-      if (error.phase === 'resolve') return { windowsCode: NO_KMS_HOST, explanation: 'DNS did not answer in time', fix: "check this machine's DNS servers" }
+      if (error.phase === 'resolve') return { windowsCode: NO_KMS_HOST, explanation: 'DNS did not answer in time' }
       if (error.phase === 'connect') {
         return {
           windowsCode: NO_KMS_HOST,
-          explanation: `${target} did not accept the TCP connection in time: a firewall drops TCP 1688, or the host is down`,
-          fix: CONTACT_FIX
+          explanation: `${target} did not accept the TCP connection in time: a firewall drops TCP 1688, or the host is down`
         }
       }
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `${target} accepted the connection but did not answer the ${error.phase === 'bind' ? 'RPC bind' : 'KMS request'} in time: not a KMS host, or a hung service`,
-        fix: 'check that this is the KMS host (slmgr /dlv on it shows "KMS machine"), that the service is healthy, or raise --timeout on a slow link'
+        explanation: `${target} accepted the connection but did not answer the ${error.phase === 'bind' ? 'RPC bind' : 'KMS request'} in time: not a KMS host, or a hung service`
       }
     case 'connection-closed':
     case 'connection-reset':
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `${target} ${error.code === 'connection-reset' ? 'reset' : 'closed'} the connection during the ${error.phase} phase without answering: not a KMS host, or something in the path (proxy, IPS) drops the RPC traffic`,
-        fix: "check the host's Key Management Service event log (event 12290) and any firewall or IPS that inspects TCP 1688"
+        explanation: `${target} ${error.code === 'connection-reset' ? 'reset' : 'closed'} the connection during the ${error.phase} phase without answering: not a KMS host, or something in the path (proxy, IPS) drops the RPC traffic`
       }
     case 'bind-rejected':
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `${target} speaks DCE/RPC but not the KMS interface (${d.bindReason === 'bind_nak' ? 'bind_nak' : 'every context rejected'})`,
-        fix: 'point the client at the real KMS host and port'
+        explanation: `${target} speaks DCE/RPC but not the KMS interface (${d.bindReason === 'bind_nak' ? 'bind_nak' : 'every context rejected'})`
       }
     case 'rpc-fault':
       return {
         windowsCode: NO_KMS_HOST,
-        explanation: `${target} answered with an RPC fault ${d.statusText ?? ''}${d.statusName ? ` (${d.statusName})` : ''}`,
-        fix: 'check that the port belongs to the KMS service and that the host is up to date'
+        explanation: `${target} answered with an RPC fault ${d.statusText ?? ''}${d.statusName ? ` (${d.statusName})` : ''}`
       }
     case 'kms-error': {
-      const hr = d.hresult ?? 0
-      const info = describeHresult(hr)
-      return {
-        windowsCode: { code: formatHresult(hr), name: info.name ?? null, meaning: info.message },
-        explanation: `the KMS host refused the request: ${info.message}`,
-        fix: HRESULT_FIX[hr >>> 0] ?? "look the code up and check the host's Key Management Service event log (event 12290)"
-      }
+      const code = windowsCode(d.hresult ?? 0)
+      return { windowsCode: code, explanation: `the KMS host refused the request: ${code.meaning}` }
     }
     case 'verification-failed':
       return {
@@ -361,8 +350,8 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
   }
 
   const error = input.outcome.error
-  const { windowsCode, explanation, fix } = explainError(error, endpoint)
-  report.error = { code: error.code, phase: error.phase, message: error.message, windowsCode, explanation, fix, details: errorDetails(error) }
+  const { windowsCode, hostCode, explanation, fix } = explainError(error, endpoint)
+  report.error = { code: error.code, phase: error.phase, message: error.message, windowsCode, hostCode, explanation, fix, details: errorDetails(error) }
   if (error.code === 'verification-failed') {
     report.verification = {
       verified: false,
@@ -370,6 +359,7 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
       failed: { check: error.details.check ?? 'unknown', reason: error.message }
     }
   }
-  report.summary = `no verified answer from ${endpoint}: ${error.code} in the ${error.phase} phase${windowsCode ? ` (${windowsCode.code})` : ''} — ${explanation}`
+  const codes = [windowsCode?.code, hostCode && hostCode.code !== windowsCode?.code ? `host ${hostCode.code}` : undefined].filter((c) => c !== undefined)
+  report.summary = `no verified answer from ${endpoint}: ${error.code} in the ${error.phase} phase${codes.length > 0 ? ` (${codes.join(', ')})` : ''} — ${explanation}`
   return report
 }

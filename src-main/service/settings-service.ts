@@ -3,7 +3,7 @@
  * and reported as a warning by the store), kept in memory, and written through on every change.
  */
 import { configPaths } from '../storage/config-dir'
-import { createSettingsStore, type Settings, type SettingsInput } from '../storage/settings'
+import { createSettingsStore, defaultSettings, type Settings, type SettingsInput } from '../storage/settings'
 
 export interface SettingsHandle {
   current(): Settings
@@ -16,8 +16,14 @@ export interface SettingsHandle {
 }
 
 export async function openSettings(configDir: string): Promise<SettingsHandle> {
-  const store = createSettingsStore(configPaths(configDir).settings)
-  const loaded = await store.load()
+  const file = configPaths(configDir).settings
+  const store = createSettingsStore(file)
+  // The store never throws for the file's content (it salvages or moves a broken file aside); a file system
+  // error (no permission, a folder in the way) still leaves KMS Scout usable with the defaults.
+  const loaded = await store.load().catch((error: unknown) => ({
+    value: defaultSettings(),
+    warnings: [{ message: `settings not readable (${error instanceof Error ? error.message : String(error)}); using defaults` }]
+  }))
   let current = loaded.value
   let pending: Promise<unknown> = Promise.resolve()
   return {

@@ -3,6 +3,7 @@
  * emulators turned into warnings, and every error code mapped to a Windows code (where one applies), an
  * explanation and a fix.
  */
+import { explainWindowsCode } from '../../src-main/common/windows-codes'
 import { afterEach, describe, expect, it } from 'vitest'
 import { productCatalog, type Sku } from '../../src-main/protocol'
 import { buildQueryReport, formatMinutes, type QueryReportInput } from '../../src-main/service/query-report'
@@ -100,26 +101,29 @@ describe('buildQueryReport for failures', () => {
     buildQueryReport(input(win10, { ok: false, error: new KmsQueryError(code, phase, `${code} happened`, details) }))
 
   it.each([
-    ['connection-refused', 'connect', '0xC004F074'],
-    ['timeout', 'connect', '0xC004F074'],
-    ['timeout', 'bind', '0xC004F074'],
-    ['timeout', 'request', '0xC004F074'],
-    ['timeout', 'resolve', '0xC004F074'],
-    ['dns-failed', 'resolve', '0xC004F074'],
-    ['network', 'connect', '0xC004F074'],
-    ['connection-closed', 'bind', '0xC004F074'],
-    ['connection-reset', 'request', '0xC004F074'],
-    ['bind-rejected', 'bind', '0xC004F074'],
-    ['rpc-fault', 'request', '0xC004F074'],
-    ['verification-failed', 'request', null],
-    ['protocol-violation', 'bind', null],
-    ['aborted', 'bind', null],
-    ['invalid-request', 'setup', null]
-  ] as const)('%s in the %s phase → Windows code %s, explanation and fix', (code, phase, windows) => {
+    ['connection-refused', 'connect', '0xC004F074', '0x800706BA'],
+    ['timeout', 'connect', '0xC004F074', '0x800706BA'],
+    ['timeout', 'bind', '0xC004F074', '0x800706BE'],
+    ['timeout', 'request', '0xC004F074', '0x800706BE'],
+    ['timeout', 'resolve', '0xC004F074', '0x8007232B'],
+    ['dns-failed', 'resolve', '0xC004F074', '0x8007232B'],
+    ['network', 'connect', '0xC004F074', '0x800706BA'],
+    ['connection-closed', 'bind', '0xC004F074', '0x800706BE'],
+    ['connection-reset', 'request', '0xC004F074', '0x800706BE'],
+    ['bind-rejected', 'bind', '0xC004F074', '0x800706BE'],
+    ['rpc-fault', 'request', '0xC004F074', '0x800706BE'],
+    ['verification-failed', 'request', null, null],
+    ['protocol-violation', 'bind', null, null],
+    ['aborted', 'bind', null, null],
+    ['invalid-request', 'setup', null, null]
+  ] as const)('%s in the %s phase → Windows code %s (this host: %s), explanation and fix', (code, phase, windows, hostCode) => {
     const r = failed(code, phase)
     expect(r).toMatchObject({ ok: false, status: 'failed', wouldActivate: null, answer: null, rpc: null })
     expect(r.error).toMatchObject({ code, phase, message: `${code} happened` })
     expect(r.error!.windowsCode?.code ?? null).toBe(windows)
+    expect(r.error!.hostCode?.code ?? null).toBe(hostCode)
+    // the fix is the table's for the host's own code, as `check` gives it for the same attempt
+    if (hostCode !== null) expect(r.error!.fix).toBe(explainWindowsCode(Number(hostCode)).fix)
     expect(r.error!.explanation.length).toBeGreaterThan(10)
     expect(r.error!.fix.length).toBeGreaterThan(5)
     expect(r.summary).toContain(`${code} in the ${phase} phase`)
@@ -128,7 +132,11 @@ describe('buildQueryReport for failures', () => {
 
   it('a KMS HRESULT passes through with its name and the matching fix', () => {
     const r = failed('kms-error', 'request', { hresult: 0xc004f06c, hresultText: '0xC004F06C', hresultName: 'SL_E_VL_INVALID_TIMESTAMP' })
-    expect(r.error!.windowsCode).toEqual({ code: '0xC004F06C', name: 'SL_E_VL_INVALID_TIMESTAMP', meaning: 'client and host clocks differ by more than 4 hours' })
+    // code, name, meaning and fix come from the one table, exactly as `check` shows them
+    const entry = explainWindowsCode(0xc004f06c)
+    expect(r.error!.windowsCode).toEqual({ code: '0xC004F06C', name: 'SL_E_VL_INVALID_TIMESTAMP', summary: entry.summary, meaning: entry.meaning, fix: entry.fix })
+    expect(r.error!.hostCode).toEqual(r.error!.windowsCode)
+    expect(r.error!.fix).toBe(entry.fix)
     expect(r.error!.fix).toContain('clocks')
     expect(r.error!.details).toMatchObject({ hresult: 0xc004f06c, hresultText: '0xC004F06C' })
     const unknown = failed('kms-error', 'request', { hresult: 0xc004f099 })

@@ -113,11 +113,23 @@ describe('kms-scout query: output and exit codes', () => {
     expect(report.error!.fix).toContain('1688')
     const human = await run(['query', `127.0.0.1:${port}`])
     expect(human.code).toBe(2)
-    expect(human.out).toMatch(/Error\s+connection-refused \(connect phase\), Windows: 0xC004F074/)
+    expect(human.out).toMatch(/Error\s+connection-refused \(connect phase\), Windows: 0xC004F074; this host: 0x800706BA RPC_S_SERVER_UNAVAILABLE/)
     const errLines = human.err.trimEnd().split('\n')
     expect(errLines).toHaveLength(2)
     expect(errLines[0]).toMatch(/^kms-scout query: 127\.0\.0\.1: connection refused/)
     expect(errLines[1]).toMatch(/^ {2}fix: /)
+  })
+
+  it('query and check explain the same refused connection with the same codes and the same fix', async () => {
+    const port = await closedPort()
+    const dir = configDir()
+    const query = await runJson(['query', `127.0.0.1:${port}`], dir)
+    const check = await run(['check', '--host', `127.0.0.1:${port}`, '--json'], dir)
+    const checkReport = JSON.parse(check.out) as { error: { windows: { code: string; fix: string }; inner: { code: string; fix: string } } }
+    expect(query.report.error!.windowsCode!.code).toBe(checkReport.error.windows.code)
+    expect(query.report.error!.hostCode!.code).toBe('0x800706BA')
+    expect(checkReport.error.inner.code).toBe('0x800706BA')
+    expect(query.report.error!.fix).toBe(checkReport.error.inner.fix)
   })
 
   it('exit 2 when the host refuses the protocol: the HRESULT passes through (0x8007000D)', async () => {
@@ -244,8 +256,8 @@ describe('kms-scout query: stable client identity', () => {
 describe('kms-scout query: bad arguments → one line + hint, exit 3, nothing sent or written', () => {
   it.each([
     [[], 'missing the KMS host'],
-    [['kms:99999'], "'99999' in 'kms:99999' is not a TCP port"],
-    [['[::1'], "unclosed '['"],
+    [['kms:99999'], "KMS host 'kms:99999': port 99999 is out of range"],
+    [['[::1'], 'the "[" has no matching "]"'],
     [['bad_host!'], 'is not a valid host name'],
     [['300.1.2.3'], 'is not a valid IPv4 address'],
     [['h1', 'h2'], "unexpected argument 'h2'"],
@@ -255,7 +267,7 @@ describe('kms-scout query: bad arguments → one line + hint, exit 3, nothing se
     [['kms', '--product', 'Windows 10 Pro'], "--product 'Windows 10 Pro' matches 9 products: Windows 10 Professional Workstation;"],
     [['kms', '--product', 'Windows 10 Home', '--sku', '2de67392-b7a7-462a-b1ca-108dd189f588'], '--product and --sku both'],
     [['kms', '--protocol', '7'], "--protocol '7' is not a KMS protocol version"],
-    [['kms', '--timeout', '5'], "--timeout '5' is not a time in milliseconds"],
+    [['kms', '--timeout', '5'], "--timeout '5' is not a whole number of milliseconds from 100 to 120000"],
     [['kms', '--timeout', 'soon'], "--timeout 'soon'"],
     [['kms', '--cmid', 'x'], "--cmid 'x' is not a GUID"],
     [['kms', '--cmid', '00000000-0000-0000-0000-000000000000'], 'zero GUID'],

@@ -144,7 +144,7 @@ export class TestKmsConnection {
     }
   }
 
-  /** One request; the outcome is the protocol layer's verdict on the response (all checks of §7.5). */
+  /** One request; the outcome is the protocol layer's verdict on the response (all checks of docs/protocol.md §7.5). */
   async request(base: BaseRequest, random: RandomSource = cryptoRandom): Promise<KmsCallOutcome> {
     this.send(this.session.request(base, random))
     const step = this.session.receive(await this.nextPdu())

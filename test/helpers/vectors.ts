@@ -1,6 +1,7 @@
 /**
- * Loading the captured KMS exchanges in ../shared/kms/vectors (read-only reference material): the PDU `.hex`
- * files (one PDU each, 16 bytes a line) and what the vlmcs client printed (`*-vlmcs-output.txt`, `*.txt`).
+ * Loading the captured KMS exchanges kept in test/fixtures/kms-vectors (where they came from: ORIGIN.md there):
+ * the PDU `.hex` files (one PDU each, 16 bytes a line) and what the vlmcs client printed (`*-vlmcs-output.txt`,
+ * `*.txt`). The repo reads no reference material from outside itself.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -8,8 +9,11 @@ import { fromHex } from '../../src-main/protocol/bytes'
 import type { BaseRequest } from '../../src-main/protocol/kms/base'
 import { dateToFileTime } from '../../src-main/protocol/filetime'
 
-export const SHARED_DIR = fileURLToPath(new URL('../../../shared/', import.meta.url))
-export const VECTORS_DIR = fileURLToPath(new URL('../../../shared/kms/vectors/', import.meta.url))
+/** test/fixtures/, the repo's own copies of captured data. */
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url))
+/** @deprecated the old name of FIXTURES_DIR; it no longer points outside the repo. */
+export const SHARED_DIR = FIXTURES_DIR
+export const VECTORS_DIR = fileURLToPath(new URL('../fixtures/kms-vectors/', import.meta.url))
 
 /** Names (without `.hex`) of every captured PDU file. */
 export function listPduFiles(): string[] {

@@ -1,5 +1,5 @@
 /**
- * queryKmsHost against hosts that close the connection between requests (PROTOCOL.md §1.3: py-kms after every
+ * queryKmsHost against hosts that close the connection between requests (docs/protocol.md §1.3: py-kms after every
  * response, vlmcsd -d): the client reconnects, binds again and resends that request, once per request. A close
  * in the middle of an exchange, or of a fresh connection, stays a typed error. Real sockets on 127.0.0.1.
  */

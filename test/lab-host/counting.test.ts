@@ -1,5 +1,5 @@
 /**
- * Counting like a real host (PROTOCOL.md §10.1, docs/lab-host.md): distinct CMIDs per KMS counted ID in the last
+ * Counting like a real host (docs/protocol.md §10.1, docs/lab-host.md): distinct CMIDs per KMS counted ID in the last
  * 30 days, capped at 2 × the highest N_Policy seen; fixed-count mode; everything survives a restart.
  */
 import { describe, expect, it } from 'vitest'

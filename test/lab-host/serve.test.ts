@@ -157,8 +157,8 @@ describe('kms-scout serve', () => {
   })
 
   it.each([
-    [['--listen', 'localhost:1688'], /--listen: 'localhost:1688' is not an IP address/],
-    [['--listen', '127.0.0.1:70000'], /--listen: port '70000'/],
+    [['--listen', 'localhost:1688'], /--listen: listen address 'localhost:1688': "localhost" is a host name, not an IP address/],
+    [['--listen', '127.0.0.1:70000'], /--listen: listen address '127.0.0.1:70000': port 70000 is out of range/],
     [['--count', 'lots'], /--count 'lots'/],
     [['--epid', 'nonsense'], /--epid 'nonsense'/],
     [['--epid', 'Office2099=03612-00206-567-887631-03-2074-14393.0000-0092024'], /unknown CSVLK group 'Office2099'/],

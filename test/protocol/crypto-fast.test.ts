@@ -72,7 +72,7 @@ for (let x = 0; x < 256; x++) {
   SI[s ^ 0x63] = x
 }
 
-/** Round keys K0..KNr as 16-byte arrays (Nk = 4 or 5), with the §5.2 V6 patch if asked. */
+/** Round keys K0..KNr as 16-byte arrays (Nk = 4 or 5), with the docs/protocol.md §5.2 V6 patch if asked. */
 function refExpand(key: Uint8Array, v6Patch = false): Uint8Array[] {
   const nk = key.length / 4
   const nr = nk + 6
@@ -166,7 +166,7 @@ const V4_REF = refExpand(V4_KEY)
 const V6_REF = refExpand(V6_KEY, true)
 
 describe('textbook reference cipher (sanity of the oracle itself)', () => {
-  it('FIPS-197 appendix C.1 (AES-128) and the §5.2 V4 / V6 values', () => {
+  it('FIPS-197 appendix C.1 (AES-128) and the docs/protocol.md §5.2 V4 / V6 values', () => {
     const rk = refExpand(hex('000102030405060708090a0b0c0d0e0f'))
     expect(toHex(refEncrypt(rk, hex('00112233445566778899aabbccddeeff')))).toBe('69c4e0d86a7b0430d8cdb78070b4c55a')
     expect(toHex(refDecrypt(rk, hex('69c4e0d86a7b0430d8cdb78070b4c55a')))).toBe('00112233445566778899aabbccddeeff')
@@ -419,7 +419,7 @@ const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
 const textArb = (max: number): fc.Arbitrary<string> =>
   fc.string({ maxLength: max, unit: fc.integer({ min: 1, max: 0xffff }).map((c) => String.fromCharCode(c)) })
 
-/** The base request as a DataView/Buffer decoder reads it (§3). */
+/** The base request as a DataView/Buffer decoder reads it (docs/protocol.md §3). */
 function refDecodeBaseRequest(b: Uint8Array): BaseRequest {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
   const name = Buffer.from(b.subarray(108, 236))

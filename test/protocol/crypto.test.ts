@@ -83,7 +83,7 @@ describe('Rijndael core against FIPS-197', () => {
   })
 })
 
-describe('KMS cipher configurations (§5.2 test values)', () => {
+describe('KMS cipher configurations (docs/protocol.md §5.2 test values)', () => {
   it('V6 patched round keys K4, K6, K8 and unpatched neighbours', () => {
     expect(toHex(roundKeyBytes(V6_SCHEDULE, 4))).toBe('0530e12e111e2b4d3f6a5901edca6094')
     expect(toHex(roundKeyBytes(V6_SCHEDULE, 6))).toBe('63dec9456920217355b4904484ea41e7')
@@ -129,7 +129,7 @@ describe('KMS cipher configurations (§5.2 test values)', () => {
     expect(toHex(V5_CIPHER.cbcEncrypt(iv, data))).not.toBe(toHex(V6_CIPHER.cbcEncrypt(iv, data)))
   })
 
-  it('V6 HMAC key worked numbers for v6-resp (§7.2)', () => {
+  it('V6 HMAC key worked numbers for v6-resp (docs/protocol.md §7.2)', () => {
     const t = 134400685670000000n
     expect(v6TimeSlot(t).toString(16)).toBe('331939a44dbb5575')
     expect(toHex(v6HmacKey(t))).toBe('49eb93b23a8f16f83465e8e5475655e4')

@@ -32,7 +32,7 @@ function reach(label: string): void {
 
 // ------------------------------------------------------------------------------------------------ corpus
 
-/** Every captured PDU, plus the vlmcsd fault PDU printed in PROTOCOL.md §2.7 (no fault was captured). */
+/** Every captured PDU, plus the vlmcsd fault PDU printed in docs/protocol.md §2.7 (no fault was captured). */
 const PDUS = [...listPduFiles().map(loadPdu), fromHex('05 00 03 23 10 00 00 00 20 00 00 00 02 00 00 00 20 00 00 00 00 00 00 00 03 00 01 1c 00 00 00 00')!]
 
 function kmsPayloadOf(name: string): Uint8Array {

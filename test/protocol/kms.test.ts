@@ -181,7 +181,7 @@ describe('KMS responses', () => {
     )
   })
 
-  it('V5 response lengths: 228 bytes for a 49-character ePID, 212 for 48 (§7.2)', () => {
+  it('V5 response lengths: 228 bytes for a 49-character ePID, 212 for 48 (docs/protocol.md §7.2)', () => {
     const base = { ...fc.sample(baseRequestArb([5]), { seed: 5, numRuns: 1 })[0]!, workstationName: 'x' }
     const parsed = toParsed(buildKmsRequest(base, seededRandom(2)))
     expect(buildKmsResponse(parsed, ANSWER, seededRandom(3)).byteLength).toBe(228)

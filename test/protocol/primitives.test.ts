@@ -60,7 +60,7 @@ describe('ByteReader', () => {
 })
 
 describe('GUIDs (Windows mixed-endian)', () => {
-  it('the §0 example', () => {
+  it('the docs/protocol.md §0 example', () => {
     expect(toHex(guidToBytes('55c92734-d682-4d71-983e-d6ec3f16059f'))).toBe('3427c95582d6714d983ed6ec3f16059f')
     expect(guidFromBytes(fromHex('3427c95582d6714d983ed6ec3f16059f')!)).toBe('55c92734-d682-4d71-983e-d6ec3f16059f')
     expect(toHex(guidToBytes('51c82175-844e-4750-b0d8-ec255555bc06'))).toBe('7521c8514e845047b0d8ec255555bc06')

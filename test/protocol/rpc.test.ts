@@ -51,7 +51,7 @@ describe('every captured PDU', () => {
   })
 })
 
-describe('decoded fields of the worked examples (§2)', () => {
+describe('decoded fields of the worked examples (docs/protocol.md §2)', () => {
   it('v6-bind-req: three context items NDR32 / NDR64 / BTFN', () => {
     const b = decodeAs(loadPdu('v6-bind-req'), PTYPE.bind)
     expect(b.pfcFlags).toBe(0x13)
@@ -122,7 +122,7 @@ describe('decoded fields of the worked examples (§2)', () => {
     expect(decodeResponseStub(resp.stub, 'ndr32')).toEqual({ kind: 'error', responseSize: 0, hresult: 0x8007000d, trailer: new Uint8Array(0) })
   })
 
-  it('the vlmcsd fault example of §2.7 decodes and re-encodes', () => {
+  it('the vlmcsd fault example of docs/protocol.md §2.7 decodes and re-encodes', () => {
     const bytes = fromHex('05 00 03 23 10 00 00 00 20 00 00 00 02 00 00 00 20 00 00 00 00 00 00 00 03 00 01 1c 00 00 00 00')!
     const f = decodeAs(bytes, PTYPE.fault)
     expect(f.status).toBe(0x1c010003)

@@ -6,20 +6,13 @@
  * Settings (settings.json in the config folder, $KMS_SCOUT_CONFIG_DIR) give the defaults; flags override them.
  * The client identity is this installation's stable CMID, as for `query`.
  */
-import { randomBytes } from 'node:crypto'
-import { homedir } from 'node:os'
-import { DiscoveryConfigError, checkDnsServer, checkLookupDomain } from '../../discovery/domains'
-import { checkOptionsFrom, type RunOverrides } from '../../discovery/options-from-settings'
-import { runCheck, type CheckOptions, type CheckReport } from '../../discovery/run-check'
-import { formatTraceEntry, type TraceEntry } from '../../discovery/trace'
-import { ClientIdentityStore } from '../../storage/client-identity'
-import { configDir, configPaths, type ConfigPaths } from '../../storage/config-dir'
-import { HostCache } from '../../storage/host-cache'
-import { createSettingsStore, defaultSettings, type Settings } from '../../storage/settings'
-import { localWorkstationName } from '../../kms-client/workstation'
-import { booleanOption, parseHostArg, parseProductArgs, parseProtocolArg, parseTimeoutArg, parseWorkstationArg, stringOption } from '../args'
+import { ApiFailure } from '../../api/result'
+import { openAppContext } from '../../service/app-context'
+import { checkClientFlow, formatTraceEntry, type CheckReport, type CheckRunInput, type TraceEntry } from '../../service/client-service'
+import { DEFAULT_STAGGER_MS, formatHostPort, formatMs, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
+import { booleanOption, dnsServerArg, domainArgs, optional, parseHostArg, productArgs, protocolArg, stringOption, timeoutArg, workstationArg } from '../args'
 import type { CliCommand, CommandContext } from '../commands'
-import { UsageError, type CliIo } from '../io'
+import { UsageError } from '../io'
 
 const USAGE =
   'check [--host H[:P]] [--domain D]... [--dns-server IP[:PORT]] [--no-cache] [--sequential] [--stagger MS] [--legacy-selection] [--product NAME | --sku GUID] [--protocol 4|5|6] [--timeout MS] [--workstation NAME] [--json] [--verbose]'
@@ -32,7 +25,7 @@ const HELP = `Options:
   --no-cache             do not use or update the cached host, like slmgr /ckhc (discover every time)
   --sequential           try one host at a time, waiting out each failure (what Windows does)
   --stagger MS           fast failover: start the next host after MS milliseconds while earlier ones are still
-                         trying (default from settings, 250)
+                         trying (default from settings, ${DEFAULT_STAGGER_MS})
   --legacy-selection     ignore SRV priority and weight (pre-Windows 7 clients pick hosts at random)
   --product NAME         product to claim (exact name, unique part, or SKU GUID); default: settings, else
                          Windows 10 Professional (threshold 25)
@@ -51,96 +44,27 @@ threshold; 1 WARNING — a host answered but its count is below the threshold (c
 2 CRITICAL — no KMS host found or none gave a verified answer (0x8007232B, 0x8007251D, 0xC004F074, …);
 3 UNKNOWN — usage or configuration error (including no DNS server or domain on this machine).`
 
-export interface CliFiles {
-  readonly paths: ConfigPaths
-  readonly settings: Settings
-}
-
-/** Config folder and settings for a command; problems with the settings file become warnings. */
-export async function loadCliFiles(io: CliIo, command: string): Promise<CliFiles> {
-  const paths = configPaths(configDir({ platform: process.platform, env: io.env, homedir: homedir() }))
-  try {
-    const loaded = await createSettingsStore(paths.settings).load()
-    for (const w of loaded.warnings) io.stderr(`kms-scout ${command}: warning: ${w.message}\n`)
-    return { paths, settings: loaded.value }
-  } catch (error) {
-    io.stderr(`kms-scout ${command}: warning: settings not readable (${error instanceof Error ? error.message : String(error)}); using defaults\n`)
-    return { paths, settings: defaultSettings() }
-  }
-}
-
-/** `--domain` values (repeatable), validated. */
-export function domainArgs(values: CommandContext['values']): string[] | undefined {
-  const raw = values.domain
-  const list = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v): v is string => typeof v === 'string')
-  if (list.length === 0) return undefined
-  return list.map((d) => asUsage(() => checkLookupDomain(d, '--domain')))
-}
-
-export function dnsServerArg(values: CommandContext['values']): string | undefined {
-  const text = stringOption(values, 'dns-server')
-  return text === undefined ? undefined : asUsage(() => checkDnsServer(text, '--dns-server'))
-}
-
-/** Runs `work`, turning a DiscoveryConfigError into the CLI's UsageError (exit 3). */
-export function asUsage<T>(work: () => T): T {
-  try {
-    return work()
-  } catch (error) {
-    if (error instanceof DiscoveryConfigError) throw new UsageError(error.message, error.hint)
-    throw error
-  }
-}
-
-function staggerArg(text: string): number {
-  const ms = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN
-  if (!Number.isInteger(ms) || ms > 10_000) throw new UsageError(`--stagger '${text}' is not a time in milliseconds between 0 and 10000`, 'e.g. --stagger 250 (or --sequential to try one host at a time)')
-  return ms
-}
-
-async function buildOptions(ctx: CommandContext, settings: Settings): Promise<CheckOptions> {
+function parseCheckArgs(ctx: CommandContext): CheckRunInput {
   const { values, positionals } = ctx
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'give a host with --host H[:P]; options start with --')
-  const c = settings.client
-  const hostText = stringOption(values, 'host')
-  const host = hostText === undefined ? undefined : parseHostArg(hostText)
+  const host = optional(values, 'host', parseHostArg)
   const domains = domainArgs(values)
   const dnsServer = dnsServerArg(values)
-  const sku = parseProductArgs(stringOption(values, 'product'), stringOption(values, 'sku'))
-  const protocolText = stringOption(values, 'protocol')
-  const timeoutText = stringOption(values, 'timeout')
-  const staggerText = stringOption(values, 'stagger')
-  const workstationText = stringOption(values, 'workstation')
-  if (booleanOption(values, 'sequential') && staggerText !== undefined) throw new UsageError('--sequential and --stagger cannot be combined', 'sequential mode has no stagger; leave one of them out')
-  const settingsDnsServer = c.dnsServer === null ? undefined : asUsage(() => checkDnsServer(c.dnsServer!, 'settings dnsServer'))
-  const overrides: RunOverrides = {
+  const staggerMs = optional(values, 'stagger', (text, label) => parseWholeNumber(text, label, STAGGER_RANGE_MS, 'milliseconds', DEFAULT_STAGGER_MS))
+  const sequential = booleanOption(values, 'sequential')
+  if (sequential && stringOption(values, 'stagger') !== undefined) throw new UsageError('--sequential and --stagger cannot be combined', 'sequential mode has no stagger; leave one of them out')
+  return {
     ...(host ? { host: { host: host.host, port: host.port } } : {}),
     ...(domains ? { domains } : {}),
-    ...((dnsServer ?? settingsDnsServer) !== undefined ? { dnsServer: (dnsServer ?? settingsDnsServer)! } : {}),
-    ...(sku ? { productSkuId: sku.guid } : {}),
-    ...(protocolText !== undefined ? { protocol: parseProtocolArg(protocolText) } : {}),
+    ...(dnsServer !== undefined ? { dnsServer } : {}),
+    product: productArgs(values),
+    ...(protocolArg(values) !== undefined ? { protocol: protocolArg(values)! } : {}),
     noCache: booleanOption(values, 'no-cache'),
-    sequential: booleanOption(values, 'sequential'),
-    ...(staggerText !== undefined ? { staggerMs: staggerArg(staggerText) } : {}),
+    sequential,
+    ...(staggerMs !== undefined ? { staggerMs } : {}),
     legacySelection: booleanOption(values, 'legacy-selection'),
-    ...(timeoutText !== undefined ? { timeoutMs: parseTimeoutArg(timeoutText) } : {}),
-    ...(workstationText !== undefined ? { workstationName: parseWorkstationArg(workstationText) } : {})
-  }
-  return checkOptionsFrom(c, overrides, c.workstationName ?? (await localWorkstationName()))
-}
-
-async function installationIdentity(paths: ConfigPaths, io: CliIo): Promise<{ cmid: string; previousCmid: string | null }> {
-  const store = new ClientIdentityStore({
-    file: paths.identity,
-    random: (n) => randomBytes(n),
-    now: () => new Date(),
-    onWarning: (w) => io.stderr(`kms-scout check: warning: ${w.message}\n`)
-  })
-  try {
-    const identity = await store.get()
-    return { cmid: identity.cmid, previousCmid: identity.previousCmid }
-  } catch (error) {
-    throw new UsageError(`cannot read or create the client identity ${paths.identity}: ${error instanceof Error ? error.message : String(error)}`, 'make the config folder writable (or set KMS_SCOUT_CONFIG_DIR)')
+    ...(timeoutArg(values) !== undefined ? { timeoutMs: timeoutArg(values)! } : {}),
+    ...(workstationArg(values) !== undefined ? { workstationName: workstationArg(values)! } : {})
   }
 }
 
@@ -167,21 +91,21 @@ export const checkCommand: CliCommand = {
   async run(ctx) {
     const { io } = ctx
     const verbose = booleanOption(ctx.values, 'verbose')
+    const warn = (message: string): void => io.stderr(`kms-scout check: warning: ${message}\n`)
     let report: CheckReport
     try {
-      const files = await loadCliFiles(io, 'check')
-      const options = await buildOptions(ctx, files.settings)
-      if (options.manualHost && ctx.values.domain !== undefined) {
+      const input = parseCheckArgs(ctx)
+      const app = await openAppContext({ env: io.env, onWarning: warn })
+      const manualHost = input.host ?? app.settings.current().client.manualHost
+      if (manualHost && input.domains !== undefined) {
         // slmgr prints the same warning when /skms and /skms-domain are both set.
-        io.stderr(`kms-scout check: warning: the manual host ${options.manualHost.host}:${options.manualHost.port} overrides --domain; DNS discovery is not used\n`)
+        warn(`the manual host ${formatHostPort(manualHost.host, manualHost.port)} overrides --domain; DNS discovery is not used`)
       }
-      const identity = await installationIdentity(files.paths, io)
-      const hostCache = new HostCache({ file: files.paths.hostCache, now: () => new Date(), onWarning: (w) => io.stderr(`kms-scout check: warning: ${w.message}\n`) })
       // With --json the trace goes live to stderr (stdout holds only the JSON); otherwise after the status line.
       const onTrace = verbose && ctx.json ? (entry: TraceEntry) => io.stderr(`${formatTraceEntry(entry)}\n`) : undefined
-      report = await asUsageAsync(() => runCheck(options, { identity, hostCache, ...(onTrace ? { onTrace } : {}) }))
+      report = await checkClientFlow(app, input, { onWarning: warn, ...(onTrace ? { onTrace } : {}) })
     } catch (error) {
-      if (error instanceof UsageError && !ctx.json) {
+      if ((error instanceof UsageError || error instanceof ApiFailure) && !ctx.json) {
         // A monitoring system reads stdout: give it an UNKNOWN status line too.
         io.stdout(`KMS UNKNOWN - ${error.message}\n`)
       }
@@ -194,16 +118,6 @@ export const checkCommand: CliCommand = {
     io.stdout(formatCheckReport(report))
     if (verbose) io.stdout(`\nTrace:\n${report.trace.map(formatTraceEntry).join('\n')}\n`)
     return report.exitCode
-  }
-}
-
-/** Async form of {@link asUsage}. */
-export async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof DiscoveryConfigError) throw new UsageError(error.message, error.hint)
-    throw error
   }
 }
 
@@ -252,8 +166,4 @@ function cacheText(r: CheckReport): string {
   const hit = c.cachedHost ? `hit ${c.cachedHost.host}:${c.cachedHost.port}` : c.lookup
   const note = r.host?.source === 'cache' ? ' (DNS not searched; --no-cache forces discovery)' : ''
   return `${hit}${c.update !== 'none' ? `, ${c.update}` : ''}${note}`
-}
-
-function formatMs(ms: number): string {
-  return ms >= 10 ? String(Math.round(ms)) : String(Math.round(ms * 10) / 10)
 }

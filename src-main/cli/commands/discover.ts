@@ -3,13 +3,11 @@
  * selection order (RFC 2782 or legacy random) with priority, weight, port, target, addresses, TTL and each
  * record's chance of being tried first. Contacts no KMS host.
  */
-import { discoveryOptionsFrom } from '../../discovery/options-from-settings'
-import { runDiscovery, type DiscoveryReport } from '../../discovery/run-discovery'
-import { formatTraceEntry } from '../../discovery/trace'
-import { booleanOption } from '../args'
+import { discoverHosts, formatTraceEntry, type DiscoveryReport } from '../../service/client-service'
+import { openAppContext } from '../../service/app-context'
+import { booleanOption, dnsServerArg, domainArgs } from '../args'
 import type { CliCommand } from '../commands'
 import { UsageError } from '../io'
-import { asUsageAsync, dnsServerArg, domainArgs, loadCliFiles } from './check'
 
 const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--json] [--verbose]'
 
@@ -40,20 +38,14 @@ export const discoverCommand: CliCommand = {
   async run(ctx) {
     const { io, values } = ctx
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument '${ctx.positionals[0]}'`, 'give domains with --domain D')
-    const { settings } = await loadCliFiles(io, 'discover')
     const domains = domainArgs(values)
     const dnsServer = dnsServerArg(values)
-    const options = discoveryOptionsFrom(settings.client, {
-      ...(domains ? { domains } : {}),
-      ...(dnsServer !== undefined ? { dnsServer } : {}),
-      legacySelection: booleanOption(values, 'legacy-selection')
-    })
     const verbose = booleanOption(values, 'verbose')
-    const report = await asUsageAsync(() =>
-      runDiscovery(
-        options,
-        verbose && ctx.json ? { onTrace: (e) => io.stderr(`${formatTraceEntry(e)}\n`) } : {}
-      )
+    const app = await openAppContext({ env: io.env, onWarning: (message) => io.stderr(`kms-scout discover: warning: ${message}\n`) })
+    const report = await discoverHosts(
+      app,
+      { ...(domains ? { domains } : {}), ...(dnsServer !== undefined ? { dnsServer } : {}), legacySelection: booleanOption(values, 'legacy-selection') },
+      verbose && ctx.json ? { onTrace: (e) => io.stderr(`${formatTraceEntry(e)}\n`) } : {}
     )
     if (ctx.json) {
       io.stdout(`${JSON.stringify({ ...report }, null, 2)}\n`)

@@ -3,23 +3,18 @@
  * threshold. The client identity is this installation's stable CMID (identity.json in the config folder), so
  * repeated checks count as one client on the host and never inflate its count (PROTOCOL.md §10.3).
  */
-import { randomBytes } from 'node:crypto'
-import { homedir } from 'node:os'
-import { NIL_GUID, productCatalog, type Guid, type Sku } from '../../protocol'
-import { buildQueryReport, type CmidSource, type QueryReport } from '../../service/query-report'
-import { ClientIdentityStore } from '../../storage/client-identity'
-import { configDir, configPaths } from '../../storage/config-dir'
-import { createSettingsStore, defaultSettings, type Settings } from '../../storage/settings'
-import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryResult } from '../../kms-client/kms-client'
-import { localWorkstationName } from '../../kms-client/workstation'
-import { booleanOption, parseGuidArg, parseHostArg, parseProductArgs, parseProtocolArg, parseTimeoutArg, parseWorkstationArg, stringOption } from '../args'
+import { openAppContext } from '../../service/app-context'
+import { queryHost, type QueryHostInput, type QueryReport } from '../../service/client-service'
+import { DEFAULT_CLIENT_TIMEOUTS, DEFAULT_KMS_PORT, parseCmid } from '../../service/inputs'
+import type { CmidSource } from '../../service/query-report'
+import { booleanOption, optional, parseHostArg, productArgs, protocolArg, timeoutArg, workstationArg } from '../args'
 import type { CliCommand, CommandContext } from '../commands'
-import { EXIT, UsageError, type CliIo } from '../io'
+import { EXIT, UsageError } from '../io'
 
 const USAGE = 'query HOST[:PORT] [--product NAME | --sku GUID] [--protocol 4|5|6] [--cmid GUID | --new-identity] [--workstation NAME] [--timeout MS] [--json]'
 
 const HELP = `Options:
-  HOST[:PORT]          KMS host name or IP address; IPv6 with a port as [2001:db8::10]:1688 (default port 1688)
+  HOST[:PORT]          KMS host name or IP address; IPv6 with a port as [2001:db8::10]:${DEFAULT_KMS_PORT} (default port ${DEFAULT_KMS_PORT})
   --product NAME       product to claim: exact name, a unique part of it, or its SKU GUID
                        (default: the settings' product, else Windows 10 Professional — threshold 25, protocol 6)
   --sku GUID           product by SKU (activation) ID; see 'kms-scout products'
@@ -30,7 +25,7 @@ const HELP = `Options:
                        use it only when this configuration was copied from another machine.
   --workstation NAME   WorkstationName sent (default: settings, else this computer's name; at most 63 characters)
   --timeout MS         time limit for each phase (resolve, connect, bind, request); default from settings
-                       (connect 3000, bind 5000, request 5000)
+                       (connect ${DEFAULT_CLIENT_TIMEOUTS.connectMs}, bind ${DEFAULT_CLIENT_TIMEOUTS.bindMs}, request ${DEFAULT_CLIENT_TIMEOUTS.requestMs})
   --json               print the report as one JSON object on stdout (nothing else)
 
 Client identity: every query sends this installation's client machine ID (CMID), created once and stored in
@@ -41,85 +36,21 @@ Exit codes: 0 verified answer and count >= threshold (a client would activate), 
 below the threshold (0xC004F038), 2 no verified answer (not reachable, refused, invalid response),
 3 usage or configuration error.`
 
-interface QueryArgs {
-  host: string
-  port: number
-  sku: Sku | undefined
-  protocol: number | undefined
-  cmid: Guid | undefined
-  newIdentity: boolean
-  workstation: string | undefined
-  timeoutMs: number | undefined
-}
-
-function parseQueryArgs(ctx: CommandContext): QueryArgs {
+function parseQueryArgs(ctx: CommandContext): QueryHostInput {
   const { positionals, values } = ctx
   if (positionals.length === 0) throw new UsageError('missing the KMS host to query', 'usage: kms-scout query HOST[:PORT], e.g. kms-scout query kms01.corp.example')
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, 'query takes one HOST[:PORT]; options start with --')
   const endpoint = parseHostArg(positionals[0]!)
-  const sku = parseProductArgs(stringOption(values, 'product'), stringOption(values, 'sku'))
-  const protocolText = stringOption(values, 'protocol')
-  const cmidText = stringOption(values, 'cmid')
-  const newIdentity = booleanOption(values, 'new-identity')
-  if (cmidText !== undefined && newIdentity) {
-    throw new UsageError('--cmid and --new-identity cannot be combined', '--cmid sends a given CMID once; --new-identity replaces the stored one')
-  }
-  const cmid = cmidText === undefined ? undefined : parseGuidArg(cmidText, '--cmid')
-  if (cmid === NIL_GUID) throw new UsageError('--cmid is the zero GUID, which is not a client identity', 'give a real GUID, or leave --cmid out to use this installation\'s identity')
-  const workstationText = stringOption(values, 'workstation')
-  const timeoutText = stringOption(values, 'timeout')
   return {
     host: endpoint.host,
     port: endpoint.port,
-    sku,
-    protocol: protocolText === undefined ? undefined : parseProtocolArg(protocolText),
-    cmid,
-    newIdentity,
-    workstation: workstationText === undefined ? undefined : parseWorkstationArg(workstationText),
-    timeoutMs: timeoutText === undefined ? undefined : parseTimeoutArg(timeoutText)
+    product: productArgs(values),
+    protocol: protocolArg(values),
+    cmid: optional(values, 'cmid', parseCmid),
+    newIdentity: booleanOption(values, 'new-identity'),
+    workstationName: workstationArg(values),
+    timeoutMs: timeoutArg(values)
   }
-}
-
-async function loadSettings(file: string, io: CliIo): Promise<Settings> {
-  try {
-    const loaded = await createSettingsStore(file).load()
-    for (const w of loaded.warnings) io.stderr(`kms-scout query: warning: ${w.message}\n`)
-    return loaded.value
-  } catch (error) {
-    io.stderr(`kms-scout query: warning: settings not readable (${error instanceof Error ? error.message : String(error)}); using defaults\n`)
-    return defaultSettings()
-  }
-}
-
-async function clientIdentity(args: QueryArgs, file: string, io: CliIo): Promise<{ cmid: Guid; cmidPrev: Guid; source: CmidSource }> {
-  if (args.cmid !== undefined) return { cmid: args.cmid, cmidPrev: NIL_GUID, source: 'option' }
-  const store = new ClientIdentityStore({
-    file,
-    random: (n) => randomBytes(n),
-    now: () => new Date(),
-    onWarning: (w) => io.stderr(`kms-scout query: warning: ${w.message}\n`)
-  })
-  try {
-    const identity = args.newIdentity ? await store.renew() : await store.get()
-    if (args.newIdentity) io.stderr(`kms-scout query: created a new client identity ${identity.cmid} (previous ${identity.previousCmid ?? 'none'})\n`)
-    return { cmid: identity.cmid, cmidPrev: identity.previousCmid ?? NIL_GUID, source: args.newIdentity ? 'new-installation' : 'installation' }
-  } catch (error) {
-    throw new UsageError(
-      `cannot read or create the client identity ${file}: ${error instanceof Error ? error.message : String(error)}`,
-      'make the config folder writable (or set KMS_SCOUT_CONFIG_DIR), or pass --cmid GUID'
-    )
-  }
-}
-
-function resolveSku(args: QueryArgs, settings: Settings, io: CliIo): Sku {
-  if (args.sku) return args.sku
-  const configured = settings.client.defaultProductSkuId
-  if (configured !== null) {
-    const sku = productCatalog.skuById(configured)
-    if (sku) return sku
-    io.stderr(`kms-scout query: warning: the settings' product ${configured} is not a known SKU; using the default product\n`)
-  }
-  return productCatalog.defaultProduct()
 }
 
 export const queryCommand: CliCommand = {
@@ -139,44 +70,10 @@ export const queryCommand: CliCommand = {
   async run(ctx) {
     const { io } = ctx
     // Every argument is checked before anything is read, written or sent.
-    const args = parseQueryArgs(ctx)
-    const dir = configDir({ platform: process.platform, env: io.env, homedir: homedir() })
-    const paths = configPaths(dir)
-    const settings = await loadSettings(paths.settings, io)
-    const sku = resolveSku(args, settings, io)
-    const protocol = args.protocol ?? settings.client.protocolOverride ?? sku.protocolVersion
-    const workstationName = args.workstation ?? settings.client.workstationName ?? (await localWorkstationName())
-    const identity = await clientIdentity(args, paths.identity, io)
-    const t = settings.client.timeouts
-    const timeouts =
-      args.timeoutMs !== undefined
-        ? { resolveMs: args.timeoutMs, connectMs: args.timeoutMs, bindMs: args.timeoutMs, requestMs: args.timeoutMs }
-        : { resolveMs: Math.max(t.bindMs, t.requestMs), connectMs: t.connectMs, bindMs: t.bindMs, requestMs: t.requestMs }
-
-    let outcome: { ok: true; result: KmsQueryResult } | { ok: false; error: KmsQueryError }
-    try {
-      const result = await queryKmsHost({
-        host: args.host,
-        port: args.port,
-        requests: { identity: productCatalog.requestIdentity(sku), protocol, cmid: identity.cmid, cmidPrev: identity.cmidPrev, workstationName },
-        timeouts
-      })
-      outcome = { ok: true, result }
-    } catch (error) {
-      if (!isKmsQueryError(error)) throw error
-      outcome = { ok: false, error }
-    }
-    const report = buildQueryReport({
-      target: { host: args.host, port: args.port },
-      sku,
-      protocol,
-      cmid: identity.cmid,
-      cmidSource: identity.source,
-      cmidPrev: identity.cmidPrev,
-      workstationName,
-      outcome
-    })
-
+    const input = parseQueryArgs(ctx)
+    const warn = (message: string): void => io.stderr(`kms-scout query: warning: ${message}\n`)
+    const app = await openAppContext({ env: io.env, onWarning: warn })
+    const report = await queryHost(app, input, { onWarning: warn, onNotice: (message) => io.stderr(`kms-scout query: ${message}\n`) })
     if (ctx.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`)
     else {
       io.stdout(formatQueryReport(report))
@@ -217,8 +114,10 @@ export function formatQueryReport(r: QueryReport): string {
   } else {
     rows.push(['KMS host', `${where} — NO verified answer`])
     const e = r.error!
-    rows.push(['Error', `${e.code} (${e.phase} phase)${e.windowsCode ? `, Windows: ${e.windowsCode.code}${e.windowsCode.name ? ` ${e.windowsCode.name}` : ''}` : ''}`])
+    const host = e.hostCode && e.hostCode.code !== e.windowsCode?.code ? `; this host: ${e.hostCode.code}${e.hostCode.name ? ` ${e.hostCode.name}` : ''}` : ''
+    rows.push(['Error', `${e.code} (${e.phase} phase)${e.windowsCode ? `, Windows: ${e.windowsCode.code}${e.windowsCode.name ? ` ${e.windowsCode.name}` : ''}` : ''}${host}`])
     rows.push(['', e.explanation])
+    rows.push(['Fix', e.fix])
   }
   rows.push(['Product', `${r.product.sku.name} (${r.product.sku.id}), KMS ID ${r.product.kmsCountedId.name}, threshold ${r.product.threshold}`])
   const rpc = r.rpc ? `, ${r.request.transferSyntax?.toUpperCase() ?? '?'} ctx ${r.request.contextId}${r.rpc.alterContext ? ' (after alter_context)' : ''}` : ''

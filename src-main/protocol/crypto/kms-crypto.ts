@@ -1,5 +1,5 @@
 /**
- * The cryptography of the KMS exchange (PROTOCOL.md §5–§7).
+ * The cryptography of the KMS exchange (docs/protocol.md §5–§7).
  *
  * - V4: Rijndael with the 160-bit V4 key (our core, ./rijndael) as a CBC-MAC with bit padding.
  * - V5: standard AES-128 — node:crypto `aes-128-cbc` without auto padding, on long-lived cipher objects.
@@ -11,12 +11,12 @@ import { createCipheriv, createDecipheriv, createHash, type Cipher, type Deciphe
 import { allocBytesUnsafe } from '../bytes'
 import { cbcDecrypt, cbcEncrypt, cbcMacBitPadded, decryptBlock, encryptBlock, expandKey, type RijndaelSchedule } from './rijndael'
 
-/** §5.1 keys. */
+/** docs/protocol.md §5.1 keys. */
 export const V4_KEY = Uint8Array.of(0x05, 0x3d, 0x83, 0x07, 0xf9, 0xe5, 0xf0, 0x88, 0xeb, 0x5e, 0xa6, 0x68, 0x6c, 0xf0, 0x37, 0xc7, 0xe4, 0xef, 0xd2, 0xd6)
 export const V5_KEY = Uint8Array.of(0xcd, 0x7e, 0x79, 0x6f, 0x2a, 0xb2, 0x5d, 0xcb, 0x55, 0xff, 0xc8, 0xef, 0x83, 0x64, 0xc4, 0x70)
 export const V6_KEY = Uint8Array.of(0xa9, 0x4a, 0x41, 0x95, 0xe2, 0x01, 0x43, 0x2d, 0x9b, 0xcb, 0x46, 0x04, 0x05, 0xd8, 0x4a, 0x21)
 
-/** §5.1 V6 time-slot constants. */
+/** docs/protocol.md §5.1 V6 time-slot constants. */
 export const V6_SLOT_C1 = 0x00000022816889bdn
 export const V6_SLOT_C2 = 0x000000208cbab5edn
 export const V6_SLOT_C3 = 0x3156cd5ac628477an
@@ -96,8 +96,8 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
 }
 
 /**
- * §6.1 V4 MAC: CBC-MAC with the V4 Rijndael-160 cipher, message padded with 0x80 then zeros to whole blocks
- * (always padded, so a whole-block message gets an extra `80 00 … 00` block).
+ * docs/protocol.md §6.1 V4 MAC: CBC-MAC with the V4 Rijndael-160 cipher, message padded with 0x80 then zeros to whole
+ * blocks (always padded, so a whole-block message gets an extra `80 00 … 00` block).
  */
 export function v4Mac(message: Uint8Array): Uint8Array {
   return cbcMacBitPadded(V4_SCHEDULE, message)
@@ -231,14 +231,17 @@ export const V6_CIPHER: KmsCipher = {
   }
 }
 
-/** §7: major 5 uses the V5 cipher, anything above 5 the V6 cipher (vlmcsd's rule, also for "7.0"). */
+/** docs/protocol.md §7: major 5 uses the V5 cipher, anything above 5 the V6 cipher (vlmcsd's rule, also for "7.0"). */
 export function cipherForMajor(major: number): KmsCipher {
   return major === 5 ? V5_CIPHER : V6_CIPHER
 }
 
 export const ZERO_BLOCK: Uint8Array = ZERO_IV
 
-/** §7.2: slot = ((T div C1)·C2 + C3) mod 2^64 for a ClientTime T; `shift` selects a neighbouring slot (±1). */
+/**
+ * docs/protocol.md §7.2: slot = ((T div C1)·C2 + C3) mod 2^64 for a ClientTime T; `shift` selects a neighbouring slot
+ * (±1).
+ */
 export function v6TimeSlot(clientTime: bigint, shift = 0): bigint {
   const index = clientTime / V6_SLOT_C1 + BigInt(shift)
   return BigInt.asUintN(64, index * V6_SLOT_C2 + V6_SLOT_C3)
@@ -256,7 +259,10 @@ function slotKey(clientTime: bigint, shift: number): { key: Uint8Array; hmac: Hm
   return lastKey
 }
 
-/** §7.2: Kt = last 16 bytes of SHA-256(slot as 8 LE bytes). A copy: the cached key itself never leaves this module. */
+/**
+ * docs/protocol.md §7.2: Kt = last 16 bytes of SHA-256(slot as 8 LE bytes). A copy: the cached key itself never leaves
+ * this module.
+ */
 export function v6HmacKey(clientTime: bigint, shift = 0): Uint8Array {
   return Uint8Array.from(slotKey(clientTime, shift).key)
 }
@@ -267,7 +273,7 @@ function deriveKey(slot: bigint): Uint8Array {
   return sha256(le).subarray(16, 32)
 }
 
-/** §7.2: the HMAC field = last 16 bytes of HMAC-SHA256(Kt, message). */
+/** docs/protocol.md §7.2: the HMAC field = last 16 bytes of HMAC-SHA256(Kt, message). */
 export function v6Hmac(clientTime: bigint, message: Uint8Array, shift = 0): Uint8Array {
   const out = new Uint8Array(16)
   v6HmacInto(clientTime, message, out, 0, shift)

@@ -3,16 +3,17 @@
  *
  * Why hand-written: node:crypto (OpenSSL) covers the V5 cipher (plain AES-128) but cannot do the other two KMS
  * ciphers — V4 uses Rijndael with a 160-bit key (Nk = 5, 11 rounds), which no AES API accepts, and V6 uses
- * AES-128 whose expanded round keys are patched after expansion (PROTOCOL.md §5.2), and node:crypto offers no
+ * AES-128 whose expanded round keys are patched after expansion (docs/protocol.md §5.2), and node:crypto offers no
  * way to supply custom round keys. Everything else (S-box, ShiftRows, MixColumns, round structure) is FIPS-197;
  * tests check this core against the FIPS-197 vectors, against node:crypto `aes-128-ecb` on random keys, against
- * the §5.2 V4/V6 values, and against a textbook byte-oriented Rijndael on random keys (test/protocol/crypto-fast).
+ * the docs/protocol.md §5.2 V4/V6 values, and against a textbook byte-oriented Rijndael on random keys
+ * (test/protocol/crypto-fast).
  *
  * Implementation: 32-bit words (big-endian within a column, held in Int32Arrays so V8 keeps them as small
  * integers instead of boxing values ≥ 2^31), with four encryption and four decryption lookup
  * tables derived at module load from the S-box (nothing is pasted in). Decryption uses the "equivalent inverse
  * cipher", so the decryption round keys are InvMixColumns of the (already patched) encryption round keys —
- * the order §5.2 requires.
+ * the order docs/protocol.md §5.2 requires.
  */
 
 import { allocBytesUnsafe } from '../bytes'
@@ -97,8 +98,8 @@ export interface RijndaelSchedule {
 
 export interface ExpandKeyOptions {
   /**
-   * The KMS V6 patch (§5.2): after the standard expansion XOR byte 0 of round keys K4, K6, K8 with 0x73, 0x09,
-   * 0xE4. The patch does not feed back into the expansion.
+   * The KMS V6 patch (docs/protocol.md §5.2): after the standard expansion XOR byte 0 of round keys K4, K6, K8 with
+   * 0x73, 0x09, 0xE4. The patch does not feed back into the expansion.
    */
   v6Patch?: boolean
 }

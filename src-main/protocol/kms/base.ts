@@ -1,6 +1,7 @@
 /**
- * The KMS base request (236 bytes, §3) and base response (44 + PIDSize bytes, §4), the same for every protocol
- * version. Field names follow the spec (vlmcsd's kms.h names in brackets where they differ).
+ * The KMS base request (236 bytes, docs/protocol.md §3) and base response (44 + PIDSize bytes, docs/protocol.md §4),
+ * the same for every protocol version. Field names follow the spec (vlmcsd's kms.h names in brackets where they
+ * differ).
  */
 import { ByteReader, ByteWriter, readU16LE, readU32LE, readU64LE, utf16leDecode, utf16leDecodeRange } from '../bytes'
 import { ProtocolEncodeError } from '../errors'

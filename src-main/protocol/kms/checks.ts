@@ -1,6 +1,6 @@
 /**
- * Named verification checks (§7.5). Every response verification reports the list of checks it ran with their
- * status, and on failure names the first failing one — so a technician can tell a broken or fake host from a
+ * Named verification checks (docs/protocol.md §7.5). Every response verification reports the list of checks it ran with
+ * their status, and on failure names the first failing one — so a technician can tell a broken or fake host from a
  * real one ("hmac failed" vs "iv-echo failed" vs "rpc call-id mismatch").
  */
 

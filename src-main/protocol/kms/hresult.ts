@@ -1,42 +1,33 @@
 /**
- * HRESULTs a KMS host returns in the NDR error stub (§8.1), with the wording a technician should see (§8.3).
+ * HRESULTs a KMS host returns in the NDR error stub (docs/protocol.md §8). What each means for a technician, and
+ * the fix, is in the project's one table of Windows codes (common/windows-codes.ts); this module only names the
+ * values the protocol itself sends and recognises.
  */
+import { explainWindowsCode, formatCode, WINDOWS_CODE } from '../../common/windows-codes'
 
 export const HRESULT = {
   /** ERROR_INVALID_DATA as HRESULT: unsupported version, malformed request */
-  invalidData: 0x8007000d,
+  invalidData: WINDOWS_CODE.invalidData,
   /** SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH */
-  kmsIdMismatch: 0xc004f042,
+  kmsIdMismatch: WINDOWS_CODE.kmsCannotBeUsed,
   /** SL_E_VL_INVALID_TIMESTAMP */
-  invalidTimestamp: 0xc004f06c,
+  invalidTimestamp: WINDOWS_CODE.invalidTimestamp,
   /** SL_REMAPPING_SP_STATUS_INVALIDARG */
-  invalidArg: 0xc004d104,
+  invalidArg: WINDOWS_CODE.clientTableFull,
   /** SL_E_VL_NOT_ENOUGH_COUNT: what a Windows client reports when Count < N_Policy */
-  notEnoughCount: 0xc004f038
+  notEnoughCount: WINDOWS_CODE.countInsufficient
 } as const
 
-export function formatHresult(hr: number): string {
-  return `0x${(hr >>> 0).toString(16).toUpperCase().padStart(8, '0')}`
-}
+/** `0xC004F042`. */
+export const formatHresult = formatCode
 
 export interface HresultInfo {
   name: string | undefined
   message: string
 }
 
+/** The symbolic name and one-line meaning of a host's HRESULT, from the one table. */
 export function describeHresult(hr: number): HresultInfo {
-  switch (hr >>> 0) {
-    case HRESULT.invalidData:
-      return { name: 'ERROR_INVALID_DATA', message: 'host rejected the request as invalid data: unsupported KMS protocol version?' }
-    case HRESULT.kmsIdMismatch:
-      return { name: 'SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH', message: 'host refuses this product (KMS ID not licensed / wrong AppID)' }
-    case HRESULT.invalidTimestamp:
-      return { name: 'SL_E_VL_INVALID_TIMESTAMP', message: 'client and host clocks differ by more than 4 hours' }
-    case HRESULT.invalidArg:
-      return { name: 'SL_REMAPPING_SP_STATUS_INVALIDARG', message: 'host reported invalid data / client table full' }
-    case HRESULT.notEnoughCount:
-      return { name: 'SL_E_VL_NOT_ENOUGH_COUNT', message: 'not enough clients: the host count is below the required minimum' }
-    default:
-      return { name: undefined, message: `host returned error ${formatHresult(hr)}` }
-  }
+  const entry = explainWindowsCode(hr)
+  return { name: entry.symbol, message: entry.meaning }
 }

@@ -14,7 +14,9 @@ export interface KmsRequestParams {
   cmid: Guid
   clientTime: FileTime
   workstationName: string
-  /** N_Policy to send; defaults to the product's required client count (send the truthful value, §10.3) */
+  /**
+   * N_Policy to send; defaults to the product's required client count (send the truthful value, docs/protocol.md §10.3)
+   */
   nPolicy?: number
   /** VMInfo, default 0 (physical) */
   vmInfo?: number
@@ -44,8 +46,8 @@ export function makeBaseRequest(p: KmsRequestParams): BaseRequest {
 }
 
 /**
- * A random version-4 UUID for use as a CMID (version nibble 4, variant 10xx, §3). A health-check client makes
- * one once, stores it and reuses it forever (§10.3).
+ * A random version-4 UUID for use as a CMID (version nibble 4, variant 10xx, docs/protocol.md §3). A health-check
+ * client makes one once, stores it and reuses it forever (docs/protocol.md §10.3).
  */
 export function generateCmid(random: RandomSource): Guid {
   const b = takeRandom(random, 16)

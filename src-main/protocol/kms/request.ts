@@ -1,5 +1,6 @@
 /**
- * KMS requests for protocols 4, 5 and 6 (§6.2, §7.1): built by the client, decrypted and checked by the host.
+ * KMS requests for protocols 4, 5 and 6 (docs/protocol.md §6.2, §7.1): built by the client, decrypted and checked by
+ * the host.
  *
  *   V4:    BaseRequest (236) ‖ V4-MAC(BaseRequest) (16)                                   = 252 bytes
  *   V5/V6: Version (4) ‖ IV (16) ‖ CBC-Encrypt(K, IV, BaseRequest ‖ 04 04 04 04) (240)    = 260 bytes
@@ -52,7 +53,7 @@ export interface ParsedKmsRequest {
   decryptedIv: Uint8Array | undefined
   /** V4: whether the request MAC is right (vlmcsd does not check it; see KmsHostSession's option) */
   v4MacValid: boolean | undefined
-  /** bytes beyond the exact request size, accepted and ignored (§7.4 [R]) */
+  /** bytes beyond the exact request size, accepted and ignored (docs/protocol.md §7.4 [R]) */
   excessBytes: number
 }
 
@@ -67,14 +68,14 @@ function reject(problem: KmsRequestProblem, reason: string): KmsRequestParseResu
 }
 
 export interface ParseKmsRequestOptions {
-  /** Reject a V4 request whose MAC is wrong (§2.8 [R]). Default true. */
+  /** Reject a V4 request whose MAC is wrong (docs/protocol.md §2.8 [R]). Default true. */
   rejectInvalidV4Mac?: boolean
 }
 
 /**
  * The host side: checks version and size, decrypts (V5/V6), checks the PKCS#7 pad and that the inner version
  * equals the outer one, checks the V4 MAC. Never throws for any input; every refusal carries HRESULT
- * 0x8007000D (§8.1) and a named problem.
+ * 0x8007000D (docs/protocol.md §8.1) and a named problem.
  */
 export function parseKmsRequest(bytes: Uint8Array, options: ParseKmsRequestOptions = {}): KmsRequestParseResult {
   if (bytes.byteLength < 4) return reject('too-short', `KMS request of ${bytes.byteLength} bytes has no version`)
@@ -94,7 +95,7 @@ export function parseKmsRequest(bytes: Uint8Array, options: ParseKmsRequestOptio
     return { ok: true, request: { protocol: 4, base, iv: undefined, decryptedIv: undefined, v4MacValid, excessBytes } }
   }
 
-  // CBC-decrypting IV ‖ ciphertext with a zero IV yields D(IV) first, then the request (§7.1).
+  // CBC-decrypting IV ‖ ciphertext with a zero IV yields D(IV) first, then the request (docs/protocol.md §7.1).
   const cipher = cipherForMajor(major)
   const out = cipher.cbcDecrypt(ZERO_BLOCK, bytes.subarray(4, V5_V6_REQUEST_LENGTH))
   // out = D(IV) (16) ‖ BaseRequest (236) ‖ pad (4), read in place.

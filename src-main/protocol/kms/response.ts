@@ -1,5 +1,6 @@
 /**
- * KMS responses for protocols 4, 5 and 6: built by the host (§6.3, §7.2, §7.4), verified by the client (§7.5).
+ * KMS responses for protocols 4, 5 and 6: built by the host (docs/protocol.md §6.3, §7.2, §7.4), verified by the client
+ * (docs/protocol.md §7.5).
  *
  *   V4:    BaseResponse ‖ V4-MAC(BaseResponse)
  *   V5/V6: Version (4) ‖ CBC-Encrypt(K, zero IV, S ‖ BaseResponse ‖ RandomXoredIVs ‖ Hash
@@ -22,7 +23,7 @@ export interface HostAnswer {
   epid: string
   /** V6 only (required there): 8 bytes */
   hwid?: Uint8Array
-  /** Count (§10.1) */
+  /** Count (docs/protocol.md §10.1) */
   count: number
   /** VLActivationInterval in minutes (default 120) */
   activationInterval: number
@@ -172,8 +173,8 @@ function epidCheck(checks: CheckList, epid: string): EpidParts | undefined {
 }
 
 /**
- * Client side: decodes and checks a KMS response against the request that was sent (§7.5). Never throws for
- * any response bytes. The verdict is the first failing check; warnings (`iv-differs`, a neighbouring HMAC
+ * Client side: decodes and checks a KMS response against the request that was sent (docs/protocol.md §7.5). Never
+ * throws for any response bytes. The verdict is the first failing check; warnings (`iv-differs`, a neighbouring HMAC
  * slot, excess length) do not fail it.
  */
 export function verifyKmsResponse(request: BuiltKmsRequest, bytes: Uint8Array): KmsResponseVerification {

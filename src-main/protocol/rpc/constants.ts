@@ -1,9 +1,9 @@
 /**
- * DCE/RPC connection-oriented constants used by KMS (PROTOCOL.md §2).
+ * DCE/RPC connection-oriented constants used by KMS (docs/protocol.md §2).
  */
 import type { Guid } from '../guid'
 
-/** PTYPE values (§2.1). */
+/** PTYPE values (docs/protocol.md §2.1). */
 export const PTYPE = {
   request: 0,
   response: 2,
@@ -16,7 +16,7 @@ export const PTYPE = {
 } as const
 export type PType = (typeof PTYPE)[keyof typeof PTYPE]
 
-/** pfc_flags bits (§2.1). */
+/** pfc_flags bits (docs/protocol.md §2.1). */
 export const PFC = {
   firstFrag: 0x01,
   lastFrag: 0x02,
@@ -42,13 +42,15 @@ export const NDR32_SYNTAX: Guid = '8a885d04-1ceb-11c9-9fe8-08002b104860'
 export const NDR32_VERSION = 2
 export const NDR64_SYNTAX: Guid = '71710533-beba-4937-8319-b5dbef9ccc36'
 export const NDR64_VERSION = 1
-/** BTFN: the first 8 wire bytes (Data1–Data3) identify it; the last 8 carry the feature bitmask (§2.2). */
+/**
+ * BTFN: the first 8 wire bytes (Data1–Data3) identify it; the last 8 carry the feature bitmask (docs/protocol.md §2.2).
+ */
 export const BTFN_PREFIX: Guid = '6cb71c2c-9812-4540'
 export const BTFN_VERSION = 1
 /** Bits vlmcs and py-kms request: security context multiplexing (1) | keep connection on orphan (2). */
 export const BTFN_FEATURES_DEFAULT = 0x3n
 
-/** p_cont_def_result_t values in a bind_ack / alter_context_resp (§2.3). */
+/** p_cont_def_result_t values in a bind_ack / alter_context_resp (docs/protocol.md §2.3). */
 export const CONTEXT_RESULT = {
   acceptance: 0,
   userRejection: 1,
@@ -56,14 +58,14 @@ export const CONTEXT_RESULT = {
   negotiateAck: 3
 } as const
 
-/** Reasons for a provider rejection (§2.3). */
+/** Reasons for a provider rejection (docs/protocol.md §2.3). */
 export const REJECT_REASON = {
   notSpecified: 0,
   abstractSyntaxNotSupported: 1,
   proposedTransferSyntaxesNotSupported: 2
 } as const
 
-/** NCA status codes carried by fault PDUs (§2.7, §8.2). */
+/** NCA status codes carried by fault PDUs (docs/protocol.md §2.7, §8.2). */
 export const NCA_STATUS = {
   opRangeError: 0x1c010002,
   unknownInterface: 0x1c010003,
@@ -83,8 +85,8 @@ export function ncaStatusName(status: number): string | undefined {
   }
 }
 
-/** Largest legitimate KMS PDU: an NDR64 v6 request (§2.8). Hosts close on anything larger. */
+/** Largest legitimate KMS PDU: an NDR64 v6 request (docs/protocol.md §2.8). Hosts close on anything larger. */
 export const MAX_KMS_PDU_LENGTH = 300
 
-/** Default max_xmit_frag / max_recv_frag sent by vlmcs (§2.2). */
+/** Default max_xmit_frag / max_recv_frag sent by vlmcs (docs/protocol.md §2.2). */
 export const DEFAULT_MAX_FRAG = 5840

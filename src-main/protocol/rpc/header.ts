@@ -1,6 +1,6 @@
 /**
- * The 16-byte common header of every connection-oriented DCE/RPC PDU (§2.1), and framing: how many bytes a PDU
- * needs, validated before anything is read or allocated from `frag_length`.
+ * The 16-byte common header of every connection-oriented DCE/RPC PDU (docs/protocol.md §2.1), and framing: how many
+ * bytes a PDU needs, validated before anything is read or allocated from `frag_length`.
  */
 import { ByteReader } from '../bytes'
 import { ProtocolDecodeError } from '../errors'
@@ -68,9 +68,9 @@ export function pduLength(prefix: Uint8Array, maxFragLength: number): number | u
 }
 
 /**
- * Splits a byte stream into whole PDUs (§1.1: never assume one PDU per read). Pure and incremental: `push` the
- * bytes as they arrive and get back the complete PDUs. Buffers at most one PDU of at most `maxFragLength` bytes;
- * the header is validated before its length is used, so a hostile frag_length cannot make it allocate more.
+ * Splits a byte stream into whole PDUs (docs/protocol.md §1.1: never assume one PDU per read). Pure and incremental:
+ * `push` the bytes as they arrive and get back the complete PDUs. Buffers at most one PDU of at most `maxFragLength`
+ * bytes; the header is validated before its length is used, so a hostile frag_length cannot make it allocate more.
  *
  * A header that must not be trusted ends the stream (it has lost sync; the caller should close the connection):
  * - if `push` already split whole PDUs off that chunk, it returns them (they arrived before the bad header and

@@ -1,5 +1,5 @@
 /**
- * NDR32 / NDR64 stubs of the KMS call `RequestActivation` (opnum 0), §2.6.
+ * NDR32 / NDR64 stubs of the KMS call `RequestActivation` (opnum 0), docs/protocol.md §2.6.
  *
  * Request:  [in] long requestSize; [in, size_is(requestSize)] byte *request (reference pointer).
  * Response: [out] long *responseSize; [out, size_is(,*responseSize)] byte **response (unique pointer);
@@ -64,7 +64,7 @@ export interface PayloadResponseStub {
   trailer: Uint8Array
 }
 
-/** The error stub (§2.6, §8.1): NULL referent, no payload, an HRESULT. */
+/** The error stub (docs/protocol.md §2.6, §8.1): NULL referent, no payload, an HRESULT. */
 export interface ErrorResponseStub {
   kind: 'error'
   /** *responseSize as sent (0 from every known host) */

@@ -1,5 +1,5 @@
 /**
- * Codecs for the connection-oriented DCE/RPC PDUs KMS uses (§2.1–§2.7): bind, bind_ack, bind_nak,
+ * Codecs for the connection-oriented DCE/RPC PDUs KMS uses (docs/protocol.md §2.1–§2.7): bind, bind_ack, bind_nak,
  * alter_context, alter_context_resp, request, response, fault.
  *
  * Decoding is structural and lossless: every field, including reserved bytes, alignment padding and anything
@@ -30,7 +30,7 @@ export interface SyntaxId {
   version: number
 }
 
-/** p_cont_elem_t (§2.2): one presentation context offered in a bind / alter_context. */
+/** p_cont_elem_t (docs/protocol.md §2.2): one presentation context offered in a bind / alter_context. */
 export interface ContextElement {
   /** p_cont_id */
   contextId: number
@@ -40,7 +40,7 @@ export interface ContextElement {
   transferSyntaxes: SyntaxId[]
 }
 
-/** bind (11) and alter_context (14), §2.2. */
+/** bind (11) and alter_context (14), docs/protocol.md §2.2. */
 export interface BindPdu extends RpcCommon {
   ptype: typeof PTYPE.bind | typeof PTYPE.alterContext
   maxXmitFrag: number
@@ -53,14 +53,14 @@ export interface BindPdu extends RpcCommon {
   trailer: Uint8Array
 }
 
-/** p_result_t (§2.3). */
+/** p_result_t (docs/protocol.md §2.3). */
 export interface ContextResult {
   result: number
   reason: number
   transferSyntax: SyntaxId
 }
 
-/** bind_ack (12) and alter_context_resp (15), §2.3. */
+/** bind_ack (12) and alter_context_resp (15), docs/protocol.md §2.3. */
 export interface BindAckPdu extends RpcCommon {
   ptype: typeof PTYPE.bindAck | typeof PTYPE.alterContextResp
   maxXmitFrag: number
@@ -86,7 +86,7 @@ export interface BindNakPdu extends RpcCommon {
   trailer: Uint8Array
 }
 
-/** request (0), §2.4. */
+/** request (0), docs/protocol.md §2.4. */
 export interface RequestPdu extends RpcCommon {
   ptype: typeof PTYPE.request
   allocHint: number
@@ -98,7 +98,7 @@ export interface RequestPdu extends RpcCommon {
   stub: Uint8Array
 }
 
-/** response (2), §2.5. */
+/** response (2), docs/protocol.md §2.5. */
 export interface ResponsePdu extends RpcCommon {
   ptype: typeof PTYPE.response
   allocHint: number
@@ -108,7 +108,7 @@ export interface ResponsePdu extends RpcCommon {
   stub: Uint8Array
 }
 
-/** fault (3), §2.7. */
+/** fault (3), docs/protocol.md §2.7. */
 export interface FaultPdu extends RpcCommon {
   ptype: typeof PTYPE.fault
   allocHint: number

@@ -1,5 +1,6 @@
 /**
- * Recognising and building presentation-context syntaxes (§2.2): the KMS interface, NDR32, NDR64 and BTFN.
+ * Recognising and building presentation-context syntaxes (docs/protocol.md §2.2): the KMS interface, NDR32, NDR64 and
+ * BTFN.
  */
 import { guidToBytes, type Guid } from '../guid'
 import {

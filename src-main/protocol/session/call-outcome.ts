@@ -30,9 +30,9 @@ export type KmsCallOutcome =
       checks: CheckResult[]
       call: PendingCall
     }
-  /** The host refused the KMS request with an HRESULT in the NDR error stub (§8.1). */
+  /** The host refused the KMS request with an HRESULT in the NDR error stub (docs/protocol.md §8.1). */
   | { kind: 'kms-error'; hresult: number; hresultText: string; name: string | undefined; message: string; call: PendingCall }
-  /** A fault PDU (§2.7). */
+  /** A fault PDU (docs/protocol.md §2.7). */
   | { kind: 'rpc-fault'; status: number; statusText: string; message: string; call: PendingCall }
   /** A decodable reply that failed a named check — a broken or fake host. */
   | {
@@ -60,8 +60,8 @@ export function faultOutcome(status: number, call: PendingCall): KmsCallOutcome 
 }
 
 /**
- * Checks a reply PDU to `call` (§7.5, RPC level then KMS level) and never throws for any bytes. Strict on
- * purpose: every byte of a genuine response is determined by the request and the host's answer, so anything
+ * Checks a reply PDU to `call` (docs/protocol.md §7.5, RPC level then KMS level) and never throws for any bytes. Strict
+ * on purpose: every byte of a genuine response is determined by the request and the host's answer, so anything
  * unexpected is reported (flags other than FIRST|LAST, a non-zero reserved byte, a referent id other than
  * 0x20000, an alloc_hint that is neither the stub length nor 0).
  */

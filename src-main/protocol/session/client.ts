@@ -9,8 +9,8 @@
  *   step = s.receive(response)         → { kind: 'result', outcome }
  *   send(s.request(...)) …             (later requests on the NDR64 context if it was accepted)
  *
- * Conversation rules (§1.2, like vlmcs and — per vlmcsd's documentation — Windows): the bind offers NDR32 as
- * ctx 0, NDR64 as ctx 1 and BTFN as ctx 2 (options drop NDR64 / BTFN, which renumbers the items); if NDR32 was
+ * Conversation rules (docs/protocol.md §1.2, like vlmcs and — per vlmcsd's documentation — Windows): the bind offers
+ * NDR32 as ctx 0, NDR64 as ctx 1 and BTFN as ctx 2 (options drop NDR64 / BTFN, which renumbers the items); if NDR32 was
  * not accepted but NDR64 was, an alter_context offers NDR32 alone as ctx 0; the first request always goes on the
  * NDR32 context, later ones on the NDR64 context when it was accepted. Bind, alter_context and the first request
  * use call_id 2 (configurable); each later request adds 1. If the alter_context is rejected, requests fall back

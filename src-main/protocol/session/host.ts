@@ -9,7 +9,8 @@
  *     { kind: 'close', reason }         close the connection without replying
  *     { kind: 'call', call }            a valid KMS request: decide, then write host.answer(call, answer, random)
  *
- * How it answers presentation contexts, compared with the captured host (vlmcsd with NDR64 enabled, §2.3.2):
+ * How it answers presentation contexts, compared with the captured host (vlmcsd with NDR64 enabled;
+ * docs/protocol.md §2.3.2):
  * - NDR64 preferred (default `ndr64: true`): if any item of a bind/alter_context offers NDR64, every NDR32 item
  *   of that PDU is rejected (2, 2) and the NDR64 items naming the KMS interface are accepted — the captured
  *   bind_ack byte for byte. A PDU without an NDR64 item gets its NDR32 item accepted, so the vlmcs/Windows
@@ -18,8 +19,8 @@
  * - BTFN gets negotiate_ack (3) with reason = requested bits & 0x3 and a nil syntax, like vlmcsd (also without
  *   checking the interface); with `btfn: false` it is rejected (2, 2).
  * - Any item naming another interface is rejected (2, 1); an unknown transfer syntax (2, 2).
- * Where we deliberately differ from vlmcsd (the [R] rows of §2.7/§2.8): we remember which context ids were
- * ACCEPTED and fault requests on any other (0x1C010003; vlmcsd answers on rejected NDR32 ids); opnum ≠ 0 →
+ * Where we deliberately differ from vlmcsd (the [R] rows of docs/protocol.md §2.7/§2.8): we remember which context ids
+ * were ACCEPTED and fault requests on any other (0x1C010003; vlmcsd answers on rejected NDR32 ids); opnum ≠ 0 →
  * fault 0x1C010002 (vlmcsd ignores it); faults copy call_id and p_cont_id with alloc_hint 0 and cancel_count 0
  * (vlmcsd sends call_id 2 and junk); responses always carry flags 0x03 (vlmcsd copies the request's); the bind_ack
  * copies only the CONC_MPX bit of the bind's flags (vlmcsd copies the byte, which is the same for 0x13/0x03) and the
@@ -27,7 +28,7 @@
  * auth_length ≠ 0, RPC version ≠ 5.0, drep ≠ 10 00 00 00, fragments without FIRST|LAST, frag_length above the
  * limit and PDU types other than bind/alter_context/request close the connection; KMS payloads that are too
  * short, of an unsupported version, minor ≠ 0, with a bad pad or inner ≠ outer version (and, by default, a bad
- * V4 MAC) get the HRESULT 0x8007000D error response (§8.1).
+ * V4 MAC) get the HRESULT 0x8007000D error response (docs/protocol.md §8.1).
  */
 import { Buffer } from 'node:buffer'
 import { ProtocolDecodeError, ProtocolEncodeError } from '../errors'
@@ -276,8 +277,8 @@ export class KmsHostSession {
   }
 
   /**
-   * The response PDU for an accepted call (§7.4): `answer` supplies ePID, HwId (V6), Count and intervals;
-   * `random` the V5/V6 randomness. Throws ProtocolEncodeError for an answer the format cannot carry.
+   * The response PDU for an accepted call (docs/protocol.md §7.4): `answer` supplies ePID, HwId (V6), Count and
+   * intervals; `random` the V5/V6 randomness. Throws ProtocolEncodeError for an answer the format cannot carry.
    */
   answer(call: KmsCall, answer: HostAnswer, random: RandomSource): Uint8Array {
     const kms = buildKmsResponse(call.request, answer, random)
