@@ -1,5 +1,5 @@
 /**
- * The KMS client flow, in the order a Windows client uses (research/windows-kms-client.md §1.3–1.4), one stage
+ * The KMS client flow, in the order a Windows client uses (docs/windows-client.md §1.3–1.4), one stage
  * per step, each in its own module over one shared context (./client-flow-context.ts):
  *
  *   1. manual host (slmgr /skms, ./client-flow-manual.ts): if set, the only host tried; not cached.

@@ -2,7 +2,7 @@
  * Which DNS servers to ask and which DNS domains to search for `_vlmcs._tcp.<domain>`, and the per-domain SRV
  * lookups — shared by the client flow (`check`) and `discover`.
  *
- * Domains, like a Windows KMS client (research/windows-kms-client.md §1.2):
+ * Domains, like a Windows KMS client (docs/windows-client.md §1.2):
  *  - a configured lookup domain (slmgr /skms-domain, `--domain`, settings `lookupDomain`) REPLACES the automatic
  *    list ("ignore the DNS suffix search list and look … in the specified DNS domain instead");
  *  - otherwise the OS's list: primary DNS suffix, connection-specific suffixes, suffix search list,
@@ -13,7 +13,7 @@
  * DECISION (domain iteration): domains are searched in order and the FIRST domain whose `_vlmcs._tcp` name has
  * usable SRV records is the one used — like a resolver walking its search list, which stops at the first name
  * that resolves. If every host of that domain then fails, later domains are not searched. Microsoft does not
- * document the exact iteration (§1.2 marks it UNVERIFIED); this is the least surprising reading and keeps the
+ * document the exact iteration (docs/windows-client.md §1.2 marks it unverified); this is the least surprising reading and keeps the
  * answer deterministic. `discover` still looks up every domain so a technician sees all of them.
  */
 import { createDnsClient, type DnsClient } from '../dns/client'

@@ -1,6 +1,6 @@
 /**
  * The real probe: one KMS exchange with `queryKmsHost` (src-main/kms-client/kms-client.ts), reduced to what the
- * flow and the check report need. One request per attempt, with the caller's stable CMID (PROTOCOL.md §10.3:
+ * flow and the check report need. One request per attempt, with the caller's stable CMID (docs/protocol.md §10.3:
  * a health check must not "charge" a host with random CMIDs).
  */
 import { formatHwid, productCatalog } from '../protocol'

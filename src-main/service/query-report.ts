@@ -3,7 +3,7 @@
  * prints (`query --json` prints it as is) and the UI renders. It answers: did the host answer, can it be
  * trusted (verification), would a client activate (count ≥ N_Policy), what is the host (ePID, HwId), how fast,
  * and — when something failed — the Windows code a technician would search for, what it means and the usual
- * fix (PROTOCOL.md §8.3, research/windows-kms-client.md §2.5).
+ * fix (docs/protocol.md §8.3, docs/windows-client.md §2.5).
  */
 import {
   fileTimeToDate,
@@ -128,7 +128,7 @@ export interface QueryReport {
     responseIv: string | null
   } | null
   rtt: { resolveMs: number | null; connectMs: number | null; bindMs: number | null; requestMs: number | null; totalMs: number }
-  /** new connections opened because the host closed the previous one between requests (PROTOCOL.md §1.3) */
+  /** new connections opened because the host closed the previous one between requests (docs/protocol.md §1.3) */
   reconnects: number
   verification: {
     verified: boolean

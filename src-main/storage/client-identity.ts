@@ -1,7 +1,7 @@
 /**
  * The installation's client machine ID (CMID) for health checks, persisted in `identity.json`.
  *
- * Why one stable CMID (PROTOCOL.md §10.3): a genuine KMS host counts every distinct CMID for 30 days, so a
+ * Why one stable CMID (docs/protocol.md §10.3): a genuine KMS host counts every distinct CMID for 30 days, so a
  * monitor that sent a fresh CMID per check would fill the host's count with machines that do not exist. We
  * make one random v4 UUID the first time it is needed and reuse it for every check, forever, unless the user
  * explicitly asks for a new identity. Then the old one is kept as `previousCmid`, which the KMS request

@@ -7,7 +7,7 @@
 import type { ClientLogEntry } from './client-log-entry'
 
 export const DAY_MS = 86_400_000
-/** A genuine host counts the distinct CMIDs of the last 30 days (PROTOCOL.md §10.1). */
+/** A genuine host counts the distinct CMIDs of the last 30 days (docs/protocol.md §10.1). */
 export const DEFAULT_COUNT_WINDOW_MS = 30 * DAY_MS
 
 /** Counting scope: per application (what Windows hosts do) or per KMS counted ID. */

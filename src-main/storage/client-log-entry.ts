@@ -13,7 +13,7 @@ const u32 = z.number().int().min(0).max(0xffff_ffff)
 const u16 = z.number().int().min(0).max(0xffff)
 
 /**
- * One handled request. Field names follow PROTOCOL.md §3 (vlmcsd/Wireshark names in the comments). Request
+ * One handled request. Field names follow docs/protocol.md §3 (vlmcsd/Wireshark names in the comments). Request
  * fields are null when the request could not be decoded far enough to know them.
  */
 export const clientLogEntrySchema = z

@@ -1,5 +1,5 @@
 /**
- * KMS host cache, like Windows' cached KMS host (research/windows-kms-client.md §1.4): after a host answers,
+ * KMS host cache, like Windows' cached KMS host (docs/windows-client.md §1.4): after a host answers,
  * the client keeps using it for later checks instead of DNS priority/weight, until it stops answering — then
  * the entry is cleared and discovery runs again. Kept per KMS application (Windows, Office 2010, Office 2013+),
  * because each application is activated (and may be served) separately.

@@ -49,7 +49,7 @@ export const guidSchema = z
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID')
   .transform((guid) => guid.toLowerCase())
 
-/** ePID as in PROTOCOL.md §9.1, e.g. 03612-00206-567-887631-03-2074-14393.0000-0092024. */
+/** ePID as in docs/protocol.md §9.1, e.g. 03612-00206-567-887631-03-2074-14393.0000-0092024. */
 const epidSchema = z
   .string()
   .trim()

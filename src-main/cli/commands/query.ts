@@ -1,7 +1,7 @@
 /**
  * `kms-scout query HOST[:PORT]`: one KMS request to one host, verified, reported against the product's
  * threshold. The client identity is this installation's stable CMID (identity.json in the config folder), so
- * repeated checks count as one client on the host and never inflate its count (PROTOCOL.md §10.3).
+ * repeated checks count as one client on the host and never inflate its count (docs/protocol.md §10.3).
  */
 import { openAppContext } from '../../service/app-context'
 import { queryHost, type QueryHostInput, type QueryReport } from '../../service/client-service'
