@@ -16,7 +16,7 @@ import { ProtocolDecodeError, ProtocolEncodeError } from './errors'
  * allocates a dozen such buffers. The result shares its ArrayBuffer with other pooled buffers, so code that
  * wraps `.buffer` must always pass `byteOffset`/`byteLength`.
  */
-export function allocBytes(n: number): Uint8Array {
+function allocBytes(n: number): Uint8Array {
   return Buffer.allocUnsafe(n).fill(0)
 }
 

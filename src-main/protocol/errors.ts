@@ -25,12 +25,6 @@ export class ProtocolDecodeError extends Error {
     this.offset = offset
     this.detail = detail
   }
-
-  /** The same error with the offset shifted, used when a nested decoder ran on a sub-buffer. */
-  shifted(by: number, fieldPrefix?: string): ProtocolDecodeError {
-    const field = fieldPrefix === undefined ? this.field : `${fieldPrefix}.${this.field}`
-    return new ProtocolDecodeError(field, this.offset + by, this.detail)
-  }
 }
 
 export class ProtocolEncodeError extends Error {
@@ -40,15 +34,5 @@ export class ProtocolEncodeError extends Error {
   constructor(field: string, detail: string) {
     super(`cannot encode ${field}: ${detail}`)
     this.field = field
-  }
-}
-
-/** Runs a nested decoder on a sub-buffer that starts at `base`, re-basing any decode error's offset. */
-export function withBase<T>(base: number, fieldPrefix: string | undefined, decode: () => T): T {
-  try {
-    return decode()
-  } catch (err) {
-    if (err instanceof ProtocolDecodeError) throw err.shifted(base, fieldPrefix)
-    throw err
   }
 }

@@ -6,15 +6,15 @@
 export type FileTime = bigint
 
 /** Ticks between 1601-01-01 and 1970-01-01. */
-export const FILETIME_UNIX_EPOCH = 116444736000000000n
-export const TICKS_PER_MS = 10000n
+const FILETIME_UNIX_EPOCH = 116444736000000000n
+const TICKS_PER_MS = 10000n
 
 export function dateToFileTime(date: Date): FileTime {
   return BigInt(date.getTime()) * TICKS_PER_MS + FILETIME_UNIX_EPOCH
 }
 
 /** Milliseconds since the Unix epoch (floor), as a bigint so out-of-Date-range values are still exact. */
-export function fileTimeToUnixMs(ft: FileTime): bigint {
+function fileTimeToUnixMs(ft: FileTime): bigint {
   const d = ft - FILETIME_UNIX_EPOCH
   // floor division for negative values too
   return d >= 0n ? d / TICKS_PER_MS : -((-d + TICKS_PER_MS - 1n) / TICKS_PER_MS)

@@ -16,10 +16,6 @@ const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** Wire byte position of each canonical hex byte pair (text order → wire order). */
 const WIRE_INDEX = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15] as const
 
-export function isGuid(text: string): boolean {
-  return GUID_RE.test(text)
-}
-
 /** Canonical lower-case form of a GUID text, or undefined when it is not one (braces are accepted). */
 export function normalizeGuid(text: string): Guid | undefined {
   const t = text.trim().replace(/^\{(.*)\}$/, '$1')

@@ -7,6 +7,7 @@
  */
 import { ApiFailure } from '../api/result'
 import { productCatalog as defaultCatalog, type ProductCatalog, type Sku } from '../protocol'
+import type { Csvlk } from '../protocol/products'
 import { parseGuid } from './inputs'
 
 export interface ProductChoice {
@@ -69,4 +70,70 @@ export function productForRun(chosen: Sku | undefined, settingsSkuId: string | n
     onWarning(`the settings' product ${settingsSkuId} is not a known SKU; using the default product`)
   }
   return catalog.defaultProduct()
+}
+
+export interface ProductRow {
+  name: string
+  skuId: string
+  application: string
+  kmsCountedId: string
+  kmsCountedName: string
+  /** required client count (N_Policy) */
+  threshold: number
+  protocol: number
+  isRetail: boolean
+  isPreview: boolean
+  /** KMS client setup key, null when the data has none */
+  gvlk: string | null
+  /** the data marks the GVLK as generated, not one Microsoft publishes */
+  gvlkIsGenerated: boolean
+  /** other names of the SKU (e.g. "Windows 11 Pro") */
+  aliases: string[]
+  /** 'legacy': only in the older vlmcsd data, not in the KMS database */
+  source: string
+  /** host keys (CSVLKs) that activate the SKU's KMS counted ID, newest family first */
+  csvlks: CsvlkRef[]
+}
+
+export interface CsvlkRef {
+  id: string | null
+  name: string
+  groupId: number | null
+  minKeyId: number | null
+  maxKeyId: number | null
+  isLab: boolean
+  isPreview: boolean
+}
+
+function csvlkRef(c: Csvlk): CsvlkRef {
+  return { id: c.id, name: c.name, groupId: c.groupId, minKeyId: c.minKeyId, maxKeyId: c.maxKeyId, isLab: c.isLab, isPreview: c.isPreview }
+}
+
+/** volume, retail, preview or "retail preview": whether a real KMS host activates the SKU */
+export function productKind(s: Pick<Sku, 'isRetail' | 'isPreview'>): string {
+  return s.isRetail && s.isPreview ? 'retail preview' : s.isRetail ? 'retail' : s.isPreview ? 'preview' : 'volume'
+}
+
+export function productRow(s: Sku): ProductRow {
+  return {
+    name: s.name,
+    skuId: s.guid,
+    application: s.application,
+    kmsCountedId: s.kmsCountedId,
+    kmsCountedName: s.kmsCountedName,
+    threshold: s.requiredClientCount,
+    protocol: s.protocolVersion,
+    isRetail: s.isRetail,
+    isPreview: s.isPreview,
+    gvlk: s.gvlk,
+    gvlkIsGenerated: s.gvlkIsGenerated,
+    aliases: s.aliases,
+    source: s.source,
+    csvlks: defaultCatalog.coveringCsvlks(s.kmsCountedId).map(csvlkRef)
+  }
+}
+
+/** Every product, or those matching every word of `search`, as rows for a list or JSON. */
+export function listProducts(search?: string, catalog: ProductCatalog = defaultCatalog): ProductRow[] {
+  return (search === undefined ? [...catalog.skus] : catalog.searchProducts(search)).map(productRow)
 }

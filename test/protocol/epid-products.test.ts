@@ -5,7 +5,10 @@ import fc from 'fast-check'
 import { explainEpid, generateEpid, parseEpid } from '../../src-main/protocol/epid'
 import { formatHwid, generateHwid, parseHwid, VLMCSD_DEFAULT_HWID } from '../../src-main/protocol/hwid'
 import { productCatalog, ProductCatalog, type ProductData } from '../../src-main/protocol/products'
-import { scriptedRandom, seededRandom, SHARED_DIR } from '../helpers/vectors'
+import { scriptedRandom, seededRandom } from '../helpers/vectors'
+
+/** The older vlmcsd product data kept in the repo (the importer merges it into catalog.json). */
+const LEGACY_PRODUCTS = fileURLToPath(new URL('../../src-main/data/products.json', import.meta.url))
 
 describe('ePID parsing and explanation', () => {
   it('explains the captured ePID', () => {
@@ -18,7 +21,7 @@ describe('ePID parsing and explanation', () => {
     expect(e.keyIdInRange).toBe(true)
     expect(e.hostBuild?.displayName).toBe('Windows 10 1607 / Server 2016')
     expect(e.platformMatchesBuild).toBe(true)
-    expect(e.platformHostOs).toEqual(['Windows 10 1809 / Server 2019', 'Windows 10 1607 / Server 2016'])
+    expect(e.platformHostOs).toEqual(['Windows 11 24H2 / Windows Server 2025', 'Windows Server 2022 (21H2)', 'Windows 10 1809 / Server 2019', 'Windows 10 1607 / Server 2016'])
     expect(e.isVolumeChannel).toBe(true)
     expect(e.activationDate).toBe('2024-01-09')
   })
@@ -123,20 +126,18 @@ describe('HwId', () => {
 })
 
 describe('products', () => {
-  it('the shipped copy equals ../shared/kms/products.json', () => {
-    const shipped = readFileSync(fileURLToPath(new URL('../../src-main/data/products.json', import.meta.url)), 'utf8')
-    expect(shipped).toBe(readFileSync(`${SHARED_DIR}kms/products.json`, 'utf8'))
-  })
-
-  it('has the documented tables and counts (§11)', () => {
+  it('the catalog keeps the older data: its tables, names and vlmcs order, each SKU with the same GUID and name', () => {
+    const legacy = JSON.parse(readFileSync(LEGACY_PRODUCTS, 'utf8')) as ProductData
+    expect(legacy.skus).toHaveLength(202)
     expect(productCatalog.applications.map((a) => a.name)).toEqual(['Windows', 'Office2010', 'Office2013+'])
-    expect(productCatalog.kmsCountedIds).toHaveLength(29)
-    expect(productCatalog.skus).toHaveLength(202)
-    expect(productCatalog.csvlkGroups).toHaveLength(6)
-    expect(productCatalog.hostBuilds).toHaveLength(6)
-    const byProtocol = (v: number) => productCatalog.skus.filter((s) => s.protocolVersion === v).length
-    expect([byProtocol(6), byProtocol(5), byProtocol(4)]).toEqual([102, 52, 48])
-    expect(productCatalog.skus.filter((s) => s.requiredClientCount === 25)).toHaveLength(75)
+    expect(productCatalog.csvlkGroups).toEqual(legacy.csvlkGroups)
+    expect(productCatalog.kmsCountedIds).toHaveLength(34)
+    expect(productCatalog.skus).toHaveLength(262)
+    expect(productCatalog.hostBuilds).toHaveLength(8)
+    for (const old of legacy.kmsCountedIds) expect(productCatalog.kmsCountedIdById(old.guid)).toMatchObject({ name: old.name, csvlk: old.csvlk, index: old.index })
+    expect(productCatalog.skus.slice(0, 202).map((s) => [s.guid, s.name, s.vlmcsListNumber])).toEqual(legacy.skus.map((s) => [s.guid, s.name, s.vlmcsListNumber]))
+    for (const old of legacy.hostBuilds) expect(productCatalog.hostBuildByNumber(old.buildNumber)).toMatchObject({ platformId: old.platformId, flags: old.flags, releaseDateUtc: old.releaseDateUtc, displayName: old.displayName })
+    expect(productCatalog.skus.filter((s) => s.requiredClientCount === 25).length).toBeGreaterThan(75)
     for (const s of productCatalog.skus) expect(productCatalog.kmsCountedIdById(s.kmsCountedId)?.requiredClientCount).toBe(s.requiredClientCount)
   })
 
@@ -172,7 +173,8 @@ describe('products', () => {
     expect(names.every((n) => /server/i.test(n))).toBe(true)
     expect(productCatalog.searchProducts('office2010').every((s) => s.application === 'Office2010')).toBe(true)
     expect(productCatalog.searchProducts('2de67392').map((s) => s.name)).toEqual(['Windows 10 Professional'])
-    expect(productCatalog.searchProducts('')).toHaveLength(202)
+    expect(productCatalog.searchProducts('W269N').map((s) => s.name)).toEqual(['Windows 10 Professional'])
+    expect(productCatalog.searchProducts('')).toHaveLength(productCatalog.skus.length)
   })
 
   it('default product is Windows 10 Professional (N = 25, protocol 6) and maps to a request identity', () => {
@@ -188,7 +190,7 @@ describe('products', () => {
   })
 
   it('a catalog with "Windows 11 Pro" but no "Windows 10 Professional" picks it', () => {
-    const raw = JSON.parse(readFileSync(`${SHARED_DIR}kms/products.json`, 'utf8')) as ProductData
+    const raw = JSON.parse(readFileSync(LEGACY_PRODUCTS, 'utf8')) as ProductData
     raw.skus = raw.skus.map((s) => (s.name === 'Windows 10 Professional' ? { ...s, name: 'Windows 11 Pro' } : s))
     expect(new ProductCatalog(raw).defaultProduct().name).toBe('Windows 11 Pro')
   })

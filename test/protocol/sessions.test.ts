@@ -2,6 +2,7 @@
  * KmsClientSession and KmsHostSession driven against each other in memory, plus the host's and client's
  * handling of unusual PDUs.
  */
+import { explainWindowsCode } from '../../src-main/common/windows-codes'
 import { describe, expect, it } from 'vitest'
 import { formatHwid, VLMCSD_DEFAULT_HWID } from '../../src-main/protocol/hwid'
 import type { BaseRequest } from '../../src-main/protocol/kms/base'
@@ -181,7 +182,9 @@ describe('client session ↔ host session in memory', () => {
     expect(outcomeOf(client.receive(host.answerError(h.call, HRESULT.kmsIdMismatch)))).toMatchObject({
       kind: 'kms-error',
       hresultText: '0xC004F042',
-      message: 'host refuses this product (KMS ID not licensed / wrong AppID)'
+      name: 'SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH',
+      // the meaning from the one table of Windows codes
+      message: explainWindowsCode(0xc004f042).meaning
     })
   })
 

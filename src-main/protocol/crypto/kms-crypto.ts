@@ -17,9 +17,9 @@ export const V5_KEY = Uint8Array.of(0xcd, 0x7e, 0x79, 0x6f, 0x2a, 0xb2, 0x5d, 0x
 export const V6_KEY = Uint8Array.of(0xa9, 0x4a, 0x41, 0x95, 0xe2, 0x01, 0x43, 0x2d, 0x9b, 0xcb, 0x46, 0x04, 0x05, 0xd8, 0x4a, 0x21)
 
 /** docs/protocol.md §5.1 V6 time-slot constants. */
-export const V6_SLOT_C1 = 0x00000022816889bdn
-export const V6_SLOT_C2 = 0x000000208cbab5edn
-export const V6_SLOT_C3 = 0x3156cd5ac628477an
+const V6_SLOT_C1 = 0x00000022816889bdn
+const V6_SLOT_C2 = 0x000000208cbab5edn
+const V6_SLOT_C3 = 0x3156cd5ac628477an
 
 export const V4_SCHEDULE: RijndaelSchedule = expandKey(V4_KEY)
 export const V6_SCHEDULE: RijndaelSchedule = expandKey(V6_KEY, { v6Patch: true })

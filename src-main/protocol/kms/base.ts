@@ -12,7 +12,7 @@ export const BASE_REQUEST_LENGTH = 236
 /** WorkstationName: WCHAR[64], so at most 63 characters plus the NUL. */
 export const WORKSTATION_NAME_MAX = 63
 /** PIDSize must be ≤ 128 bytes (64 WCHARs including the NUL), so an ePID has at most 63 characters. */
-export const PID_SIZE_MAX = 128
+const PID_SIZE_MAX = 128
 export const EPID_MAX_LENGTH = PID_SIZE_MAX / 2 - 1
 
 export interface BaseRequest {
@@ -113,10 +113,6 @@ export interface BaseResponse {
   activationInterval: number
   /** VLRenewalInterval: minutes between renewals */
   renewalInterval: number
-}
-
-export function baseResponseLength(epid: string): number {
-  return 44 + 2 * (epid.length + 1)
 }
 
 export function encodeBaseResponse(v: BaseResponse): Uint8Array {

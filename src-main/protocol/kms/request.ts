@@ -12,8 +12,8 @@ import { takeRandom, type RandomSource } from '../random'
 import { BASE_REQUEST_LENGTH, decodeBaseRequest, encodeBaseRequest, readBaseRequest, type BaseRequest } from './base'
 import { HRESULT } from './hresult'
 
-export const V4_REQUEST_LENGTH = 252
-export const V5_V6_REQUEST_LENGTH = 260
+const V4_REQUEST_LENGTH = 252
+const V5_V6_REQUEST_LENGTH = 260
 const REQUEST_PAD = Uint8Array.of(4, 4, 4, 4)
 
 /** What the client keeps of a request it sent, to verify the response. */

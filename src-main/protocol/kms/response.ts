@@ -31,8 +31,6 @@ export interface HostAnswer {
   renewalInterval: number
 }
 
-export { DEFAULT_ACTIVATION_INTERVAL_MIN as DEFAULT_ACTIVATION_INTERVAL, DEFAULT_RENEWAL_INTERVAL_MIN as DEFAULT_RENEWAL_INTERVAL } from '../../common/defaults'
-
 /** Version (4 bytes: MinorVer, MajorVer as u16 LE) at out[0..4]. */
 function writeVersion(out: Uint8Array, minor: number, major: number): void {
   out[0] = minor & 0xff

@@ -14,7 +14,6 @@ export const PTYPE = {
   alterContext: 14,
   alterContextResp: 15
 } as const
-export type PType = (typeof PTYPE)[keyof typeof PTYPE]
 
 /** pfc_flags bits (docs/protocol.md §2.1). */
 export const PFC = {

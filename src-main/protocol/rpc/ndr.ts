@@ -76,7 +76,7 @@ export interface ErrorResponseStub {
 export type ResponseStub = PayloadResponseStub | ErrorResponseStub
 
 /** Pad so the HRESULT starts on a 4-byte boundary counted from the start of the stub. */
-export function responsePadLength(syntax: NdrSyntax, kmsLength: number): number {
+function responsePadLength(syntax: NdrSyntax, kmsLength: number): number {
   const head = syntax === 'ndr32' ? 12 : 24
   return (4 - ((head + kmsLength) % 4)) % 4
 }

@@ -213,7 +213,7 @@ function decodeBindBody(r: ByteReader, common: RpcCommon, ptype: BindPdu['ptype'
 }
 
 /** Alignment after sec_addr: pad so that n_results starts on a multiple of 4 from the start of the PDU. */
-export function secAddrPadLength(secAddrLength: number): number {
+function secAddrPadLength(secAddrLength: number): number {
   return (4 - ((26 + secAddrLength) % 4)) % 4
 }
 
@@ -389,8 +389,6 @@ export function encodePdu(pdu: RpcPdu): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------------- builders
-
-export { EMPTY as EMPTY_BYTES }
 
 /** ASCII port string + NUL, the sec_addr.port_spec of a bind_ack. */
 export function portSpecBytes(port: string): Uint8Array {

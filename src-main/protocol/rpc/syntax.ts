@@ -20,7 +20,7 @@ export type TransferSyntaxKind = NdrSyntax | 'btfn' | 'other'
 
 export const NDR32: SyntaxId = { uuid: NDR32_SYNTAX, version: NDR32_VERSION }
 export const NDR64: SyntaxId = { uuid: NDR64_SYNTAX, version: NDR64_VERSION }
-export const KMS_ABSTRACT_SYNTAX: SyntaxId = { uuid: KMS_INTERFACE, version: KMS_INTERFACE_VERSION }
+const KMS_ABSTRACT_SYNTAX: SyntaxId = { uuid: KMS_INTERFACE, version: KMS_INTERFACE_VERSION }
 export const NIL_SYNTAX: SyntaxId = { uuid: '00000000-0000-0000-0000-000000000000', version: 0 }
 
 /** BTFN "transfer syntax" carrying the feature bitmask in the last 8 UUID bytes (little-endian). */

@@ -53,7 +53,7 @@ function violation(err: ProtocolDecodeError, call: PendingCall): KmsCallOutcome 
   return { kind: 'protocol-violation', field: err.field, offset: err.offset, message: err.message, call }
 }
 
-export function faultOutcome(status: number, call: PendingCall): KmsCallOutcome {
+function faultOutcome(status: number, call: PendingCall): KmsCallOutcome {
   const statusText = formatHresult(status)
   const name = ncaStatusName(status)
   return { kind: 'rpc-fault', status, statusText, message: `RPC fault ${statusText}${name ? `: ${name}` : ''}`, call }
