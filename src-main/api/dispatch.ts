@@ -8,7 +8,7 @@ import { methodInputSchemas, type HandlerTable, type MethodOutputs } from './con
 import { ApiFailure, type ApiResult } from './result'
 
 /** Turn a zod error into one line a person can act on: which field, what was wrong. */
-export function describeInputError(error: z.ZodError): string {
+function describeInputError(error: z.ZodError): string {
   const first = error.issues[0]
   if (first === undefined) return 'input is invalid'
   const where = first.path.length > 0 ? first.path.join('.') : 'input'

@@ -8,7 +8,7 @@ import { ApiFailure } from '../api/result'
 import { EXIT, UsageError, type CliIo } from './io'
 import { commands, type CliCommand } from './commands'
 
-export const CLI_VERSION = '0.1.0'
+const CLI_VERSION = '0.1.0'
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length))
@@ -31,7 +31,7 @@ function usage(): string {
   ].join('\n')
 }
 
-export function commandHelp(command: CliCommand): string {
+function commandHelp(command: CliCommand): string {
   return [`Usage: kms-scout ${command.usage}`, '', command.summary, '', command.help].join('\n').trimEnd()
 }
 

@@ -35,9 +35,9 @@ export type { FailoverMode } from './failover-machine'
 
 export const DEFAULT_STAGGER_MS = 250
 /** Most candidates running at once in staggered mode (bounds sockets when many hosts hang). */
-export const DEFAULT_MAX_IN_FLIGHT = 8
+const DEFAULT_MAX_IN_FLIGHT = 8
 /** How long cancelled probes get to settle before the flow stops waiting for them. */
-export const DEFAULT_ABORT_GRACE_MS = 2000
+const DEFAULT_ABORT_GRACE_MS = 2000
 
 export interface FailoverCandidate {
   readonly host: string

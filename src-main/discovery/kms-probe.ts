@@ -100,7 +100,7 @@ export function windowsCodeForQueryError(error: KmsQueryError): number | undefin
 }
 
 /** KmsQueryError → the flow's failure codes (see probe.ts). */
-export function probeFailureOf(error: KmsQueryError): ProbeFailure {
+function probeFailureOf(error: KmsQueryError): ProbeFailure {
   const code = failureCode(error)
   const hresult = error.code === 'kms-error' ? error.details.hresult : error.code === 'rpc-fault' ? error.details.status : undefined
   return { kind: 'failure', code, message: error.message, phase: error.phase, ...(hresult !== undefined ? { hresult } : {}) }

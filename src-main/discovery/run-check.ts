@@ -10,6 +10,7 @@
  *   UNKNOWN  3  the check could not run as configured: no DNS server or no DNS domain on this machine,
  *               cancelled; bad options are thrown as DiscoveryConfigError (the CLI also exits 3)
  */
+import { monitoringText } from '../common/inert-text'
 import { formatMs } from '../common/format'
 import { hostname } from 'node:os'
 import { productCatalog, type ProductCatalog, type RequestIdentity, type Sku } from '../protocol'
@@ -23,7 +24,7 @@ import { formatHostPort, type Probe } from './probe'
 import type { TraceEntry } from './trace'
 
 export type CheckStatus = 'ok' | 'warning' | 'critical' | 'unknown'
-export const CHECK_EXIT: Readonly<Record<CheckStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
+const CHECK_EXIT: Readonly<Record<CheckStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
 
 export interface CheckOptions extends Omit<ClientFlowOptions, 'applicationId' | 'application' | 'product'> {
   /** Product name (exact or unique part) or SKU GUID; default `defaultSkuId`, else the catalog's default. */
@@ -61,7 +62,7 @@ export interface CheckProductView {
 export interface CheckReport {
   readonly status: CheckStatus
   readonly exitCode: 0 | 1 | 2 | 3
-  /** `KMS OK - kms01.example.test:1688 count=50/25 ePID=… rtt=12ms` */
+  /** `KMS OK - kms01.example.test:1688 count=50/25 ePID=… rtt=12ms`: always one line without `|` (values from the network are made inert) */
   readonly statusLine: string
   /** `count=50;;;0 rtt=12ms` (empty when no host answered) */
   readonly perfdata: string
@@ -139,7 +140,7 @@ export async function runCheck(options: CheckOptions, deps: CheckDeps): Promise<
 }
 
 /** Turns a flow result into the monitoring verdict, status line and perfdata. */
-export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductView, cmid: string): CheckReport {
+function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductView, cmid: string): CheckReport {
   const { trace, answered, error, ...rest } = flow
   const common = { product, cmid, flow: rest, trace, durationMs: flow.durationMs }
   if (answered) {
@@ -152,7 +153,7 @@ export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckPr
       return {
         status: 'ok',
         exitCode: CHECK_EXIT.ok,
-        statusLine: `KMS OK - ${where} count=${a.count}/${a.threshold} ePID=${a.epid} rtt=${rtt}ms`,
+        statusLine: monitoringText(`KMS OK - ${where} count=${a.count}/${a.threshold} ePID=${a.epid} rtt=${rtt}ms`),
         perfdata,
         wouldActivate: true,
         host,
@@ -164,7 +165,7 @@ export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckPr
     return {
       status: 'warning',
       exitCode: CHECK_EXIT.warning,
-      statusLine: `KMS WARNING - ${where} count=${a.count}/${a.threshold} below the threshold, clients would not activate (${windows.code}) ePID=${a.epid} rtt=${rtt}ms`,
+      statusLine: monitoringText(`KMS WARNING - ${where} count=${a.count}/${a.threshold} below the threshold, clients would not activate (${windows.code}) ePID=${a.epid} rtt=${rtt}ms`),
       perfdata,
       wouldActivate: false,
       host,
@@ -180,7 +181,7 @@ export function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckPr
   return {
     status,
     exitCode: CHECK_EXIT[status],
-    statusLine: `KMS ${status.toUpperCase()} - ${failure.windows.summary} (${failure.windows.code})${inner}: ${failure.message}`,
+    statusLine: monitoringText(`KMS ${status.toUpperCase()} - ${failure.windows.summary} (${failure.windows.code})${inner}: ${failure.message}`),
     perfdata: '',
     wouldActivate: false,
     windows: failure.windows,

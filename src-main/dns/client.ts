@@ -21,10 +21,10 @@ import { formatDnsServer, toDnsServer, type DnsServer } from './server-spec'
 import { discardTrace, type DnsTraceEvent, type DnsTransport, type TraceSink } from './trace'
 import { encodeQuery, type DnsQueryType, type DnsReplyMessage, type ExpectedReply } from './wire'
 
-export const DEFAULT_TIMEOUT_MS = 2000
-export const DEFAULT_ATTEMPTS = 2
+const DEFAULT_TIMEOUT_MS = 2000
+const DEFAULT_ATTEMPTS = 2
 /** The TCP length prefix is 16 bits, so 65535 is also the protocol's own ceiling. */
-export const DEFAULT_MAX_TCP_MESSAGE_BYTES = 65535
+const DEFAULT_MAX_TCP_MESSAGE_BYTES = 65535
 const MAX_IGNORED_TCP_MESSAGES = 16
 
 export interface DnsClientOptions {

@@ -8,8 +8,6 @@
  */
 import { DNS_SERVER_RULES, formatHostPort, parseHostPort } from '../common/host-port'
 
-export { DEFAULT_DNS_PORT } from '../common/defaults'
-
 export interface DnsServer {
   /** IP literal; IPv6 without brackets (may carry a `%zone`). */
   readonly host: string

@@ -18,8 +18,8 @@ import { canonicalDnsName, dnsNamesEqual, validateQueryName } from './names'
 import type { DnsTransport } from './trace'
 import type { DnsQueryType, DnsRecord } from './wire'
 
-export const KMS_SRV_PREFIX = '_vlmcs._tcp.'
-export const DEFAULT_MAX_CNAME_HOPS = 8
+const KMS_SRV_PREFIX = '_vlmcs._tcp.'
+const DEFAULT_MAX_CNAME_HOPS = 8
 const DEFAULT_ADDRESS_CONCURRENCY = 4
 
 export interface TargetAddress {

@@ -19,7 +19,7 @@ import { dnsNamesEqual } from './names'
 
 export type DnsQueryType = 'A' | 'AAAA' | 'CNAME' | 'SRV'
 
-export const RRTYPE: Readonly<Record<DnsQueryType, number>> = { A: 1, CNAME: 5, AAAA: 28, SRV: 33 }
+const RRTYPE: Readonly<Record<DnsQueryType, number>> = { A: 1, CNAME: 5, AAAA: 28, SRV: 33 }
 const CLASS_IN = 1
 const OPT_TYPE = 41
 const HEADER_BYTES = 12
@@ -28,7 +28,7 @@ const MAX_POINTER_HOPS = 127
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE']
 
-export function rcodeName(rcode: number): string {
+function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `RCODE${rcode}`
 }
 

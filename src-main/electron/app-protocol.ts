@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises'
 import { extname, resolve, sep } from 'node:path'
 import { RENDERER_CSP } from '../api/csp'
 
-export const APP_SCHEME = 'kms-scout'
-export const APP_ORIGIN = `${APP_SCHEME}://app`
+const APP_SCHEME = 'kms-scout'
+const APP_ORIGIN = `${APP_SCHEME}://app`
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -42,9 +42,9 @@ import { KmsQueryError, type KmsQueryPhase } from './errors'
 import type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult } from './result'
 import { bounded, connectAddress, defaultConnect, PduChannel, timeoutError, type ConnectFunction } from './socket'
 
-export { isKmsQueryError, KmsQueryError, type KmsQueryErrorCode, type KmsQueryErrorDetails, type KmsQueryPhase } from './errors'
-export type { AddressAttempt, KmsExchange, KmsQueryProgress, KmsQueryResult, KmsQueryTiming, SentRequest } from './result'
-export type { ConnectFunction, ConnectTarget } from './socket'
+export { isKmsQueryError, KmsQueryError, type KmsQueryErrorCode, type KmsQueryPhase } from './errors'
+export type { KmsQueryResult } from './result'
+export type { ConnectFunction } from './socket'
 
 /** The values of one KMS request; ClientTime defaults to the wall clock when the request is sent. */
 export type KmsQueryRequestParams = Omit<KmsRequestParams, 'clientTime'> & { clientTime?: FileTime }
@@ -71,7 +71,7 @@ export interface ResolvedAddress {
 /** Host name → addresses in the order to try them (default: dns.promises.lookup with all: true). */
 export type LookupFunction = (host: string) => Promise<ResolvedAddress[]>
 
-export const defaultLookup: LookupFunction = async (host) => {
+const defaultLookup: LookupFunction = async (host) => {
   const all = await dns.lookup(host, { all: true, verbatim: true })
   return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))
 }

@@ -12,7 +12,7 @@ import { KmsQueryError, socketErrorOf, type KmsQueryPhase } from './errors'
  * session/call-outcome, not exported from the protocol index): a KMS reply is at most ~312 bytes, a bind_ack
  * with a long sec_addr a little more.
  */
-export const CLIENT_MAX_PDU_LENGTH = 4096
+const CLIENT_MAX_PDU_LENGTH = 4096
 
 export interface ConnectTarget {
   host: string

@@ -27,7 +27,7 @@ export type LabHostCountMode = 'real' | { fixed: number }
 /** vlmcsd refuses N_Policy above this with 0x8007000D (docs/protocol.md §8.1); so do we. */
 export const MAX_REQUIRED_CLIENT_COUNT = 1000
 /** A genuine host's counting window. */
-export const COUNT_WINDOW_MS = 30 * 86_400_000
+const COUNT_WINDOW_MS = 30 * 86_400_000
 /** Distinct N_Policy values remembered per KMS counted ID (honest clients of one KMS ID all send the same one). */
 const MAX_VALUES_PER_KMS_ID = 16
 
@@ -81,7 +81,7 @@ export class HighestRequiredCount {
 }
 
 /** How many of the newest log rows `seedFromLog` reads at start. */
-export const SEED_ROWS = 20_000
+const SEED_ROWS = 20_000
 
 /**
  * Seeds H from the newest rows of the client log (the storage layer offers no per-key MAX query; honest clients

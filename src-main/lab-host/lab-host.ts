@@ -163,7 +163,7 @@ export class LabHostListenError extends Error {
 }
 
 /** crypto.randomBytes in 4 KiB batches: one system call per ~100 V6 responses instead of two per response. */
-export function pooledRandom(poolSize = 4096): RandomSource {
+function pooledRandom(poolSize = 4096): RandomSource {
   let pool = randomBytes(poolSize)
   let at = 0
   return (n) => {

@@ -49,7 +49,7 @@ export class LogWriteError extends Error {
 }
 
 /** Epoch ms with sub-millisecond precision, comparable across processes (unlike performance.now()). */
-export function preciseNowMs(): number {
+function preciseNowMs(): number {
   return performance.timeOrigin + performance.now()
 }
 

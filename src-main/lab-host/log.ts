@@ -4,8 +4,12 @@
  *
  * Floods are summarised, not echoed: refused connections, abnormal closes and rejected PDUs print at most one line
  * per kind and reason per `throttleMs` (default 1 s); the next line of that kind says how many were left out
- * ("+41 more"), and the counters in the final summary are always complete.
+ * ("+41 more"), and the counters in the final summary are always complete. Request lines likewise: at most
+ * `requestLinesPerSecond` (default 20) a second, then one line saying how many more were answered — every request
+ * is still in the client log. Text a client sent (its WorkstationName, what made a request unreadable) is made
+ * inert before it is printed (common/inert-text.ts); JSON lines carry it exactly, escaped by JSON.
  */
+import { inert } from '../common/inert-text'
 import { formatHresult } from '../protocol/index'
 import type { LabHost } from './lab-host'
 import { CLOSE_REASONS, type LabHostCloseReason, type LabHostCounters, type LabHostEvents, type LabHostExchange } from './events'
@@ -17,6 +21,8 @@ export interface LabHostLoggerOptions {
   /** epoch ms; default Date.now */
   now?: () => number
   throttleMs?: number
+  /** request lines printed per second at most; the rest are counted and summarised (default 20) */
+  requestLinesPerSecond?: number
 }
 
 /** Closes that are part of normal life and get no line of their own. */
@@ -39,18 +45,18 @@ function shortGuid(guid: string): string {
   return guid.slice(0, 8)
 }
 
-export function formatExchange(e: LabHostExchange): string {
+function formatExchange(e: LabHostExchange): string {
   const version = `v${e.protocolMajor}.${e.protocolMinor}`
   const product = e.productName ?? `unknown SKU ${e.skuId}`
   const kms = e.kmsCountedName ?? `unknown KMS ID ${e.kmsCountedId}`
-  const who = `cmid ${shortGuid(e.cmid)} "${e.workstationName}"`
+  const who = `cmid ${shortGuid(e.cmid)} "${inert(e.workstationName, 64)}"`
   if (e.outcome === 'ok') {
     return `${e.clientAddress} ${version} ${e.syntax} ok: count ${e.count} (N ${e.requiredClientCount}) ${product} [${kms}] ${who} ${e.durationMs.toFixed(1)} ms`
   }
-  return `${e.clientAddress} ${version} refused ${formatHresult(e.hresult ?? 0)}: ${e.reason ?? ''} — ${product} [${kms}] ${who}`
+  return `${e.clientAddress} ${version} refused ${formatHresult(e.hresult ?? 0)}: ${inert(e.reason ?? '')} — ${product} [${kms}] ${who}`
 }
 
-export function formatCounters(c: LabHostCounters): string {
+function formatCounters(c: LabHostCounters): string {
   const r = c.requests
   const ok = r.v4.ok + r.v5.ok + r.v6.ok + r.other.ok
   const refused = r.v4.refused + r.v5.refused + r.v6.refused + r.other.refused
@@ -94,18 +100,45 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
   }
   const moreText = (more: number): string => (more > 0 ? ` (+${more} more since the last such line)` : '')
 
+  // Request lines: a budget per one-second window; what is over it is counted and said once the window is over.
+  const requestBudget = options.requestLinesPerSecond ?? 20
+  let windowStart = -Infinity
+  let windowLines = 0
+  let unprinted = 0
+  let detached = false
+  const flushUnprinted = (): void => {
+    if (unprinted === 0 || detached) return
+    line('requests-summarised', `… ${unprinted} more requests answered (not printed; every request is in the client log)`, { requests: unprinted })
+    unprinted = 0
+  }
+  const requestLine = (e: LabHostExchange): void => {
+    const t = now()
+    if (t - windowStart >= 1000) {
+      flushUnprinted()
+      windowStart = t
+      windowLines = 0
+    }
+    if (windowLines >= requestBudget) {
+      // the summary also comes when the burst ends, not only with the next request
+      if (unprinted++ === 0) setTimeout(flushUnprinted, Math.max(0, windowStart + 1000 - t)).unref()
+      return
+    }
+    windowLines++
+    line('request', formatExchange(e), e)
+  }
+
   const offs = [
     host.on('started', (e: LabHostEvents['started']) => {
       for (const a of e.addresses) line('started', `listening on ${a.text}${a.loopback ? '' : ' (reachable from other machines)'}`, { address: a.text, loopback: a.loopback })
     }),
-    host.on('warning', (e) => line('warning', `warning: ${e.message}`, e)),
-    host.on('error', (e) => line('error', `error (${e.scope}${e.remoteAddress ? ` ${e.remoteAddress}` : ''}): ${e.message}`, e)),
-    host.on('request-logged', (e) => line('request', formatExchange(e), e)),
+    host.on('warning', (e) => line('warning', `warning: ${inert(e.message, 1024)}`, e)),
+    host.on('error', (e) => line('error', `error (${e.scope}${e.remoteAddress ? ` ${e.remoteAddress}` : ''}): ${inert(e.message, 1024)}`, e)),
+    host.on('request-logged', requestLine),
     host.on('request-rejected', (e) => {
       const a = admit(`rejected:${e.kind}`)
       if (!a.ok) return
       const what = e.kind === 'fault' ? `RPC fault ${formatHresult(e.status)}` : `refused ${formatHresult(e.status)} (request unreadable, not logged)`
-      line('request-rejected', `${e.clientAddress} ${what}: ${e.reason}${moreText(a.more)}`, e, { suppressed: a.more })
+      line('request-rejected', `${e.clientAddress} ${what}: ${inert(e.reason)}${moreText(a.more)}`, e, { suppressed: a.more })
     }),
     host.on('connection-refused', (e) => {
       const a = admit(`refused:${e.reason}`)
@@ -117,16 +150,19 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
       if (QUIET_CLOSES.has(e.reason)) return
       const a = admit(`closed:${e.reason}`)
       if (!a.ok) return
-      line('connection-closed', `${e.remoteAddress} ${CLOSE_TEXT[e.reason]}${e.detail ? ` (${e.detail})` : ''}${moreText(a.more)}`, e, { suppressed: a.more })
+      line('connection-closed', `${e.remoteAddress} ${CLOSE_TEXT[e.reason]}${e.detail ? ` (${inert(e.detail)})` : ''}${moreText(a.more)}`, e, { suppressed: a.more })
     }),
     host.on('log-purged', (e) => line('log-purged', `client log: removed ${e.rows} records past the retention period`, e)),
     host.on('stopping', (e) => line('stopping', `stopping: ${e.open} connections open, ${e.inFlight} in the middle of an exchange`, e)),
     host.on('stopped', (e) => {
+      flushUnprinted()
       const drained = e.drained ? 'all exchanges finished' : `${e.abandoned} connections cut off at the deadline`
       line('stopped', `stopped (${drained}): ${formatCounters(e.counters)}`, e)
     })
   ]
   return () => {
+    flushUnprinted()
+    detached = true
     for (const off of offs) off()
   }
 }

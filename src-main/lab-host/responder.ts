@@ -49,7 +49,7 @@ export interface RefusalInfo {
   contextId: number
 }
 
-export function protocolKey(major: number): LabHostProtocolKey {
+function protocolKey(major: number): LabHostProtocolKey {
   return major === 4 ? 'v4' : major === 5 ? 'v5' : major === 6 ? 'v6' : 'other'
 }
 

@@ -140,7 +140,7 @@ export interface RequestIdentity {
  * "Windows 10 Professional" (KMS ID "Windows 10 2015 (Volume)", N = 25, v6), with "Windows 11 Pro" as an alias
  * (Windows 11 activates with the Windows 10 SKU and KMS IDs); the first of these names a SKU has is used.
  */
-export const DEFAULT_PRODUCT_NAMES = ['Windows 10 Professional', 'Windows 11 Pro'] as const
+const DEFAULT_PRODUCT_NAMES = ['Windows 10 Professional', 'Windows 11 Pro'] as const
 
 export class ProductCatalog {
   readonly applications: readonly Application[]

@@ -6,14 +6,11 @@
  * service (common/host-port, dns, discovery/domains); this is only their face.
  */
 import { ApiFailure } from '../api/result'
-import { formatHostPort, KMS_HOST_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPort } from '../common/host-port'
+import { KMS_HOST_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPort } from '../common/host-port'
 import { checkLookupDomain, DiscoveryConfigError } from '../discovery/domains'
 import { formatDnsServer, parseDnsServer } from '../dns/server-spec'
 import { normalizeGuid, NIL_GUID, WORKSTATION_NAME_MAX, type Guid, type KmsProtocolVersion } from '../protocol'
 
-/** How front ends write what these inputs parse (one formatter each, below the service). */
-export { formatHostPort }
-export { formatMinutes, formatMs } from '../common/format'
 
 function invalid(message: string, hint: string): ApiFailure {
   return new ApiFailure('invalid-input', message, hint)
@@ -34,7 +31,7 @@ export function parseListenAddress(text: string, label: string): { address: stri
 }
 
 /** A DNS server `IP[:PORT]`, as its canonical text. */
-export function parseDnsServerInput(text: string, label: string): string {
+export function parseDnsServerInput(text: string, _label: string): string {
   try {
     return formatDnsServer(parseDnsServer(text))
   } catch (error) {

@@ -15,7 +15,7 @@ import { isLoopback, labHostConfigFromSettings, type ListenAddress } from '../la
 import type { LabHostCountMode } from '../lab-host/count'
 import type { LabHostExchange } from '../lab-host/events'
 import { epidProblem, loadLabHostIdentity, type IdentityOverrides } from '../lab-host/identity'
-import { LabHost, LabHostListenError, type LabHostStatus } from '../lab-host/lab-host'
+import { LabHost, LabHostListenError } from '../lab-host/lab-host'
 import { attachLabHostLogger, type LabHostLoggerOptions } from '../lab-host/log'
 import { MAX_WORKERS } from '../lab-host/workers'
 import { productCatalog } from '../protocol'
@@ -24,7 +24,7 @@ import type { Settings } from '../storage/settings'
 import type { EventHub } from './event-hub'
 import { parseListenAddress } from './inputs'
 
-export { MAX_WORKERS, type LabHost, type LabHostStatus }
+export { MAX_WORKERS, type LabHost }
 
 /** How often a running host may update the UI, and how many recent requests an update carries. */
 const UPDATE_INTERVAL_MS = 250

@@ -114,7 +114,7 @@ export function productKind(s: Pick<Sku, 'isRetail' | 'isPreview'>): string {
   return s.isRetail && s.isPreview ? 'retail preview' : s.isRetail ? 'retail' : s.isPreview ? 'preview' : 'volume'
 }
 
-export function productRow(s: Sku): ProductRow {
+function productRow(s: Sku): ProductRow {
   return {
     name: s.name,
     skuId: s.guid,

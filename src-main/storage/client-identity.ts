@@ -15,7 +15,7 @@ import { JsonStore } from './json-store'
 import type { StoreWarning } from './json-store'
 
 /** Zero GUID: what CMID_prev carries when the CMID never changed. */
-export const NIL_GUID = '00000000-0000-0000-0000-000000000000'
+const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 
 /** Any GUID in canonical text form; stored lowercase. (Wire CMIDs need not be RFC 4122 valid.) */
 const guidText = z

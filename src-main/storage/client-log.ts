@@ -24,7 +24,7 @@ import { deleteRowsOlderThan, prepareClientLogDatabase, readCountedClients, read
 import { ClientLogWriter } from './client-log-writer'
 
 export { clientLogEntrySchema } from './client-log-entry'
-export type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client-log-entry'
+export type { ClientLogEntryInput, ClientLogRow } from './client-log-entry'
 export { DAY_MS } from './client-log-counts'
 export type { CountKey, CountSummary } from './client-log-counts'
 export { ClientLogBusyError } from './client-log-owner'

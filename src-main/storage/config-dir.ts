@@ -8,10 +8,10 @@
  */
 import path from 'node:path'
 
-export const APP_DIR_NAME = 'kms-scout'
+const APP_DIR_NAME = 'kms-scout'
 
 /** Environment variable that overrides the directory on every platform (tests, portable installs). */
-export const CONFIG_DIR_ENV = 'KMS_SCOUT_CONFIG_DIR'
+const CONFIG_DIR_ENV = 'KMS_SCOUT_CONFIG_DIR'
 
 export interface ConfigDirInput {
   platform: NodeJS.Platform

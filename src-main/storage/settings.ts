@@ -12,7 +12,7 @@ import { DNS_SERVER_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPortRul
 import { JsonStore } from './json-store'
 import type { JsonStoreOptions } from './json-store'
 
-export const SETTINGS_SCHEMA_VERSION = 1
+const SETTINGS_SCHEMA_VERSION = 1
 
 const portSchema = z.number().int().min(1).max(65_535)
 
@@ -62,18 +62,18 @@ const hwidSchema = z
   .regex(/^[0-9a-fA-F]{16}$/, 'must be 16 hex digits (8 bytes), e.g. 3A1C049600B60076')
   .transform((hex) => hex.toUpperCase())
 
-export const manualHostSchema = z.object({
+const manualHostSchema = z.object({
   host: hostNameSchema,
   port: portSchema.default(DEFAULT_KMS_PORT),
 })
 
-export const failoverSchema = z.object({
+const failoverSchema = z.object({
   /** staggered: start the next SRV target after staggerMs while earlier ones are still trying; sequential: one at a time */
   mode: z.enum(['staggered', 'sequential']).default('staggered'),
   staggerMs: rangeInt(STAGGER_RANGE_MS).default(DEFAULT_STAGGER_MS),
 })
 
-export const timeoutsSchema = z.object({
+const timeoutsSchema = z.object({
   /** TCP connect; short, so failover to the next host starts soon */
   connectMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.connectMs),
   /** DCE/RPC bind → bind_ack */
@@ -82,7 +82,7 @@ export const timeoutsSchema = z.object({
   requestMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.requestMs),
 })
 
-export const clientSettingsSchema = z.object({
+const clientSettingsSchema = z.object({
   /** like slmgr /skms: when set, DNS discovery is not used */
   manualHost: manualHostSchema.nullable().default(null),
   /** like slmgr /skms-domain: the one domain to query for _vlmcs._tcp instead of the client's own domains */
@@ -112,12 +112,12 @@ export const windowBoundsSchema = z.object({
 })
 
 /** 'real': distinct CMIDs in the last 30 days (capped at 2 × N_Policy); `{ fixed: n }`: always report n. */
-export const countModeSchema = z.union([
+const countModeSchema = z.union([
   z.literal('real'),
   z.object({ fixed: z.number().int().min(0).max(0xffff_ffff) }),
 ])
 
-export const labHostSettingsSchema = z.object({
+const labHostSettingsSchema = z.object({
   /** addresses to listen on (`IP[:PORT]`, default port 1688); loopback by default so nothing is exposed by accident */
   listen: z
     .array(hostPortString(LISTEN_ADDRESS_RULES))
@@ -157,12 +157,8 @@ export type Settings = z.output<typeof settingsSchema>
 /** What may be written to `save()`: any field may be left out and gets its default. */
 export type SettingsInput = z.input<typeof settingsSchema>
 export type ClientSettings = Settings['client']
-export type ManualHost = z.output<typeof manualHostSchema>
-export type FailoverSettings = ClientSettings['failover']
-export type TimeoutSettings = ClientSettings['timeouts']
 export type WindowBounds = z.output<typeof windowBoundsSchema>
 export type LabHostSettings = Settings['labHost']
-export type CountMode = z.output<typeof countModeSchema>
 
 export function defaultSettings(): Settings {
   return settingsSchema.parse({})

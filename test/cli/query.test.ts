@@ -264,7 +264,7 @@ describe('kms-scout query: bad arguments → one line + hint, exit 3, nothing se
     [['kms', '--sku', 'not-a-guid'], "--sku 'not-a-guid' is not a GUID"],
     [['kms', '--sku', '00000000-1111-2222-3333-444444444444'], 'is not a known SKU'],
     [['kms', '--product', 'Windows 95'], "--product 'Windows 95' matches no known product"],
-    [['kms', '--product', 'Windows 10 Prof'], "--product 'Windows 10 Pro' matches 9 products: Windows 10 Professional Workstation;"],
+    [['kms', '--product', 'Windows 10 Prof'], "--product 'Windows 10 Prof' matches 9 products: Windows 10 Professional Workstation;"],
     [['kms', '--product', 'Windows 10 Home', '--sku', '2de67392-b7a7-462a-b1ca-108dd189f588'], '--product and --sku both'],
     [['kms', '--protocol', '7'], "--protocol '7' is not a KMS protocol version"],
     [['kms', '--timeout', '5'], "--timeout '5' is not a whole number of milliseconds from 100 to 120000"],

@@ -38,7 +38,7 @@ export interface RunningDnsmasq {
 const INSTALL_HINT = 'dnsmasq is required for the DNS integration tests: install it with `apt-get install -y dnsmasq-base` (Debian/Ubuntu; CI does this).'
 
 /** Path of the dnsmasq binary; throws with install instructions when missing. */
-export function findDnsmasq(): string {
+function findDnsmasq(): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin']
   for (const dir of dirs) {
     if (!dir) continue
@@ -82,11 +82,6 @@ async function findFreePort(ipv6: boolean): Promise<number> {
     return port
   }
   throw new Error('could not find a port free for UDP and TCP on loopback')
-}
-
-/** True when this machine can bind ::1 (some containers have no IPv6 loopback). */
-export async function ipv6LoopbackAvailable(): Promise<boolean> {
-  return (await canBindUdp('udp6', '::1', 0)) !== undefined
 }
 
 /** One query; resolves true on any reply with our ID, false after `timeoutMs` without one. */

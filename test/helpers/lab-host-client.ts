@@ -50,7 +50,7 @@ export function baseFor(productName: string, o: BaseOptions = {}): BaseRequest {
 /** The product names the tests use for each protocol version. */
 export const PRODUCT_BY_PROTOCOL = { 4: 'Windows 7 Professional', 5: 'Windows 8 Professional', 6: 'Windows 10 Professional' } as const
 
-export class ConnectionClosedError extends Error {
+class ConnectionClosedError extends Error {
   override name = 'ConnectionClosedError'
 }
 

@@ -9,11 +9,8 @@ import { fromHex } from '../../src-main/protocol/bytes'
 import type { BaseRequest } from '../../src-main/protocol/kms/base'
 import { dateToFileTime } from '../../src-main/protocol/filetime'
 
-/** test/fixtures/, the repo's own copies of captured data. */
-export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url))
-/** @deprecated the old name of FIXTURES_DIR; it no longer points outside the repo. */
-export const SHARED_DIR = FIXTURES_DIR
-export const VECTORS_DIR = fileURLToPath(new URL('../fixtures/kms-vectors/', import.meta.url))
+/** test/fixtures/kms-vectors/, the repo's own copies of captured exchanges. */
+const VECTORS_DIR = fileURLToPath(new URL('../fixtures/kms-vectors/', import.meta.url))
 
 /** Names (without `.hex`) of every captured PDU file. */
 export function listPduFiles(): string[] {
@@ -90,7 +87,7 @@ function guidAndName(v: string): [string, string] {
   return i < 0 ? [v, ''] : [v.slice(0, i), v.slice(i + 1).replace(/^\(/, '').replace(/\)$/, '')]
 }
 
-export function parseVlmcsOutput(text: string): PrintedExchange {
+function parseVlmcsOutput(text: string): PrintedExchange {
   const out: PrintedExchange = { requests: [], responses: [], errors: [] }
   const parts = text.split(/\n(?=Request Parameters\n|Response from KMS server\n)/)
   for (const part of parts) {

@@ -170,7 +170,7 @@ describe('KMS-level refusals (HRESULT error path)', () => {
     expect(error.code).toBe('kms-error')
     expect(error.phase).toBe('request')
     expect(error.details).toMatchObject({ hresult: HRESULT.invalidData, hresultText: '0x8007000D', hresultName: 'ERROR_INVALID_DATA', requestIndex: 0 })
-    expect(error.message).toContain('unsupported KMS protocol version')
+    expect(error.message).toContain('does not support this KMS protocol version')
     expect(error.progress?.bound).toBeDefined()
     expect(error.progress?.exchanges).toEqual([])
   })

@@ -9,7 +9,8 @@
 import { ApiFailure } from '../../api/result'
 import { openAppContext } from '../../service/app-context'
 import { checkClientFlow, formatTraceEntry, type CheckReport, type CheckRunInput, type TraceEntry } from '../../service/client-service'
-import { DEFAULT_STAGGER_MS, formatHostPort, formatMs, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
+import { DEFAULT_STAGGER_MS, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
+import { formatHostPort, formatMs, inert } from '../../service/presentation'
 import { booleanOption, dnsServerArg, domainArgs, optional, parseHostArg, productArgs, protocolArg, stringOption, timeoutArg, workstationArg } from '../args'
 import type { CliCommand, CommandContext } from '../commands'
 import { UsageError } from '../io'
@@ -102,7 +103,7 @@ export const checkCommand: CliCommand = {
         warn(`the manual host ${formatHostPort(manualHost.host, manualHost.port)} overrides --domain; DNS discovery is not used`)
       }
       // With --json the trace goes live to stderr (stdout holds only the JSON); otherwise after the status line.
-      const onTrace = verbose && ctx.json ? (entry: TraceEntry) => io.stderr(`${formatTraceEntry(entry)}\n`) : undefined
+      const onTrace = verbose && ctx.json ? (entry: TraceEntry) => io.stderr(`${inert(formatTraceEntry(entry), 1024)}\n`) : undefined
       report = await checkClientFlow(app, input, { onWarning: warn, ...(onTrace ? { onTrace } : {}) })
     } catch (error) {
       if ((error instanceof UsageError || error instanceof ApiFailure) && !ctx.json) {
@@ -116,13 +117,13 @@ export const checkCommand: CliCommand = {
       return report.exitCode
     }
     io.stdout(formatCheckReport(report))
-    if (verbose) io.stdout(`\nTrace:\n${report.trace.map(formatTraceEntry).join('\n')}\n`)
+    if (verbose) io.stdout(`\nTrace:\n${report.trace.map((e) => inert(formatTraceEntry(e), 1024)).join('\n')}\n`)
     return report.exitCode
   }
 }
 
 /** Status line (with perfdata), then aligned detail lines. */
-export function formatCheckReport(r: CheckReport): string {
+function formatCheckReport(r: CheckReport): string {
   const lines = [r.perfdata ? `${r.statusLine} | ${r.perfdata}` : r.statusLine]
   const rows: Array<[string, string]> = []
   rows.push(['Product', `${r.product.name} (${r.product.application}), threshold ${r.product.threshold}, protocol v${r.product.protocol}`])
@@ -153,7 +154,8 @@ export function formatCheckReport(r: CheckReport): string {
   rows.push(['Host cache', cacheText(r)])
   rows.push(['Client', `CMID ${r.cmid}`])
   const width = Math.max(...rows.map(([label]) => label.length)) + 2
-  lines.push(...rows.map(([label, value]) => `${label.padEnd(width)}${value}`))
+  // every value may hold text from DNS or the host (SRV targets, ePIDs, messages): inert before the terminal
+  lines.push(...rows.map(([label, value]) => `${label.padEnd(width)}${inert(value, 1024)}`))
   return `${lines.join('\n')}\n`
 }
 

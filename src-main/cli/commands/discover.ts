@@ -5,6 +5,7 @@
  */
 import { discoverHosts, formatTraceEntry, type DiscoveryReport } from '../../service/client-service'
 import { openAppContext } from '../../service/app-context'
+import { inert } from '../../service/presentation'
 import { booleanOption, dnsServerArg, domainArgs } from '../args'
 import type { CliCommand } from '../commands'
 import { UsageError } from '../io'
@@ -45,15 +46,15 @@ export const discoverCommand: CliCommand = {
     const report = await discoverHosts(
       app,
       { ...(domains ? { domains } : {}), ...(dnsServer !== undefined ? { dnsServer } : {}), legacySelection: booleanOption(values, 'legacy-selection') },
-      verbose && ctx.json ? { onTrace: (e) => io.stderr(`${formatTraceEntry(e)}\n`) } : {}
+      verbose && ctx.json ? { onTrace: (e) => io.stderr(`${inert(formatTraceEntry(e), 1024)}\n`) } : {}
     )
     if (ctx.json) {
       io.stdout(`${JSON.stringify({ ...report }, null, 2)}\n`)
       return report.exitCode
     }
     io.stdout(formatDiscoveryReport(report))
-    if (verbose) io.stdout(`\nTrace:\n${report.trace.map(formatTraceEntry).join('\n')}\n`)
-    if (report.error) io.stderr(`kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${report.error.message}\n  fix: ${report.error.windows.fix}\n`)
+    if (verbose) io.stdout(`\nTrace:\n${report.trace.map((e) => inert(formatTraceEntry(e), 1024)).join('\n')}\n`)
+    if (report.error) io.stderr(`kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${inert(report.error.message, 1024)}\n  fix: ${report.error.windows.fix}\n`)
     return report.exitCode
   }
 }
@@ -64,7 +65,7 @@ function percent(p: number): string {
   return `${(p * 100).toFixed(1)}%`
 }
 
-export function formatDiscoveryReport(r: DiscoveryReport): string {
+function formatDiscoveryReport(r: DiscoveryReport): string {
   const out: string[] = []
   out.push(`DNS servers  ${r.servers.list.join(', ') || '(none)'} (${r.servers.source === 'configured' ? 'configured' : r.servers.from})`)
   out.push(`Domains      ${r.domains.list.join(', ') || '(none)'} (${r.domains.source === 'configured' ? 'lookup domain' : r.domains.from})`)
@@ -93,5 +94,6 @@ export function formatDiscoveryReport(r: DiscoveryReport): string {
     const fmt = (row: string[]): string => `  ${row.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd()
     out.push(fmt(header), ...rows.map(fmt))
   }
-  return `${out.join('\n')}\n`
+  // targets, CNAMEs and messages come from DNS: inert before the terminal
+  return `${out.map((line) => inert(line, 2048)).join('\n')}\n`
 }

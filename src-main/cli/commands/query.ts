@@ -6,6 +6,7 @@
 import { openAppContext } from '../../service/app-context'
 import { queryHost, type QueryHostInput, type QueryReport } from '../../service/client-service'
 import { DEFAULT_CLIENT_TIMEOUTS, DEFAULT_KMS_PORT, parseCmid } from '../../service/inputs'
+import { inert } from '../../service/presentation'
 import type { CmidSource } from '../../service/query-report'
 import { booleanOption, optional, parseHostArg, productArgs, protocolArg, timeoutArg, workstationArg } from '../args'
 import type { CliCommand, CommandContext } from '../commands'
@@ -77,14 +78,14 @@ export const queryCommand: CliCommand = {
     if (ctx.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`)
     else {
       io.stdout(formatQueryReport(report))
-      if (report.error) io.stderr(`kms-scout query: ${report.error.message}\n  fix: ${report.error.fix}\n`)
+      if (report.error) io.stderr(`kms-scout query: ${inert(report.error.message, 1024)}\n  fix: ${report.error.fix}\n`)
     }
     return exitCodeOf(report)
   }
 }
 
 /** 0 would activate, 1 answered but count below threshold, 2 no verified answer. */
-export function exitCodeOf(report: QueryReport): number {
+function exitCodeOf(report: QueryReport): number {
   if (!report.ok) return EXIT.critical
   return report.wouldActivate ? EXIT.ok : EXIT.warning
 }
@@ -132,5 +133,6 @@ export function formatQueryReport(r: QueryReport): string {
   rows.push(['Client', `CMID ${r.request.cmid} (${SOURCE_TEXT[r.request.cmidSource]}), workstation ${r.request.workstationName}`])
   r.warnings.forEach((w, i) => rows.push([i === 0 ? 'Warnings' : '', w]))
   const width = Math.max(...rows.map(([label]) => label.length)) + 2
-  return rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join('\n') + '\n'
+  // values may hold text from the host (its ePID in a verification error): inert before the terminal
+  return rows.map(([label, value]) => `${label.padEnd(width)}${inert(value, 1024)}`).join('\n') + '\n'
 }

@@ -25,12 +25,12 @@ export interface ResolverConfigDeps {
   readonly env?: Readonly<Record<string, string | undefined>>
 }
 
-export const RESOLV_CONF_PATH = '/etc/resolv.conf'
-export const SCUTIL_PATH = '/usr/sbin/scutil'
+const RESOLV_CONF_PATH = '/etc/resolv.conf'
+const SCUTIL_PATH = '/usr/sbin/scutil'
 const EXEC_TIMEOUT_MS = 15_000
 
 /** PowerShell arguments for one script; output forced to UTF-8 so non-ASCII interface names survive. */
-export function powershellArgs(script: string): string[] {
+function powershellArgs(script: string): string[] {
   return ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command', `[Console]::OutputEncoding = [Text.Encoding]::UTF8; ${script}`]
 }
 
@@ -39,7 +39,7 @@ function message(error: unknown): string {
 }
 
 /** Real implementations for the running process. */
-export function nodeResolverConfigDeps(): ResolverConfigDeps {
+function nodeResolverConfigDeps(): ResolverConfigDeps {
   return {
     platform: process.platform,
     exec: (file, args, options) =>

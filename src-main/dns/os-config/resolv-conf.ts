@@ -19,7 +19,7 @@ export interface ResolvConf {
   readonly warnings: readonly string[]
 }
 
-export const GLIBC_MAX_NAMESERVERS = 3
+const GLIBC_MAX_NAMESERVERS = 3
 
 export function parseResolvConf(text: string): ResolvConf {
   const nameservers: string[] = []

@@ -35,7 +35,7 @@ export function appendUniqueDomains(target: string[], domains: Iterable<string>)
   }
 }
 
-export function domainKey(domain: string): string {
+function domainKey(domain: string): string {
   return domain.trim().replace(/\.$/, '').toLowerCase()
 }
 

@@ -129,8 +129,6 @@ export function rpcCommon(callId: number, pfcFlags: number = PFC_FIRST_LAST): Rp
   return { rpcVers: 5, rpcVersMinor: 0, pfcFlags, drep: DREP_LE_ASCII_IEEE, authLength: 0, callId }
 }
 
-const EMPTY = new Uint8Array(0)
-
 // ---------------------------------------------------------------------------------------------------- decoding
 
 function readSyntax(r: ByteReader, field: string): SyntaxId {

@@ -6,7 +6,7 @@
 import type { ApiResult, EventListener, EventName, KmsApi, MethodName } from '../../../src-main/api/contract'
 import type { ApiError } from '../../../src-main/api/result'
 
-export class ApiCallError extends Error {
+class ApiCallError extends Error {
   readonly code: string
   readonly hint: string | undefined
   constructor(error: ApiError) {
