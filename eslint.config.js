@@ -7,7 +7,21 @@ import svelte from 'eslint-plugin-svelte'
 import svelteParser from 'svelte-eslint-parser'
 import globals from 'globals'
 
-const NODE_IO_MODULES = ['net', 'dgram', 'dns', 'fs', 'fs/promises', 'child_process', 'http', 'https', 'tls', 'worker_threads', 'cluster', 'os', 'timers']
+const NODE_IO_MODULES = [
+  'net',
+  'dgram',
+  'dns',
+  'fs',
+  'fs/promises',
+  'child_process',
+  'http',
+  'https',
+  'tls',
+  'worker_threads',
+  'cluster',
+  'os',
+  'timers'
+]
 const forbidden = (names, message) =>
   names.flatMap((name) => [
     { name, message },
@@ -32,7 +46,10 @@ export default tseslint.config(
     // bundle and would skip the file; TypeScript's `private` gives the same guarantee here.
     files: ['src-main/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: 'PrivateIdentifier', message: 'use the TypeScript `private` modifier instead of #private (see eslint.config.js)' }]
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'PrivateIdentifier', message: 'use the TypeScript `private` modifier instead of #private (see eslint.config.js)' }
+      ]
     }
   },
   {
@@ -90,7 +107,11 @@ export default tseslint.config(
         {
           paths: [{ name: 'electron', message: 'the renderer talks to main only through window.kms' }],
           patterns: [
-            { group: ['**/src-main/**'], allowTypeImports: true, message: 'the renderer may only import types from src-main (the API contract)' },
+            {
+              group: ['**/src-main/**'],
+              allowTypeImports: true,
+              message: 'the renderer may only import types from src-main (the API contract)'
+            },
             { group: ['node:*'], message: 'the renderer has no Node' }
           ]
         }

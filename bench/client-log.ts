@@ -37,7 +37,7 @@ function entry(n: number, timeMs: number): ClientLogEntryInput {
     requiredClientCount: 25,
     licenseStatus: 2,
     countReturned: 50,
-    outcome: 'ok',
+    outcome: 'ok'
   }
 }
 
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       [1, durability === 'power' ? 1_000 : 5_000],
       [16, 20_000],
       [64, 40_000],
-      [256, 60_000],
+      [256, 60_000]
     ] as const) {
       const rate = await withLog(durability, (log) => throughput(log, clients, total))
       const label = clients === 1 ? 'single commit (1 client)' : `group commit (${clients} clients in flight)`

@@ -25,7 +25,10 @@ const SEQUENTIAL_RUNS_SLOW = 1 // each dead host costs a full bind timeout
 const identity = productCatalog.requestIdentity(productCatalog.defaultProduct())
 const probe = createKmsProbe({ request: { identity, cmid: '0e3c4a55-1f0b-4c8e-9a57-2b6d9c1e7f20', workstationName: 'kms-scout-bench' } })
 
-async function timeToAnswer(candidates: FailoverCandidate[], mode: FailoverMode): Promise<{ answerMs: number; returnMs: number; cancelled: number }> {
+async function timeToAnswer(
+  candidates: FailoverCandidate[],
+  mode: FailoverMode
+): Promise<{ answerMs: number; returnMs: number; cancelled: number }> {
   const recorder = createTraceRecorder(() => performance.now())
   const queue = [...candidates]
   const t0 = performance.now()
@@ -51,14 +54,23 @@ async function main(): Promise<void> {
   const live = await startKmsTestHost({ address: '127.0.0.50' })
   const hangs = await Promise.all(['127.0.0.51', '127.0.0.52', '127.0.0.53'].map((a) => startHangingListener(a)))
   const liveCandidate: FailoverCandidate = { host: 'live', port: live.port, source: 'dns', addresses: ['127.0.0.50'] }
-  const hangCandidates: FailoverCandidate[] = hangs.map((h, i) => ({ host: `dead${i + 1}`, port: h.port, source: 'dns', addresses: [h.address] }))
+  const hangCandidates: FailoverCandidate[] = hangs.map((h, i) => ({
+    host: `dead${i + 1}`,
+    port: h.port,
+    source: 'dns',
+    addresses: [h.address]
+  }))
 
-  console.log(`KMS Scout failover: time to a verified answer (loopback; stagger 250 ms; timeouts connect ${DEFAULT_CLIENT_TIMEOUTS.connectMs} / bind ${DEFAULT_CLIENT_TIMEOUTS.bindMs} / request ${DEFAULT_CLIENT_TIMEOUTS.requestMs} ms)`)
+  console.log(
+    `KMS Scout failover: time to a verified answer (loopback; stagger 250 ms; timeouts connect ${DEFAULT_CLIENT_TIMEOUTS.connectMs} / bind ${DEFAULT_CLIENT_TIMEOUTS.bindMs} / request ${DEFAULT_CLIENT_TIMEOUTS.requestMs} ms)`
+  )
   console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`)
   // Warm-up: first connections and JIT.
   for (let i = 0; i < 5; i++) await timeToAnswer([liveCandidate], 'staggered')
 
-  const rows: string[][] = [['dead hosts ahead', 'staggered: median (min–max)', 'runs', 'cancelled', 'sequential: median (min–max)', 'runs', 'target ≤ 1 s']]
+  const rows: string[][] = [
+    ['dead hosts ahead', 'staggered: median (min–max)', 'runs', 'cancelled', 'sequential: median (min–max)', 'runs', 'target ≤ 1 s']
+  ]
   for (let n = 0; n <= 3; n++) {
     const candidates = [...hangCandidates.slice(0, n), liveCandidate]
     const staggered: number[] = []

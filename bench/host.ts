@@ -77,10 +77,29 @@ function requestPool(protocol: Protocol, size = POOL): { pdu: Buffer; call: Pend
   const identity = productCatalog.requestIdentity(found.sku)
   const pool: { pdu: Buffer; call: PendingCall }[] = []
   for (let i = 0; i < size; i++) {
-    const base = makeBaseRequest({ identity, protocol, cmid: generateCmid(random), clientTime: dateToFileTime(new Date()), workstationName: `bench-${i}.lab.test` })
+    const base = makeBaseRequest({
+      identity,
+      protocol,
+      cmid: generateCmid(random),
+      clientTime: dateToFileTime(new Date()),
+      workstationName: `bench-${i}.lab.test`
+    })
     const request = buildKmsRequest(base, random)
     const stub = encodeRequestStub(request.bytes, 'ndr32')
-    const pdu = encodePdu({ rpcVers: 5, rpcVersMinor: 0, pfcFlags: 3, drep: 0x10, authLength: 0, callId: 2, ptype: PTYPE.request, allocHint: stub.byteLength, contextId: 0, opnum: 0, objectUuid: undefined, stub })
+    const pdu = encodePdu({
+      rpcVers: 5,
+      rpcVersMinor: 0,
+      pfcFlags: 3,
+      drep: 0x10,
+      authLength: 0,
+      callId: 2,
+      ptype: PTYPE.request,
+      allocHint: stub.byteLength,
+      contextId: 0,
+      opnum: 0,
+      objectUuid: undefined,
+      stub
+    })
     pool.push({ pdu: Buffer.from(pdu), call: { callId: 2, contextId: 0, syntax: 'ndr32', request } })
   }
   return pool
@@ -223,7 +242,18 @@ function nodeGenerator(): { run: Generator; close: () => void } {
     const hostCpu = hostCpuMs() - cpu0
     const wallMs = performance.now() - t0
     const sorted = r.latenciesMs.sort((a, b) => a - b)
-    return { exchanges: r.exchanges, seconds: r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, verified: r.verified, errors: r.errors, cpuMs: r.cpuMs, hostCpuMs: hostCpu, wallMs }
+    return {
+      exchanges: r.exchanges,
+      seconds: r.seconds,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? NaN,
+      verified: r.verified,
+      errors: r.errors,
+      cpuMs: r.cpuMs,
+      hostCpuMs: hostCpu,
+      wallMs
+    }
   }
   return { run, close: () => child.kill() }
 }
@@ -252,10 +282,27 @@ function cGenerator(exe: string, dir: string): Generator {
   return async (req, hostCpuMs) => {
     const pool = pools.get(req.protocol) ?? requestPool(req.protocol)
     pools.set(req.protocol, pool)
-    const files = { bind: path.join(dir, 'bind.pdu'), requests: path.join(dir, `requests-v${req.protocol}.pdu`), samples: path.join(dir, `samples-v${req.protocol}.txt`) }
+    const files = {
+      bind: path.join(dir, 'bind.pdu'),
+      requests: path.join(dir, `requests-v${req.protocol}.pdu`),
+      samples: path.join(dir, `samples-v${req.protocol}.txt`)
+    }
     fs.writeFileSync(files.bind, new KmsClientSession({ offerNdr64: false }).bind())
     fs.writeFileSync(files.requests, Buffer.concat(pool.map((item) => item.pdu)))
-    const args = ['--port', String(req.port), '--clients', String(req.clients), '--warmup-ms', String(req.warmupMs), '--measure-ms', String(req.measureMs), '--bind', files.bind, '--requests', files.requests]
+    const args = [
+      '--port',
+      String(req.port),
+      '--clients',
+      String(req.clients),
+      '--warmup-ms',
+      String(req.warmupMs),
+      '--measure-ms',
+      String(req.measureMs),
+      '--bind',
+      files.bind,
+      '--requests',
+      files.requests
+    ]
     if (req.verify) args.push('--sample-every', String(VERIFY_EVERY), '--sample-out', files.samples)
     const cpu0 = hostCpuMs()
     const t0 = performance.now()
@@ -266,7 +313,16 @@ function cGenerator(exe: string, dir: string): Generator {
     const hostCpu = hostCpuMs() - cpu0
     const wallMs = performance.now() - t0
     if (code !== 0) throw new Error(`kms-load exited with ${code}`)
-    const r = JSON.parse(out) as { exchanges: number; seconds: number; p50: number; p99: number; max: number; cpuMs: number; errors: number; firstError: string }
+    const r = JSON.parse(out) as {
+      exchanges: number
+      seconds: number
+      p50: number
+      p99: number
+      max: number
+      cpuMs: number
+      errors: number
+      firstError: string
+    }
     const errors = r.errors > 0 ? [`${r.errors} failed exchanges, first: ${r.firstError}`] : []
     let verified = 0
     if (req.verify) {
@@ -278,7 +334,18 @@ function cGenerator(exe: string, dir: string): Generator {
         else verified++
       }
     }
-    return { exchanges: r.exchanges, seconds: r.seconds, p50: r.p50, p99: r.p99, max: r.max, verified, errors, cpuMs: r.cpuMs, hostCpuMs: hostCpu, wallMs }
+    return {
+      exchanges: r.exchanges,
+      seconds: r.seconds,
+      p50: r.p50,
+      p99: r.p99,
+      max: r.max,
+      verified,
+      errors,
+      cpuMs: r.cpuMs,
+      hostCpuMs: hostCpu,
+      wallMs
+    }
   }
 }
 
@@ -314,16 +381,30 @@ async function main(): Promise<void> {
   const workerCounts = values.baseline ? [0] : values.workers.split(',').map(Number)
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-scout-bench-host-'))
-  const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
+  const { identity } = await loadLabHostIdentity({
+    file: path.join(dir, LAB_HOST_IDENTITY_FILE),
+    random: (n) => randomBytes(n),
+    now: () => new Date()
+  })
   const exe = values.generator === 'node' ? undefined : compileCGenerator()
-  if (values.generator === 'c' && exe === undefined) throw new Error('--generator c: bench/kms-load.c does not compile here (is a C compiler installed as `cc`?)')
+  if (values.generator === 'c' && exe === undefined)
+    throw new Error('--generator c: bench/kms-load.c does not compile here (is a C compiler installed as `cc`?)')
   const node = exe === undefined ? nodeGenerator() : undefined
   const load: Generator = exe !== undefined ? cGenerator(exe, dir) : node!.run
 
-  console.log(`Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-  console.log(`${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`)
+  console.log(
+    `Lab host benchmark — Node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model.trim() ?? ''}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`
+  )
+  console.log(
+    `${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`
+  )
   console.log('host: LabHost (SQLite client log, WAL, durability process: every response after its commit), run from source with tsx')
-  console.log(`load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified`)
+  console.log(
+    `load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified`
+  )
   console.log('host CPU: the host process and its workers while the generator ran (warm-up included); µs/exch = host CPU time per exchange')
   let failed = false
   for (const workers of workerCounts) {
@@ -351,7 +432,9 @@ async function main(): Promise<void> {
       const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
         socket.on('error', () => undefined)
         socket.on('end', () => socket.end())
-        socket.on('data', (chunk: Buffer) => socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
+        socket.on('data', (chunk: Buffer) =>
+          socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : (replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
+        )
       })
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       baseline = server
@@ -396,11 +479,15 @@ async function main(): Promise<void> {
     const s = host.status()
     const rows = s.counters.requests.v4.ok + s.counters.requests.v5.ok + s.counters.requests.v6.ok
     if (!values.baseline) {
-      console.log(`host counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`)
+      console.log(
+        `host counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`
+      )
     }
   }
   node?.close()
-  console.log('\nreference: the C host (vlmcsd) reaches about 7,000 exchanges/s with p99 ≈ 5 ms at 16 concurrent connections on the 2-core machine')
+  console.log(
+    '\nreference: the C host (vlmcsd) reaches about 7,000 exchanges/s with p99 ≈ 5 ms at 16 concurrent connections on the 2-core machine'
+  )
   fs.rmSync(dir, { recursive: true, force: true })
   if (failed) process.exitCode = 1
 }

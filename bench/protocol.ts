@@ -33,7 +33,13 @@ function fastRandom(seed: number): (n: number) => Uint8Array {
   }
 }
 
-const ANSWER = { epid: '03612-00206-567-887631-03-2074-14393.0000-0092024', hwid: VLMCSD_DEFAULT_HWID, count: 50, activationInterval: 120, renewalInterval: 10080 }
+const ANSWER = {
+  epid: '03612-00206-567-887631-03-2074-14393.0000-0092024',
+  hwid: VLMCSD_DEFAULT_HWID,
+  count: 50,
+  activationInterval: 120,
+  renewalInterval: 10080
+}
 
 /** Rounds per measurement; each round runs the operation for about ROUND_MS of wall-clock time. */
 const ROUNDS = 9
@@ -89,7 +95,12 @@ function pendingFor(reqName: string): PendingCall {
   const kms = decodeRequestStub(req.stub, 'ndr32').kmsRequest
   const p = parseKmsRequest(kms)
   if (!p.ok) throw new Error(p.reason)
-  return { callId: req.callId, contextId: 0, syntax: 'ndr32', request: { bytes: kms, base: p.request.base, iv: p.request.iv, decryptedIv: p.request.decryptedIv } }
+  return {
+    callId: req.callId,
+    contextId: 0,
+    syntax: 'ndr32',
+    request: { bytes: kms, base: p.request.base, iv: p.request.iv, decryptedIv: p.request.decryptedIv }
+  }
 }
 
 type OpName = 'decode' | 'encode' | 'both' | 'verify'
@@ -147,7 +158,15 @@ const verdicts: string[] = []
 for (const v of VERSIONS) {
   const s = (op: OpName): Summary => summarize(samples.get(`${v}/${op}`)!)
   const both = s('both')
-  rows.push([v, fmt(s('decode').bestCpu), fmt(s('encode').bestCpu), fmt(both.bestCpu), fmt(both.medianCpu), fmt(both.bestWall), fmt(s('verify').bestCpu)])
+  rows.push([
+    v,
+    fmt(s('decode').bestCpu),
+    fmt(s('encode').bestCpu),
+    fmt(both.bestCpu),
+    fmt(both.medianCpu),
+    fmt(both.bestWall),
+    fmt(s('verify').bestCpu)
+  ])
   const met = both.bestCpu >= TARGET
   verdicts.push(
     `${v}: ${fmt(both.bestCpu)} ops/s per core (best), ${fmt(both.medianCpu)} (median) — ${met ? 'meets' : 'DOES NOT meet'} the ${fmt(TARGET)}/s target` +
@@ -160,7 +179,9 @@ const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.le
 const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
 const fmtLoad = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ')
 console.log(`KMS protocol engine, host side and client verify — ops/s per core (node ${process.version}, ${cpus().length} cores)`)
-console.log(`best of ${ROUNDS} rounds of ${ROUND_MS} ms (median for decode+encode too); load average ${fmtLoad(loadAtStart)} at the start, ${fmtLoad(loadavg())} at the end`)
+console.log(
+  `best of ${ROUNDS} rounds of ${ROUND_MS} ms (median for decode+encode too); load average ${fmtLoad(loadAtStart)} at the start, ${fmtLoad(loadavg())} at the end`
+)
 console.log(line(head))
 console.log(widths.map((w) => '-'.repeat(w)).join('  '))
 for (const r of rows) console.log(line(r))

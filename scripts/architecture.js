@@ -63,7 +63,11 @@ function readmeBlock(text) {
   const start = text.indexOf(START)
   const end = text.indexOf(END)
   if (start < 0 || end < start) return undefined
-  return text.slice(start + START.length, end).replace(/^\r?\n/, '').replace(/\r?\n$/, '').replace(/\r\n/g, '\n')
+  return text
+    .slice(start + START.length, end)
+    .replace(/^\r?\n/, '')
+    .replace(/\r?\n$/, '')
+    .replace(/\r\n/g, '\n')
 }
 
 function main(args) {

@@ -131,7 +131,10 @@ class Attrs {
     const v = this.get(name)
     if (v === undefined) return undefined
     const g = normalizeGuid(v)
-    if (g === undefined) throw new ImportError(`${this.where}: ${name}="${v}" is not a GUID; write one like 55c92734-d682-4d71-983e-d6ec3f16059f (braces optional)`)
+    if (g === undefined)
+      throw new ImportError(
+        `${this.where}: ${name}="${v}" is not a GUID; write one like 55c92734-d682-4d71-983e-d6ec3f16059f (braces optional)`
+      )
     return g
   }
 
@@ -144,7 +147,8 @@ class Attrs {
   int(name: string): number | undefined {
     const v = this.get(name)
     if (v === undefined) return undefined
-    if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) throw new ImportError(`${this.where}: ${name}="${v}" is not a whole number; write digits only, e.g. ${name}="206"`)
+    if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff)
+      throw new ImportError(`${this.where}: ${name}="${v}" is not a whole number; write digits only, e.g. ${name}="206"`)
     return Number(v)
   }
 
@@ -181,7 +185,10 @@ function children(node: XmlNode, name: string): XmlNode[] {
 }
 
 function section(root: XmlNode, name: string, item: string): XmlNode[] {
-  if (!(name in root)) throw new ImportError(`<KmsData> has no <${name}> section; this does not look like a KmsDataBase.xml (it needs WinBuilds, CsvlkItems and AppItems)`)
+  if (!(name in root))
+    throw new ImportError(
+      `<KmsData> has no <${name}> section; this does not look like a KmsDataBase.xml (it needs WinBuilds, CsvlkItems and AppItems)`
+    )
   const sec = root[name]
   const items = typeof sec === 'object' && sec !== null ? children(sec as XmlNode, item) : []
   if (items.length === 0) throw new ImportError(`<${name}> has no <${item}>; a KmsDataBase.xml lists at least one`)
@@ -209,7 +216,9 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
   const valid = XMLValidator.validate(text)
   if (valid !== true) {
     const { msg, line, col } = valid.err
-    throw new ImportError(`not well-formed XML at line ${line}${col === undefined ? '' : `, column ${col}`}: ${msg} — is this a KmsDataBase.xml?`)
+    throw new ImportError(
+      `not well-formed XML at line ${line}${col === undefined ? '' : `, column ${col}`}: ${msg} — is this a KmsDataBase.xml?`
+    )
   }
   const parsed = new XMLParser({
     ignoreAttributes: false,
@@ -219,7 +228,8 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
     isArray: (name) => LISTS.has(name)
   }).parse(text) as XmlNode
   const rootName = Object.keys(parsed).find((k) => !k.startsWith('?'))
-  if (rootName !== 'KmsData') throw new ImportError(`the root element is <${rootName ?? 'nothing'}>, not <KmsData>; give the path of a KmsDataBase.xml`)
+  if (rootName !== 'KmsData')
+    throw new ImportError(`the root element is <${rootName ?? 'nothing'}>, not <KmsData>; give the path of a KmsDataBase.xml`)
   const root = (typeof parsed.KmsData === 'object' && parsed.KmsData !== null ? parsed.KmsData : {}) as XmlNode
   const notes: string[] = []
   const rootAttrs = new Attrs(root, '<KmsData>', notes)
@@ -238,7 +248,8 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
       mayBeServer: a.bool('MayBeServer'),
       usesNdr64: a.bool('UsesNDR64')
     }
-    if (builds.some((x) => x.buildNumber === b.buildNumber)) throw new ImportError(`${a.where}: build ${b.buildNumber} is listed twice in <WinBuilds>; remove one`)
+    if (builds.some((x) => x.buildNumber === b.buildNumber))
+      throw new ImportError(`${a.where}: build ${b.buildNumber} is listed twice in <WinBuilds>; remove one`)
     builds.push(b)
   })
   const epidBuildCount = builds.filter((b) => b.useForEpid).length
@@ -269,14 +280,28 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
       invalidWinBuild: parseInvalidWinBuild(a)
     }
     if (c.id === null) notes.push(`${a.where} has no Id; kept as a placeholder that no ePID can name`)
-    if (c.minKeyId !== null && c.maxKeyId !== null && c.minKeyId > c.maxKeyId) throw new ImportError(`${a.where}: MinKeyId ${c.minKeyId} is above MaxKeyId ${c.maxKeyId}; swap them`)
-    if (c.epid !== null && !EPID_RE.test(c.epid)) throw new ImportError(`${a.where}: EPid="${c.epid}" is not an ePID; write one like 03612-00206-568-381813-03-1033-14393.0000-2702018 or leave it out`)
+    if (c.minKeyId !== null && c.maxKeyId !== null && c.minKeyId > c.maxKeyId)
+      throw new ImportError(`${a.where}: MinKeyId ${c.minKeyId} is above MaxKeyId ${c.maxKeyId}; swap them`)
+    if (c.epid !== null && !EPID_RE.test(c.epid))
+      throw new ImportError(
+        `${a.where}: EPid="${c.epid}" is not an ePID; write one like 03612-00206-568-381813-03-1033-14393.0000-2702018 or leave it out`
+      )
     const bad = c.invalidWinBuild.find((x) => x >= epidBuildCount)
-    if (bad !== undefined) throw new ImportError(`${a.where}: InvalidWinBuild index ${bad} is out of range; <WinBuilds> has ${epidBuildCount} builds with UseForEpid="true" (indexes 0–${epidBuildCount - 1})`)
+    if (bad !== undefined)
+      throw new ImportError(
+        `${a.where}: InvalidWinBuild index ${bad} is out of range; <WinBuilds> has ${epidBuildCount} builds with UseForEpid="true" (indexes 0–${epidBuildCount - 1})`
+      )
     const twin = c.id === null ? undefined : csvlks.find((x) => x.id === c.id)
     if (twin !== undefined) {
-      const same = twin.groupId === c.groupId && twin.minKeyId === c.minKeyId && twin.maxKeyId === c.maxKeyId && JSON.stringify([...twin.activates].sort()) === JSON.stringify([...c.activates].sort())
-      if (!same) throw new ImportError(`${a.where}: Id ${c.id} is already used by CsvlkItem "${twin.name}" with a different group, key range or Activate list; give each key its own Id`)
+      const same =
+        twin.groupId === c.groupId &&
+        twin.minKeyId === c.minKeyId &&
+        twin.maxKeyId === c.maxKeyId &&
+        JSON.stringify([...twin.activates].sort()) === JSON.stringify([...c.activates].sort())
+      if (!same)
+        throw new ImportError(
+          `${a.where}: Id ${c.id} is already used by CsvlkItem "${twin.name}" with a different group, key range or Activate list; give each key its own Id`
+        )
       twin.alsoKnownAs.push(c.name)
       notes.push(`${a.where}: same Id, group, range and KMS IDs as "${twin.name}"; merged as another name of it`)
       return
@@ -297,13 +322,15 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
       minActiveClients: a.int('MinActiveClients') ?? 0,
       kmsItems: []
     }
-    if (apps.some((x) => x.id === app.id)) throw new ImportError(`${a.where}: Id ${app.id} is used by another AppItem; each application is listed once`)
+    if (apps.some((x) => x.id === app.id))
+      throw new ImportError(`${a.where}: Id ${app.id} is used by another AppItem; each application is listed once`)
     children(node, 'KmsItem').forEach((kNode, j) => {
       const kName = new Attrs(kNode, '', notes).get('DisplayName')
       const k = new Attrs(kNode, `${a.where}/KmsItem[${j + 1}]${label(kName)}`, notes)
       const protocolText = k.get('DefaultKmsProtocol') ?? '6.0'
       const protocolMatch = /^([456])(\.0)?$/.exec(protocolText)
-      if (!protocolMatch) throw new ImportError(`${k.where}: DefaultKmsProtocol="${protocolText}" is not a KMS protocol; write "4.0", "5.0" or "6.0"`)
+      if (!protocolMatch)
+        throw new ImportError(`${k.where}: DefaultKmsProtocol="${protocolText}" is not a KMS protocol; write "4.0", "5.0" or "6.0"`)
       const item: XmlKmsItem = {
         id: k.requiredGuid('Id'),
         name: k.required('DisplayName', 'Windows Server 2025'),
@@ -314,16 +341,26 @@ export function parseKmsDatabase(xml: string): KmsDatabase {
         skus: []
       }
       const dup = kmsSeen.get(item.id)
-      if (dup !== undefined) throw new ImportError(`${k.where}: Id ${item.id} is already the KmsItem at ${dup}; each KMS counted ID is listed once`)
+      if (dup !== undefined)
+        throw new ImportError(`${k.where}: Id ${item.id} is already the KmsItem at ${dup}; each KMS counted ID is listed once`)
       kmsSeen.set(item.id, k.where)
       children(kNode, 'SkuItem').forEach((sNode, n) => {
         const sName = new Attrs(sNode, '', notes).get('DisplayName')
         const s = new Attrs(sNode, `${k.where}/SkuItem[${n + 1}]${label(sName)}`, notes)
         const gvlk = s.get('Gvlk')?.toUpperCase() ?? null
-        if (gvlk !== null && !GVLK_RE.test(gvlk)) throw new ImportError(`${s.where}: Gvlk="${gvlk}" is not a product key; write five groups of five characters, e.g. W269N-WFGWX-YVC9B-4J6C9-T83GX, or leave it out`)
-        const sku: XmlSku = { id: s.requiredGuid('Id'), name: s.required('DisplayName', 'Windows 11 Pro'), gvlk, gvlkIsGenerated: s.bool('IsGeneratedGvlk') }
+        if (gvlk !== null && !GVLK_RE.test(gvlk))
+          throw new ImportError(
+            `${s.where}: Gvlk="${gvlk}" is not a product key; write five groups of five characters, e.g. W269N-WFGWX-YVC9B-4J6C9-T83GX, or leave it out`
+          )
+        const sku: XmlSku = {
+          id: s.requiredGuid('Id'),
+          name: s.required('DisplayName', 'Windows 11 Pro'),
+          gvlk,
+          gvlkIsGenerated: s.bool('IsGeneratedGvlk')
+        }
         const dupSku = skuSeen.get(sku.id)
-        if (dupSku !== undefined) throw new ImportError(`${s.where}: Id ${sku.id} is already the SkuItem at ${dupSku}; each SKU is listed once`)
+        if (dupSku !== undefined)
+          throw new ImportError(`${s.where}: Id ${sku.id} is already the SkuItem at ${dupSku}; each SKU is listed once`)
         skuSeen.set(sku.id, s.where)
         item.skus.push(sku)
       })
@@ -439,9 +476,18 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
     if (old && (old.platformId !== b.platformId || JSON.stringify(old.flags) !== JSON.stringify(flags))) {
       notes.push(`WinBuild ${b.buildNumber}: platform ID or flags differ from products.json; the database's are used`)
     }
-    windowsBuilds.push({ index: 0, displayName: b.displayName, buildNumber: b.buildNumber, platformId: b.platformId, releaseDateUtc, flags, source: 'kms-database' })
+    windowsBuilds.push({
+      index: 0,
+      displayName: b.displayName,
+      buildNumber: b.buildNumber,
+      platformId: b.platformId,
+      releaseDateUtc,
+      flags,
+      source: 'kms-database'
+    })
   }
-  for (const old of legacy.hostBuilds) if (!windowsBuilds.some((h) => h.buildNumber === old.buildNumber)) windowsBuilds.push({ ...old, source: 'legacy' })
+  for (const old of legacy.hostBuilds)
+    if (!windowsBuilds.some((h) => h.buildNumber === old.buildNumber)) windowsBuilds.push({ ...old, source: 'legacy' })
   windowsBuilds.sort((x, y) => y.buildNumber - x.buildNumber).forEach((b, i) => (b.index = i))
   const hostBuilds = windowsBuilds.filter((b) => b.flags.useForEpid).map((b, index) => ({ ...b, index }))
 
@@ -468,7 +514,9 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
   // KMS counted IDs: the older ones in their order (names, CSVLK group kept), then the database's new ones
   const groupNames = new Set(legacy.csvlkGroups.map((g) => g.iniName))
   const groupFor = (kmsId: Guid, app: XmlApp): string => {
-    const named = csvlks.find((c) => !c.isLab && !c.isPreview && c.activates.includes(kmsId) && c.iniName !== null && groupNames.has(c.iniName))
+    const named = csvlks.find(
+      (c) => !c.isLab && !c.isPreview && c.activates.includes(kmsId) && c.iniName !== null && groupNames.has(c.iniName)
+    )
     if (named?.iniName) return named.iniName
     const appGroup = legacy.csvlkGroups.find((g) => g.index === app.vlmcsdIndex) ?? legacy.csvlkGroups.find((g) => g.index === 0)
     return appGroup?.iniName ?? 'Windows'
@@ -494,7 +542,8 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
       source: 'kms-database'
     }
     for (const f of ['requiredClientCount', 'defaultProtocolVersion', 'isRetail', 'isPreview', 'applicationId'] as const) {
-      if (merged[f] !== old[f]) notes.push(`KMS ID ${old.guid} "${old.name}": ${f} ${String(old[f])} in products.json, ${String(merged[f])} in the database (used)`)
+      if (merged[f] !== old[f])
+        notes.push(`KMS ID ${old.guid} "${old.name}": ${f} ${String(old[f])} in products.json, ${String(merged[f])} in the database (used)`)
     }
     kmsCountedIds.push(merged)
   }
@@ -521,16 +570,30 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
   kmsCountedIds.forEach((k, i) => (k.index = i))
   const kmsById = new Map(kmsCountedIds.map((k) => [k.guid, k]))
   for (const c of csvlks) {
-    for (const k of c.activates) if (!kmsById.has(k)) notes.push(`CsvlkItem "${c.name}" activates KMS ID ${k}, which neither the database nor products.json defines (kept in its list)`)
+    for (const k of c.activates)
+      if (!kmsById.has(k))
+        notes.push(`CsvlkItem "${c.name}" activates KMS ID ${k}, which neither the database nor products.json defines (kept in its list)`)
   }
 
   // SKUs: the older ones in vlmcs list order (names kept), then the database's new ones
   const xmlSkus = xmlKms.flatMap(({ k }) => k.skus.map((s) => ({ kmsId: k.id, s })))
   const aliasesFor = (guid: Guid, name: string, xmlName: string | undefined): string[] =>
-    uniqueNames(name, [...(xmlName === undefined ? [] : [xmlName]), ...windows11Names(name), ...windows11Names(xmlName ?? ''), ...(aliasFile.skus[guid] ?? [])])
-  const skuFrom = (base: { guid: Guid; name: string; vlmcsListNumber: number | null; isRetail: boolean; isPreview: boolean }, kmsId: Guid, xml: XmlSku | undefined): Sku => {
+    uniqueNames(name, [
+      ...(xmlName === undefined ? [] : [xmlName]),
+      ...windows11Names(name),
+      ...windows11Names(xmlName ?? ''),
+      ...(aliasFile.skus[guid] ?? [])
+    ])
+  const skuFrom = (
+    base: { guid: Guid; name: string; vlmcsListNumber: number | null; isRetail: boolean; isPreview: boolean },
+    kmsId: Guid,
+    xml: XmlSku | undefined
+  ): Sku => {
     const k = kmsById.get(kmsId)
-    if (!k) throw new ImportError(`SKU ${base.guid} "${base.name}" activates against KMS ID ${kmsId}, which neither the database nor products.json defines`)
+    if (!k)
+      throw new ImportError(
+        `SKU ${base.guid} "${base.name}" activates against KMS ID ${kmsId}, which neither the database nor products.json defines`
+      )
     return {
       vlmcsListNumber: base.vlmcsListNumber,
       guid: base.guid,
@@ -560,8 +623,10 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
   const newSkus = xmlSkus
     .filter((x) => !legacy.skus.some((o) => o.guid === x.s.id))
     .sort((x, y) => kmsOrder(x.kmsId) - kmsOrder(y.kmsId) || x.s.name.localeCompare(y.s.name) || x.s.id.localeCompare(y.s.id))
-  for (const { kmsId, s } of newSkus) skus.push(skuFrom({ guid: s.id, name: s.name, vlmcsListNumber: null, isRetail: false, isPreview: false }, kmsId, s))
-  for (const guid of Object.keys(aliasFile.skus)) if (!skus.some((s) => s.guid === guid)) notes.push(`catalog-aliases.json names SKU ${guid}, which the catalog does not have`)
+  for (const { kmsId, s } of newSkus)
+    skus.push(skuFrom({ guid: s.id, name: s.name, vlmcsListNumber: null, isRetail: false, isPreview: false }, kmsId, s))
+  for (const guid of Object.keys(aliasFile.skus))
+    if (!skus.some((s) => s.guid === guid)) notes.push(`catalog-aliases.json names SKU ${guid}, which the catalog does not have`)
 
   const catalog: CatalogFile = {
     _source: {
@@ -617,10 +682,25 @@ export function diffCatalogs(before: Partial<CatalogFile> | undefined, after: Ca
   const b = before ?? {}
   const csvlkKey = (c: Csvlk): string => c.id ?? `name:${c.name}`
   return {
-    skus: diffList(b.skus ?? [], after.skus, (s) => s.guid, (s) => `${s.name} (${s.guid})`),
-    kmsCountedIds: diffList(b.kmsCountedIds ?? [], after.kmsCountedIds, (k) => k.guid, (k) => `${k.name} (${k.guid})`),
+    skus: diffList(
+      b.skus ?? [],
+      after.skus,
+      (s) => s.guid,
+      (s) => `${s.name} (${s.guid})`
+    ),
+    kmsCountedIds: diffList(
+      b.kmsCountedIds ?? [],
+      after.kmsCountedIds,
+      (k) => k.guid,
+      (k) => `${k.name} (${k.guid})`
+    ),
     csvlks: diffList(b.csvlks ?? [], after.csvlks, csvlkKey, (c) => `${c.name} (${c.id ?? 'no Id'})`),
-    windowsBuilds: diffList(b.windowsBuilds ?? [], after.windowsBuilds, (h) => String(h.buildNumber), (h) => `${h.buildNumber} ${h.displayName}${h.flags.useForEpid ? ' (host build for ePIDs)' : ''}`),
+    windowsBuilds: diffList(
+      b.windowsBuilds ?? [],
+      after.windowsBuilds,
+      (h) => String(h.buildNumber),
+      (h) => `${h.buildNumber} ${h.displayName}${h.flags.useForEpid ? ' (host build for ePIDs)' : ''}`
+    ),
     differs: before === undefined || serializeCatalog(before as CatalogFile) !== serializeCatalog(after)
   }
 }
@@ -682,7 +762,9 @@ export function runImport(argv: readonly string[], io: ImportIo): number {
       if (e instanceof ImportError) throw new ImportError(`${path.basename(input)}: ${e.message}`)
       throw e
     }
-    const { catalog, notes } = buildCatalog(db, readLegacy(opts.legacy), readAliases(opts.aliases), { sha256: createHash('sha256').update(bytes).digest('hex') })
+    const { catalog, notes } = buildCatalog(db, readLegacy(opts.legacy), readAliases(opts.aliases), {
+      sha256: createHash('sha256').update(bytes).digest('hex')
+    })
     let before: CatalogFile | undefined
     try {
       before = JSON.parse(readFileSync(opts.out, 'utf8')) as CatalogFile

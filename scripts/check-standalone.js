@@ -29,12 +29,20 @@ function listFiles() {
   // Tracked files plus new ones not yet committed (but not ignored), so the check also works before a commit.
   let out
   try {
-    out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
   } catch (error) {
     console.error(`check-standalone: cannot list the repo's files with git ls-files: ${String(error.stderr ?? error.message).trim()}`)
     process.exit(2)
   }
-  const names = new Set(out.toString('utf8').split('\0').filter((f) => f !== ''))
+  const names = new Set(
+    out
+      .toString('utf8')
+      .split('\0')
+      .filter((f) => f !== '')
+  )
   return [...names]
     .filter((f) => f !== SELF)
     .filter((f) => DIRS.some((d) => f.startsWith(d)) || (ROOT_CONFIG.test(f) && !SKIP_ROOT.has(f)))

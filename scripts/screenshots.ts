@@ -33,7 +33,16 @@ const dns = await startDnsmasq([
 const bridge = await startBridge(service, join(root, 'out/renderer'))
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  args: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync'
+  ]
 })
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
@@ -65,7 +74,10 @@ try {
   await page.getByTestId('lab-state').waitFor()
   await page.screenshot({ path: join(out, 'lab-host.png') })
 
-  for (const [nav, file] of [['Products', 'products.png'], ['Settings & overrides', 'settings.png']] as const) {
+  for (const [nav, file] of [
+    ['Products', 'products.png'],
+    ['Settings & overrides', 'settings.png']
+  ] as const) {
     await page.getByRole('button', { name: nav }).click()
     await page.getByRole('heading', { name: nav === 'Products' ? 'Products' : 'Settings & overrides' }).waitFor()
     await page.screenshot({ path: join(out, file) })

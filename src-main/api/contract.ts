@@ -69,7 +69,10 @@ export const methodInputSchemas = {
   getAppInfo: noInput,
   getSettings: noInput,
   updateSettings: settingsSchema,
-  listProducts: z.object({ search: z.string().max(200).optional() }).strict().optional(),
+  listProducts: z
+    .object({ search: z.string().max(200).optional() })
+    .strict()
+    .optional(),
   getIdentity: noInput,
   renewIdentity: noInput,
   runCheck: runCheckInput,
@@ -85,7 +88,10 @@ export const methodInputSchemas = {
     .strict()
     .optional(),
   stopLabHost: noInput,
-  labHostClients: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict().optional()
+  labHostClients: z
+    .object({ limit: z.number().int().min(1).max(1000).optional() })
+    .strict()
+    .optional()
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -187,4 +193,16 @@ export type KmsApi = {
   readonly on: <E extends EventName>(event: E, listener: EventListener<E>) => () => void
 }
 
-export type { ApiResult, CheckReport, ClientLogRow, LabHostExchange, LabHostStatus, DiscoveryReport, EventName, MethodName, Settings, Sku, TraceEntry }
+export type {
+  ApiResult,
+  CheckReport,
+  ClientLogRow,
+  LabHostExchange,
+  LabHostStatus,
+  DiscoveryReport,
+  EventName,
+  MethodName,
+  Settings,
+  Sku,
+  TraceEntry
+}

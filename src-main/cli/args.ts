@@ -5,7 +5,15 @@
  */
 import type { HostPort } from '../common/host-port'
 import type { KmsProtocolVersion, Sku } from '../protocol'
-import { CLIENT_TIMEOUT_RANGE_MS, parseDnsServerInput, parseKmsHost, parseLookupDomain, parseProtocolVersion, parseWholeNumber, parseWorkstationName } from '../service/inputs'
+import {
+  CLIENT_TIMEOUT_RANGE_MS,
+  parseDnsServerInput,
+  parseKmsHost,
+  parseLookupDomain,
+  parseProtocolVersion,
+  parseWholeNumber,
+  parseWorkstationName
+} from '../service/inputs'
 import { chooseProduct } from '../service/products'
 import type { CommandContext } from './commands'
 

@@ -116,7 +116,15 @@ export function parseHostPort(input: string, rules: HostPortRules): HostPortResu
   if (parsed.ok && rules.unicastOnly === true && parsed.value.family !== 0) {
     const problem = nonUnicastProblem(parsed.value.host, parsed.value.family)
     if (problem !== undefined) {
-      return { ok: false, error: { code: 'host', problem, hint: `give the unicast address of a real ${rules.what}`, message: `${rules.what} '${input}': ${problem}` } }
+      return {
+        ok: false,
+        error: {
+          code: 'host',
+          problem,
+          hint: `give the unicast address of a real ${rules.what}`,
+          message: `${rules.what} '${input}': ${problem}`
+        }
+      }
     }
   }
   return parsed
@@ -141,7 +149,8 @@ function parseSyntax(input: string, rules: HostPortRules): HostPortResult {
   }
 
   if (text === '') return fail('empty', 'it is empty', `give ${rules.noun}, ${examples}`)
-  if (/\s/.test(text)) return fail('host', 'it contains spaces', `give one ${rules.what === 'DNS server' ? 'server' : rules.what} per entry, ${examples}`)
+  if (/\s/.test(text))
+    return fail('host', 'it contains spaces', `give one ${rules.what === 'DNS server' ? 'server' : rules.what} per entry, ${examples}`)
   if (/[/\\]/.test(text)) return fail('host', 'it contains a slash', `give only the address and port (no URL, no path), ${examples}`)
 
   if (text.startsWith('[')) {
@@ -149,10 +158,20 @@ function parseSyntax(input: string, rules: HostPortRules): HostPortResult {
     if (close < 0) return fail('ipv6-brackets', 'the "[" has no matching "]"', bracketHint)
     const host = text.slice(1, close)
     const rest = text.slice(close + 1)
-    if (isIP(host) === 4) return fail('ipv6-brackets', 'brackets are only for IPv6 addresses', `write an IPv4 address without brackets, e.g. ${rules.examples[0]}`)
+    if (isIP(host) === 4)
+      return fail(
+        'ipv6-brackets',
+        'brackets are only for IPv6 addresses',
+        `write an IPv4 address without brackets, e.g. ${rules.examples[0]}`
+      )
     if (isIP(host) !== 6) return fail('ipv6-brackets', `"${host}" is not an IPv6 address`, bracketHint)
     if (rest === '') return { ok: true, value: { host, port: rules.defaultPort, family: 6 } }
-    if (!rest.startsWith(':')) return fail('ipv6-brackets', `unexpected "${rest}" after "]"`, `only ":port" may follow the closing bracket, e.g. ${rules.examples[1]}`)
+    if (!rest.startsWith(':'))
+      return fail(
+        'ipv6-brackets',
+        `unexpected "${rest}" after "]"`,
+        `only ":port" may follow the closing bracket, e.g. ${rules.examples[1]}`
+      )
     const p = port(rest.slice(1))
     return typeof p === 'number' ? { ok: true, value: { host, port: p, family: 6 } } : p
   }
@@ -164,7 +183,11 @@ function parseSyntax(input: string, rules: HostPortRules): HostPortResult {
     const lastColon = text.lastIndexOf(':')
     const address = text.slice(0, lastColon)
     if (isIP(address) === 6 && /^[0-9]{1,5}$/.test(text.slice(lastColon + 1))) {
-      return fail('ipv6-brackets', 'it is not a valid IPv6 address', `to give an IPv6 address with a port, put the address in brackets: [${address}]:${text.slice(lastColon + 1)}`)
+      return fail(
+        'ipv6-brackets',
+        'it is not a valid IPv6 address',
+        `to give an IPv6 address with a port, put the address in brackets: [${address}]:${text.slice(lastColon + 1)}`
+      )
     }
     return fail('ipv6-brackets', 'it is not a valid IPv6 address (nor HOST:PORT)', `check the address; ${bracketHint}`)
   }
@@ -180,12 +203,27 @@ function parseSyntax(input: string, rules: HostPortRules): HostPortResult {
     if (host === '') return fail('host', 'the address before ":" is empty', `write the address before the port, ${examples}`)
   }
   if (isIP(host) === 4) return { ok: true, value: { host, port: portNumber, family: 4 } }
-  if (/^[0-9.]+$/.test(host)) return fail('host', `"${host}" is not a valid IPv4 address`, 'an IPv4 address is four numbers 0-255 separated by dots, without leading zeros, e.g. 192.0.2.10')
+  if (/^[0-9.]+$/.test(host))
+    return fail(
+      'host',
+      `"${host}" is not a valid IPv4 address`,
+      'an IPv4 address is four numbers 0-255 separated by dots, without leading zeros, e.g. 192.0.2.10'
+    )
   if (!rules.names) {
-    if (looksLikeHostName(host)) return fail('host', `"${host}" is a host name, not an IP address`, `give the ${rules.what} by IP address (${rules.whyNoNames ?? 'no names here'}), ${examples}`)
+    if (looksLikeHostName(host))
+      return fail(
+        'host',
+        `"${host}" is a host name, not an IP address`,
+        `give the ${rules.what} by IP address (${rules.whyNoNames ?? 'no names here'}), ${examples}`
+      )
     return fail('host', `"${host}" is not an IP address`, examples)
   }
-  if (!isHostName(host)) return fail('host', `"${host}" is not a valid host name`, `use letters, digits, - and . only (e.g. kms01.corp.example), or an IP address`)
+  if (!isHostName(host))
+    return fail(
+      'host',
+      `"${host}" is not a valid host name`,
+      `use letters, digits, - and . only (e.g. kms01.corp.example), or an IP address`
+    )
   return { ok: true, value: { host, port: portNumber, family: 0 } }
 }
 

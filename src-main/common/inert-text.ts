@@ -14,8 +14,9 @@ export const INERT_MAX_LENGTH = 256
 // A backslash (doubled, so a peer cannot send `\x1b` as text that passes for one of our escapes); C0 controls,
 // DEL, C1 controls; U+2028/2029 (line/paragraph separators); bidi embeddings, overrides and isolates; zero-width
 // characters and the BOM, which hide or join text; lone surrogates.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point of this module
-const UNSAFE = /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+const UNSAFE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point of this module
+  /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 
 function escape(ch: string): string {
   if (ch === '\\') return '\\\\'

@@ -24,7 +24,10 @@ export interface WindowsCodeEntry {
   readonly source: 'research' | 'win32'
 }
 
-function entry(value: number, fields: Omit<WindowsCodeEntry, 'code' | 'value' | 'source'> & { source?: WindowsCodeEntry['source'] }): WindowsCodeEntry {
+function entry(
+  value: number,
+  fields: Omit<WindowsCodeEntry, 'code' | 'value' | 'source'> & { source?: WindowsCodeEntry['source'] }
+): WindowsCodeEntry {
   return { code: formatCode(value), value: value >>> 0, source: 'research', ...fields }
 }
 
@@ -56,12 +59,12 @@ export const WINDOWS_ERROR_TABLE: readonly WindowsCodeEntry[] = [
     symbol: 'DNS_ERROR_RCODE_NAME_ERROR',
     summary: 'DNS name does not exist',
     meaning: 'No _vlmcs._tcp SRV record was found: the name does not exist (NXDOMAIN) in any DNS domain the client searched.',
-    fix: 'Check that the KMS host is installed and publishes its SRV record (event 12294 on the host) in a domain on the client\'s DNS suffix search list, or set the host directly (slmgr /skms host:port).'
+    fix: "Check that the KMS host is installed and publishes its SRV record (event 12294 on the host) in a domain on the client's DNS suffix search list, or set the host directly (slmgr /skms host:port)."
   }),
   entry(0x80092328, {
     summary: 'DNS name does not exist',
-    meaning: 'Same as 0x8007232B: no KMS SRV record was found for the client\'s domain.',
-    fix: 'Verify the KMS host publishes _vlmcs._tcp in the client\'s domain, or set the host with slmgr /skms.'
+    meaning: "Same as 0x8007232B: no KMS SRV record was found for the client's domain.",
+    fix: "Verify the KMS host publishes _vlmcs._tcp in the client's domain, or set the host with slmgr /skms."
   }),
   entry(WINDOWS_CODE.dnsNoRecords, {
     symbol: 'DNS_INFO_NO_RECORDS',
@@ -89,7 +92,7 @@ export const WINDOWS_ERROR_TABLE: readonly WindowsCodeEntry[] = [
   entry(WINDOWS_CODE.countInsufficient, {
     symbol: 'SL_E_VL_NOT_ENOUGH_COUNT',
     summary: 'The count reported by your Key Management Service (KMS) is insufficient',
-    meaning: 'The host answered, but its count is below the product\'s threshold, so a client would not activate.',
+    meaning: "The host answered, but its count is below the product's threshold, so a client would not activate.",
     fix: 'More clients must contact the host (25 for Windows client editions, 5 for Windows Server and Office); check the count with slmgr /dli on the host. A count stuck low means cloned machines with duplicate CMIDs (sysprep /generalize).'
   }),
   entry(WINDOWS_CODE.kmsNotResponding, {
@@ -105,14 +108,14 @@ export const WINDOWS_ERROR_TABLE: readonly WindowsCodeEntry[] = [
   entry(WINDOWS_CODE.kmsCannotBeUsed, {
     symbol: 'SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH',
     summary: 'The specified Key Management Service (KMS) cannot be used',
-    meaning: 'The host refuses this product: its host key (CSVLK) does not cover this product\'s KMS ID.',
+    meaning: "The host refuses this product: its host key (CSVLK) does not cover this product's KMS ID.",
     fix: 'Point the client at a host with the right CSVLK, or install the CSVLK / updates that add this product on the host.'
   }),
   entry(WINDOWS_CODE.invalidTimestamp, {
     symbol: 'SL_E_VL_INVALID_TIMESTAMP',
     summary: 'The activation request timestamp is invalid',
     meaning: 'Client and host clocks differ by more than 4 hours (UTC; the time zone does not matter).',
-    fix: 'Synchronise the client\'s and the host\'s clocks (NTP / domain time).'
+    fix: "Synchronise the client's and the host's clocks (NTP / domain time)."
   }),
   entry(WINDOWS_CODE.invalidData, {
     symbol: 'ERROR_INVALID_DATA',
@@ -137,7 +140,7 @@ export const WINDOWS_ERROR_TABLE: readonly WindowsCodeEntry[] = [
     symbol: 'SL_REMAPPING_SP_STATUS_INVALIDARG',
     summary: 'Host reported invalid data / client table full',
     meaning: 'The host refused the request with an invalid-argument status (emulators send it when their client table is full).',
-    fix: 'Check the host\'s configuration and logs.'
+    fix: "Check the host's configuration and logs."
   }),
   entry(0xc004f035, {
     summary: 'Invalid Volume License Key',
@@ -198,7 +201,7 @@ export function explainWindowsCode(value: number): WindowsCodeEntry {
     entry(value, {
       summary: `Error ${formatCode(value)}`,
       meaning: `The host or the client reported ${formatCode(value)}, which KMS Scout has no explanation for.`,
-      fix: 'Search for the code in Microsoft\'s activation error list and check the KMS host\'s event log (Key Management Service log, event 12290).'
+      fix: "Search for the code in Microsoft's activation error list and check the KMS host's event log (Key Management Service log, event 12290)."
     })
   )
 }

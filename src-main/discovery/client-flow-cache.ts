@@ -15,7 +15,12 @@ export async function tryCachedHost<A>(flow: FlowContext<A>): Promise<FlowEnd<A>
   const applicationId = flow.options.applicationId
   const hostCache = flow.deps.hostCache
   if (!flow.caching) {
-    emit({ kind: 'cache-lookup', applicationId, result: 'disabled', message: 'host caching is off (like slmgr /ckhc): discovery runs every time' })
+    emit({
+      kind: 'cache-lookup',
+      applicationId,
+      result: 'disabled',
+      message: 'host caching is off (like slmgr /ckhc): discovery runs every time'
+    })
     return undefined
   }
   if (!hostCache) {
@@ -81,8 +86,20 @@ async function lookUpCachedHost<A>(flow: FlowContext<A>, hostCache: HostCacheLik
     return null
   }
   const address = entry.address !== undefined ? { address: entry.address } : {}
-  flow.cache = { ...flow.cache, lookup: 'hit', cachedHost: { host: entry.host, port: entry.port, ...address, lastSuccessAt: entry.lastSuccessAt } }
-  emit({ kind: 'cache-lookup', applicationId, result: 'hit', host: entry.host, port: entry.port, ...address, lastSuccessAt: entry.lastSuccessAt })
+  flow.cache = {
+    ...flow.cache,
+    lookup: 'hit',
+    cachedHost: { host: entry.host, port: entry.port, ...address, lastSuccessAt: entry.lastSuccessAt }
+  }
+  emit({
+    kind: 'cache-lookup',
+    applicationId,
+    result: 'hit',
+    host: entry.host,
+    port: entry.port,
+    ...address,
+    lastSuccessAt: entry.lastSuccessAt
+  })
   return entry
 }
 
@@ -91,7 +108,14 @@ async function clearCachedHost<A>(flow: FlowContext<A>, hostCache: HostCacheLike
   try {
     await hostCache.clear(applicationId)
     flow.cache = { ...flow.cache, update: 'cleared' }
-    flow.trace.emit({ kind: 'cache-update', applicationId, action: 'cleared', host: entry.host, port: entry.port, reason: 'the cached host failed; discovery runs again' })
+    flow.trace.emit({
+      kind: 'cache-update',
+      applicationId,
+      action: 'cleared',
+      host: entry.host,
+      port: entry.port,
+      reason: 'the cached host failed; discovery runs again'
+    })
   } catch (error) {
     flow.trace.emit({ kind: 'cache-update', applicationId, action: 'failed', reason: `cannot clear the cached host: ${messageOf(error)}` })
   }

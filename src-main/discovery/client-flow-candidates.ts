@@ -13,7 +13,10 @@ import { runFailover, type AttemptRecord, type CandidateSupply, type FailoverCan
 import { formatHostPort } from './probe'
 
 /** Runs the failover over `supply` with the flow's settings; its attempts join the flow's. */
-export async function tryCandidates<A, C extends FailoverCandidate>(flow: FlowContext<A>, supply: CandidateSupply<C>): Promise<FailoverResult<A, C>> {
+export async function tryCandidates<A, C extends FailoverCandidate>(
+  flow: FlowContext<A>,
+  supply: CandidateSupply<C>
+): Promise<FailoverResult<A, C>> {
   const result = await runFailover(supply, flow.deps.probe, flow.failover, {
     emit: flow.trace.emit,
     elapsed: flow.trace.elapsed,
@@ -63,7 +66,13 @@ export async function addressesForHost<A>(flow: FlowContext<A>, host: string, ca
     return [literal]
   }
   if (cachedAddress !== undefined) {
-    emit({ kind: 'host-resolve', host, addresses: [cachedAddress], via: 'cache', message: 'address stored with the cached host; no DNS query needed' })
+    emit({
+      kind: 'host-resolve',
+      host,
+      addresses: [cachedAddress],
+      via: 'cache',
+      message: 'address stored with the cached host; no DNS query needed'
+    })
     return [cachedAddress]
   }
   const server = flow.configuredDnsServer
@@ -97,7 +106,9 @@ export function noHostError(attempts: readonly AttemptRecord[], message: string)
   const failed = attempts.filter((a) => a.outcome === 'failed')
   const refusal = failed.find((a) => a.code === 'kms-error' && a.windowsCode !== undefined)
   const innerCode = refusal?.windowsCode ?? [...failed].reverse().find((a) => a.windowsCode !== undefined)?.windowsCode
-  const details = failed.map((a) => `${formatHostPort(a.address ?? a.host, a.port)} ${a.code ?? 'failed'}${a.windowsCode ? ` ${a.windowsCode}` : ''}`)
+  const details = failed.map(
+    (a) => `${formatHostPort(a.address ?? a.host, a.port)} ${a.code ?? 'failed'}${a.windowsCode ? ` ${a.windowsCode}` : ''}`
+  )
   return {
     kind: 'no-host-contacted',
     windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted),

@@ -12,7 +12,15 @@ import { formatHostPort } from './probe'
 import type { RandomInt } from './srv-prng'
 import type { SrvSelectionMode } from './srv-selection'
 import { createTraceRecorder, type TraceRecorder } from './trace'
-import type { AnsweredHost, CacheSummary, ClientFlowDeps, ClientFlowOptions, ClientFlowResult, DiscoverySummary, FlowError } from './client-flow-types'
+import type {
+  AnsweredHost,
+  CacheSummary,
+  ClientFlowDeps,
+  ClientFlowOptions,
+  ClientFlowResult,
+  DiscoverySummary,
+  FlowError
+} from './client-flow-types'
 
 export interface FlowContext<A> {
   readonly options: ClientFlowOptions
@@ -100,7 +108,7 @@ export function finishFlow<A>(flow: FlowContext<A>, end: FlowEnd<A>): ClientFlow
     outcome,
     ...(a ? { source: a.source, host: a.host, port: a.port, ...(a.address !== undefined ? { address: a.address } : {}) } : {}),
     ...(end.error ? { windowsCode: end.error.windows.code } : {}),
-    message: a ? `verified answer from ${formatHostPort(a.host, a.port)} (${a.source})` : end.error?.message ?? 'no answer',
+    message: a ? `verified answer from ${formatHostPort(a.host, a.port)} (${a.source})` : (end.error?.message ?? 'no answer'),
     durationMs: trace.elapsed()
   })
   return {
@@ -115,5 +123,7 @@ export function finishFlow<A>(flow: FlowContext<A>, end: FlowEnd<A>): ClientFlow
 }
 
 export function cancelledEnd<A>(): FlowEnd<A> {
-  return { error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted), message: 'cancelled before a KMS host answered' } }
+  return {
+    error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted), message: 'cancelled before a KMS host answered' }
+  }
 }

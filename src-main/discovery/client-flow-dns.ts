@@ -106,7 +106,8 @@ function noRecordsEnd<A>(flow: FlowContext<A>, lookups: readonly DomainLookup[])
 async function tryPublishedHosts<A>(flow: FlowContext<A>, domain: string, records: readonly SrvTargetRecord[]): Promise<FlowEnd<A>> {
   const { emit } = flow.trace
   const picker = createSrvPicker(records, { random: flow.random, mode: flow.selection, trace: emit })
-  if (flow.failedCachedHost) picker.removeHost(flow.failedCachedHost.host, flow.failedCachedHost.port, 'failed as the cached host moments ago')
+  if (flow.failedCachedHost)
+    picker.removeHost(flow.failedCachedHost.host, flow.failedCachedHost.port, 'failed as the cached host moments ago')
   const supply: CandidateSupply<FailoverCandidate> = {
     next: () => {
       const record = picker.next()
@@ -124,7 +125,15 @@ async function tryPublishedHosts<A>(flow: FlowContext<A>, domain: string, record
   if (answered) {
     emit({ kind: 'stage', stage: 'dns', outcome: 'answered' })
     if (flow.caching && flow.deps.hostCache) await storeAnsweredHost(flow, answered, 'stored')
-    else if (!flow.caching) emit({ kind: 'cache-update', applicationId: flow.options.applicationId, action: 'skipped', host: answered.host, port: answered.port, reason: 'host caching is off' })
+    else if (!flow.caching)
+      emit({
+        kind: 'cache-update',
+        applicationId: flow.options.applicationId,
+        action: 'skipped',
+        host: answered.host,
+        port: answered.port,
+        reason: 'host caching is off'
+      })
     return { answered }
   }
   emit({ kind: 'stage', stage: 'dns', outcome: 'failed', message: 'every KMS host failed' })

@@ -23,12 +23,22 @@ export async function tryManualHost<A>(flow: FlowContext<A>): Promise<FlowEnd<A>
   const answered = answeredHostOf(result)
   if (answered) {
     emit({ kind: 'stage', stage: 'manual', outcome: 'answered' })
-    emit({ kind: 'cache-update', applicationId: flow.options.applicationId, action: 'skipped', host: manual.host, port: manual.port, reason: 'a manual host is not cached (the cache holds discovered hosts)' })
+    emit({
+      kind: 'cache-update',
+      applicationId: flow.options.applicationId,
+      action: 'skipped',
+      host: manual.host,
+      port: manual.port,
+      reason: 'a manual host is not cached (the cache holds discovered hosts)'
+    })
     return { answered, manualHost: manual }
   }
   emit({ kind: 'stage', stage: 'manual', outcome: 'failed', message: 'the manual host overrides discovery, so no other host is tried' })
   return {
-    error: noHostError(flow.attempts, `the manual host ${formatHostPort(manual.host, manual.port)} gave no verified answer; it overrides discovery (like /skms), so no other host was tried`),
+    error: noHostError(
+      flow.attempts,
+      `the manual host ${formatHostPort(manual.host, manual.port)} gave no verified answer; it overrides discovery (like /skms), so no other host was tried`
+    ),
     manualHost: manual
   }
 }

@@ -4,7 +4,15 @@ import type { DomainLookup } from './domains'
 import type { DomainResultView, SrvRecordView } from './client-flow-types'
 
 export function recordView(r: SrvTargetRecord): SrvRecordView {
-  return { priority: r.priority, weight: r.weight, port: r.port, target: r.target, ttl: r.ttl, addresses: r.addresses.map((a) => a.address), addressSource: r.addressSource }
+  return {
+    priority: r.priority,
+    weight: r.weight,
+    port: r.port,
+    target: r.target,
+    ttl: r.ttl,
+    addresses: r.addresses.map((a) => a.address),
+    addressSource: r.addressSource
+  }
 }
 
 export function domainResultView(lookup: DomainLookup): DomainResultView {

@@ -21,7 +21,15 @@ import { discoverViaDns } from './client-flow-dns'
 import { tryManualHost } from './client-flow-manual'
 import type { ClientFlowDeps, ClientFlowOptions, ClientFlowResult } from './client-flow-types'
 
-export type { ClientFlowDeps, ClientFlowOptions, ClientFlowResult, DiscoveryDeps, DiscoveryOptions, FlowError, SrvRecordView } from './client-flow-types'
+export type {
+  ClientFlowDeps,
+  ClientFlowOptions,
+  ClientFlowResult,
+  DiscoveryDeps,
+  DiscoveryOptions,
+  FlowError,
+  SrvRecordView
+} from './client-flow-types'
 export { domainResultView, recordView } from './client-flow-views'
 
 export async function runClientFlow<A>(options: ClientFlowOptions, deps: ClientFlowDeps<A>): Promise<ClientFlowResult<A>> {

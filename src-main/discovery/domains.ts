@@ -62,7 +62,11 @@ export function checkLookupDomain(domain: string, field = 'domain'): string {
     kmsSrvName(domain)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    throw new DiscoveryConfigError(field, `"${domain}" is not a usable DNS domain: ${message}`, 'give a DNS domain such as corp.example.com')
+    throw new DiscoveryConfigError(
+      field,
+      `"${domain}" is not a usable DNS domain: ${message}`,
+      'give a DNS domain such as corp.example.com'
+    )
   }
   return domain.trim().replace(/\.$/, '')
 }
@@ -74,14 +78,21 @@ export function checkDnsServer(spec: string, field = 'dns-server'): string {
   } catch (error) {
     const problem = error instanceof Error ? error.message : String(error)
     const hint = (error as { hint?: unknown }).hint
-    throw new DiscoveryConfigError(field, problem, typeof hint === 'string' ? hint : 'give an IP address with an optional port, e.g. 10.0.0.2 or [fd00::53]:5353')
+    throw new DiscoveryConfigError(
+      field,
+      problem,
+      typeof hint === 'string' ? hint : 'give an IP address with an optional port, e.g. 10.0.0.2 or [fd00::53]:5353'
+    )
   }
 }
 
 export function planDomains(configured: readonly string[] | null | undefined, os: OsResolverConfig | undefined): DomainPlan {
   if (configured && configured.length > 0) {
     const domains: string[] = []
-    appendUniqueDomains(domains, configured.map((d) => checkLookupDomain(d)))
+    appendUniqueDomains(
+      domains,
+      configured.map((d) => checkLookupDomain(d))
+    )
     return { source: 'configured', domains, from: '--domain / settings lookupDomain, like slmgr /skms-domain', warnings: [] }
   }
   const warnings = [...(os?.warnings ?? [])]
@@ -124,7 +135,12 @@ export interface DnsSettings {
 }
 
 /** One DNS client per distinct server list (split DNS may give different lists per domain). */
-export function dnsClientPool(settings: DnsSettings, trace: TraceSink<DnsTraceEvent>, now: () => number, random?: (n: number) => Uint8Array): (servers: readonly string[]) => DnsClient {
+export function dnsClientPool(
+  settings: DnsSettings,
+  trace: TraceSink<DnsTraceEvent>,
+  now: () => number,
+  random?: (n: number) => Uint8Array
+): (servers: readonly string[]) => DnsClient {
   const clients = new Map<string, DnsClient>()
   return (servers) => {
     const key = servers.join(' ')
@@ -175,13 +191,35 @@ export async function lookupDomains(
     const servers = plan.servers.forDomain(domain)
     if (found && options.stopAtFirst) break
     if (qname === undefined) {
-      const lookup: DomainLookup = { domain, qname: `_vlmcs._tcp.${domain}`, servers, outcome: 'nxdomain', code: 'invalid-name', message: 'not a valid DNS name; skipped' }
-      emit({ kind: 'domain-result', domain, qname: lookup.qname, outcome: 'nxdomain', records: 0, code: 'invalid-name', message: lookup.message! })
+      const lookup: DomainLookup = {
+        domain,
+        qname: `_vlmcs._tcp.${domain}`,
+        servers,
+        outcome: 'nxdomain',
+        code: 'invalid-name',
+        message: 'not a valid DNS name; skipped'
+      }
+      emit({
+        kind: 'domain-result',
+        domain,
+        qname: lookup.qname,
+        outcome: 'nxdomain',
+        records: 0,
+        code: 'invalid-name',
+        message: lookup.message!
+      })
       lookups.push(lookup)
       continue
     }
     if (servers.length === 0) {
-      const lookup: DomainLookup = { domain, qname, servers, outcome: 'dns-failure', code: 'no-servers', message: 'no DNS server to ask for this domain' }
+      const lookup: DomainLookup = {
+        domain,
+        qname,
+        servers,
+        outcome: 'dns-failure',
+        code: 'no-servers',
+        message: 'no DNS server to ask for this domain'
+      }
       emit({ kind: 'domain-result', domain, qname, outcome: 'dns-failure', records: 0, code: 'no-servers', message: lookup.message! })
       lookups.push(lookup)
       continue
@@ -196,7 +234,11 @@ export async function lookupDomains(
       if (!isDnsError(error)) throw error
       if (error.code === 'aborted') throw error
       // An invalid name cannot exist; everything else that is not an answer is a DNS failure (timeout, SERVFAIL…).
-      const outcome: DomainOutcome = !isDnsTransportFailure(error.code) ? (error.code as DomainOutcome) : error.code === 'invalid-name' ? 'nxdomain' : 'dns-failure'
+      const outcome: DomainOutcome = !isDnsTransportFailure(error.code)
+        ? (error.code as DomainOutcome)
+        : error.code === 'invalid-name'
+          ? 'nxdomain'
+          : 'dns-failure'
       lookups.push({ domain, qname, servers, outcome, code: error.code, message: error.message })
       emit({ kind: 'domain-result', domain, qname, outcome, records: 0, code: error.code, message: error.message })
     }

@@ -7,7 +7,14 @@ import type { DnsErrorCode } from '../dns/errors'
 import type { ProbeFailure } from './probe'
 import { WINDOWS_CODE } from '../common/windows-codes'
 
-export { explainWindowsCode, formatCode, lookupWindowsCode, WINDOWS_CODE, WINDOWS_ERROR_TABLE, type WindowsCodeEntry } from '../common/windows-codes'
+export {
+  explainWindowsCode,
+  formatCode,
+  lookupWindowsCode,
+  WINDOWS_CODE,
+  WINDOWS_ERROR_TABLE,
+  type WindowsCodeEntry
+} from '../common/windows-codes'
 
 /** The code of one failed attempt at one host — the closest thing a Windows client would log for it. */
 export function windowsCodeForProbeFailure(failure: Pick<ProbeFailure, 'code' | 'hresult'>): number | undefined {

@@ -152,7 +152,10 @@ export function transition(state: FailoverMachineState, event: FailoverEvent, co
       if (progress.addressIndex + 1 < progress.attemptCount) {
         // The host's next address, within the same candidate: no new candidate, no stagger.
         const addressIndex = progress.addressIndex + 1
-        return { state: updateCandidate(state, event.candidate, { addressIndex }), actions: [{ type: 'start-attempt', candidate: event.candidate, addressIndex }] }
+        return {
+          state: updateCandidate(state, event.candidate, { addressIndex }),
+          actions: [{ type: 'start-attempt', candidate: event.candidate, addressIndex }]
+        }
       }
       const next = updateCandidate(state, event.candidate, { status: 'failed' })
       const failed: FailoverAction = { type: 'candidate-failed', candidate: event.candidate }
@@ -177,7 +180,8 @@ export class FailoverMachineError extends Error {
 }
 
 function drawNext(state: FailoverMachineState, reason: CandidateStartReason, config: FailoverMachineConfig): FailoverStep {
-  if (state.phase !== 'running' || state.pendingDraw !== undefined || runningCount(state) >= inFlightLimit(config)) return { state, actions: [] }
+  if (state.phase !== 'running' || state.pendingDraw !== undefined || runningCount(state) >= inFlightLimit(config))
+    return { state, actions: [] }
   return { state: { ...state, pendingDraw: reason }, actions: [{ type: 'draw-candidate', reason }] }
 }
 

@@ -284,7 +284,13 @@ class FailoverDriver<A, C extends FailoverCandidate> {
     const { emit, elapsed } = this.context
     const attempt = ++this.counters.attempts
     const startedAtMs = elapsed()
-    const base = { attempt, candidate: traceIndex, host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
+    const base = {
+      attempt,
+      candidate: traceIndex,
+      host: candidate.host,
+      port: candidate.port,
+      ...(address !== undefined ? { address } : {})
+    }
     emit({ kind: 'attempt-start', ...base })
 
     const own = new AbortController()
@@ -292,12 +298,13 @@ class FailoverDriver<A, C extends FailoverCandidate> {
     this.stopAll.signal.addEventListener('abort', stop, { once: true })
     let timedOut = false
     const attemptTimeoutMs = this.options.attemptTimeoutMs
-    const timer = attemptTimeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true
-          own.abort()
-        }, attemptTimeoutMs)
+    const timer =
+      attemptTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            own.abort()
+          }, attemptTimeoutMs)
 
     // An attempt is recorded once: by its probe's result, or as cancelled when the grace period runs out first.
     let recorded = false
@@ -311,7 +318,11 @@ class FailoverDriver<A, C extends FailoverCandidate> {
     }
     let settle!: () => void
     const settled = new Promise<void>((r) => (settle = r))
-    this.pending.set(attempt, { settled, cancelAfterGrace: () => record({ outcome: 'cancelled', message: 'cancelled: the probe did not stop in time after another host answered' }) })
+    this.pending.set(attempt, {
+      settled,
+      cancelAfterGrace: () =>
+        record({ outcome: 'cancelled', message: 'cancelled: the probe did not stop in time after another host answered' })
+    })
 
     const target: ProbeTarget = { host: candidate.host, port: candidate.port, ...(address !== undefined ? { address } : {}) }
     void safeProbe(this.probe, target, own.signal).then((outcome) => {
@@ -327,13 +338,21 @@ class FailoverDriver<A, C extends FailoverCandidate> {
       if (outcome.kind === 'verified') {
         const rttMs = round(outcome.rttMs ?? elapsed() - startedAtMs)
         record({ outcome: 'verified', rttMs })
-        this.winner = { candidate, candidateIndex: traceIndex, attempt, ...(address !== undefined ? { address } : {}), answer: outcome.answer, rttMs }
+        this.winner = {
+          candidate,
+          candidateIndex: traceIndex,
+          attempt,
+          ...(address !== undefined ? { address } : {}),
+          answer: outcome.answer,
+          rttMs
+        }
         this.dispatch({ type: 'attempt-verified', candidate: candidateNumber })
         return
       }
-      const failure = timedOut && outcome.code === 'aborted'
-        ? { kind: 'failure' as const, code: 'timeout' as const, message: `no verified answer within ${attemptTimeoutMs} ms` }
-        : outcome
+      const failure =
+        timedOut && outcome.code === 'aborted'
+          ? { kind: 'failure' as const, code: 'timeout' as const, message: `no verified answer within ${attemptTimeoutMs} ms` }
+          : outcome
       const windows = windowsCodeForProbeFailure(failure)
       record({
         outcome: 'failed',
@@ -374,14 +393,21 @@ class FailoverDriver<A, C extends FailoverCandidate> {
   }
 }
 
-type AttemptResultFields = Omit<AttemptRecord, 'attempt' | 'candidate' | 'source' | 'host' | 'port' | 'address' | 'startedAtMs' | 'durationMs'>
+type AttemptResultFields = Omit<
+  AttemptRecord,
+  'attempt' | 'candidate' | 'source' | 'host' | 'port' | 'address' | 'startedAtMs' | 'durationMs'
+>
 
 async function safeProbe<A>(probe: Probe<A>, target: ProbeTarget, signal: AbortSignal): Promise<ProbeOutcome<A>> {
   try {
     return await probe(target, signal)
   } catch (error) {
     if (signal.aborted) return { kind: 'failure', code: 'aborted', message: 'cancelled' }
-    return { kind: 'failure', code: 'internal', message: `probe failed unexpectedly: ${error instanceof Error ? error.message : String(error)}` }
+    return {
+      kind: 'failure',
+      code: 'internal',
+      message: `probe failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`
+    }
   }
 }
 

@@ -86,15 +86,30 @@ export function resolveCheckProduct(catalog: ProductCatalog, query: string | nul
     const found = catalog.findProduct(query)
     if (found.kind === 'found') return found.sku
     if (found.kind === 'ambiguous') {
-      const shown = found.candidates.slice(0, 5).map((s) => `"${s.name}" (${s.guid})`).join(', ')
-      throw new DiscoveryConfigError('product', `product "${query}" matches ${found.candidates.length} products: ${shown}${found.candidates.length > 5 ? ', …' : ''}`, 'give the exact name or the SKU GUID')
+      const shown = found.candidates
+        .slice(0, 5)
+        .map((s) => `"${s.name}" (${s.guid})`)
+        .join(', ')
+      throw new DiscoveryConfigError(
+        'product',
+        `product "${query}" matches ${found.candidates.length} products: ${shown}${found.candidates.length > 5 ? ', …' : ''}`,
+        'give the exact name or the SKU GUID'
+      )
     }
-    throw new DiscoveryConfigError('product', `no product matches "${query}"`, 'give a product name as in the product list (e.g. "Windows 10 Professional") or its SKU GUID')
+    throw new DiscoveryConfigError(
+      'product',
+      `no product matches "${query}"`,
+      'give a product name as in the product list (e.g. "Windows 10 Professional") or its SKU GUID'
+    )
   }
   if (defaultSkuId) {
     const sku = catalog.skuById(defaultSkuId)
     if (sku) return sku
-    throw new DiscoveryConfigError('defaultProductSkuId', `the settings name SKU ${defaultSkuId}, which is not in the product data`, 'fix defaultProductSkuId in settings.json or pass --product')
+    throw new DiscoveryConfigError(
+      'defaultProductSkuId',
+      `the settings name SKU ${defaultSkuId}, which is not in the product data`,
+      'fix defaultProductSkuId in settings.json or pass --product'
+    )
   }
   return catalog.defaultProduct()
 }
@@ -148,7 +163,12 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
     const where = formatHostPort(answered.host, answered.port)
     const rtt = formatMs(answered.rttMs)
     const perfdata = `count=${a.count};;;0 rtt=${rtt}ms`
-    const host = { host: answered.host, port: answered.port, ...(answered.address !== undefined ? { address: answered.address } : {}), source: answered.source }
+    const host = {
+      host: answered.host,
+      port: answered.port,
+      ...(answered.address !== undefined ? { address: answered.address } : {}),
+      source: answered.source
+    }
     if (a.countSufficient) {
       return {
         status: 'ok',
@@ -165,7 +185,9 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
     return {
       status: 'warning',
       exitCode: CHECK_EXIT.warning,
-      statusLine: monitoringText(`KMS WARNING - ${where} count=${a.count}/${a.threshold} below the threshold, clients would not activate (${windows.code}) ePID=${a.epid} rtt=${rtt}ms`),
+      statusLine: monitoringText(
+        `KMS WARNING - ${where} count=${a.count}/${a.threshold} below the threshold, clients would not activate (${windows.code}) ePID=${a.epid} rtt=${rtt}ms`
+      ),
       perfdata,
       wouldActivate: false,
       host,
@@ -174,14 +196,20 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
       ...common
     }
   }
-  const failure = error ?? { kind: 'no-host-contacted' as const, windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted), message: 'no verified answer' }
+  const failure = error ?? {
+    kind: 'no-host-contacted' as const,
+    windows: explainWindowsCode(WINDOWS_CODE.noKmsContacted),
+    message: 'no verified answer'
+  }
   const unknown = failure.kind === 'no-dns-servers' || failure.kind === 'no-domains' || failure.kind === 'cancelled'
   const status: CheckStatus = unknown ? 'unknown' : 'critical'
   const inner = failure.inner ? ` [${failure.inner.code} ${failure.inner.summary}]` : ''
   return {
     status,
     exitCode: CHECK_EXIT[status],
-    statusLine: monitoringText(`KMS ${status.toUpperCase()} - ${failure.windows.summary} (${failure.windows.code})${inner}: ${failure.message}`),
+    statusLine: monitoringText(
+      `KMS ${status.toUpperCase()} - ${failure.windows.summary} (${failure.windows.code})${inner}: ${failure.message}`
+    ),
     perfdata: '',
     wouldActivate: false,
     windows: failure.windows,

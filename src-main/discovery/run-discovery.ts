@@ -8,7 +8,13 @@ import { randomInt } from 'node:crypto'
 import { readOsResolverConfig } from '../dns/os-config/read'
 import { isDnsError } from '../dns/errors'
 import { checkDnsServer, dnsClientPool, lookupDomains, planDnsServers, planDomains, type DomainOutcome } from './domains'
-import { explainWindowsCode, WINDOWS_CODE, windowsCodeForDiscoveryFailure, type DomainLookupFailure, type WindowsCodeEntry } from './error-map'
+import {
+  explainWindowsCode,
+  WINDOWS_CODE,
+  windowsCodeForDiscoveryFailure,
+  type DomainLookupFailure,
+  type WindowsCodeEntry
+} from './error-map'
 import type { DiscoveryDeps, DiscoveryOptions, SrvRecordView } from './client-flow'
 import { domainResultView, recordView } from './client-flow'
 import { createSrvPicker, firstPickProbabilities, type SrvSelectionMode } from './srv-selection'
@@ -51,7 +57,11 @@ export interface DiscoveryReport {
   readonly warnings: readonly string[]
   readonly results: readonly DomainDiscovery[]
   readonly usedDomain?: string
-  readonly error?: { readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'cancelled'; readonly windows: WindowsCodeEntry; readonly message: string }
+  readonly error?: {
+    readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'cancelled'
+    readonly windows: WindowsCodeEntry
+    readonly message: string
+  }
   readonly trace: readonly TraceEntry[]
   readonly durationMs: number
 }
@@ -106,10 +116,16 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
   const clientFor = dnsClientPool({ timeoutMs: options.dnsTimeoutMs, attempts: options.dnsAttempts }, emit, now, deps.dnsRandom)
   let lookups
   try {
-    lookups = await lookupDomains({ domains, servers }, clientFor, emit, { stopAtFirst: false, ...(deps.signal ? { signal: deps.signal } : {}) })
+    lookups = await lookupDomains({ domains, servers }, clientFor, emit, {
+      stopAtFirst: false,
+      ...(deps.signal ? { signal: deps.signal } : {})
+    })
   } catch (error) {
     if (isDnsError(error) && error.code === 'aborted') {
-      return done({ results: [], error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: 'cancelled' } })
+      return done({
+        results: [],
+        error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: 'cancelled' }
+      })
     }
     throw error
   }
@@ -120,7 +136,8 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
     const chanceOf = new Map(records.map((r, i) => [r, chances[i] ?? 0]))
     const picker = createSrvPicker(records, { random, mode: selection, trace: emit })
     const ranked: RankedRecord[] = []
-    for (let r = picker.next(); r !== undefined; r = picker.next()) ranked.push({ ...recordView(r), order: ranked.length + 1, chanceFirst: chanceOf.get(r) ?? 0 })
+    for (let r = picker.next(); r !== undefined; r = picker.next())
+      ranked.push({ ...recordView(r), order: ranked.length + 1, chanceFirst: chanceOf.get(r) ?? 0 })
     return {
       ...domainResultView(lookup),
       ...(lookup.result ? { answeredBy: lookup.result.server } : {}),
@@ -133,6 +150,10 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
   const windows = explainWindowsCode(windowsCodeForDiscoveryFailure(failures))
   return done({
     results,
-    error: { kind: 'no-records', windows, message: `no KMS SRV records: ${lookups.map((l) => `${l.qname} ${l.outcome}${l.code && l.code !== l.outcome ? ` (${l.code})` : ''}`).join('; ')}` }
+    error: {
+      kind: 'no-records',
+      windows,
+      message: `no KMS SRV records: ${lookups.map((l) => `${l.qname} ${l.outcome}${l.code && l.code !== l.outcome ? ` (${l.code})` : ''}`).join('; ')}`
+    }
   })
 }

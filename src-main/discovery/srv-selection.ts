@@ -148,7 +148,17 @@ export function createSrvPicker<R extends SrvCandidate>(records: readonly R[], o
     if (options.trace) {
       const candidates = pool.map((r, i) => ({ ...describe(r), runningSum: i + 1 }))
       take(chosen)
-      trace({ kind: 'srv-draw', mode, priority: null, candidates, range: [1, candidates.length], drawn: index + 1, chosenIndex: index, chosen: describe(chosen), remaining: pool.length })
+      trace({
+        kind: 'srv-draw',
+        mode,
+        priority: null,
+        candidates,
+        range: [1, candidates.length],
+        drawn: index + 1,
+        chosenIndex: index,
+        chosen: describe(chosen),
+        remaining: pool.length
+      })
     } else {
       take(chosen)
     }
@@ -175,7 +185,17 @@ export function createSrvPicker<R extends SrvCandidate>(records: readonly R[], o
     take(chosen)
     if (options.trace) {
       const candidates = arranged.map((r, i) => ({ ...describe(r), runningSum: runningSums[i]! }))
-      trace({ kind: 'srv-draw', mode, priority, candidates, range: [low, sum], drawn, chosenIndex, chosen: describe(chosen), remaining: pool.length })
+      trace({
+        kind: 'srv-draw',
+        mode,
+        priority,
+        candidates,
+        range: [low, sum],
+        drawn,
+        chosenIndex,
+        chosen: describe(chosen),
+        remaining: pool.length
+      })
     }
     return chosen
   }
@@ -192,7 +212,8 @@ export function createSrvPicker<R extends SrvCandidate>(records: readonly R[], o
   return {
     next: mode === 'legacy-random' ? nextLegacy : nextRfc,
     remove,
-    removeHost: (target, port, reason = 'host failed') => remove((r) => sameHost(r.target, target) && (port === undefined || r.port === port), reason),
+    removeHost: (target, port, reason = 'host failed') =>
+      remove((r) => sameHost(r.target, target) && (port === undefined || r.port === port), reason),
     get remaining() {
       return [...pool]
     }

@@ -239,7 +239,9 @@ function describeEntry(e: TraceEntry): string {
     case 'manual-host':
       return `${hp(e.host, e.port)} — ${e.note}`
     case 'cache-lookup':
-      return e.result === 'hit' ? `hit ${hp(e.host ?? '?', e.port ?? 0)}${e.address ? ` (${e.address})` : ''}, last success ${e.lastSuccessAt ?? '?'}` : `${e.result}${e.message ? ` — ${e.message}` : ''}`
+      return e.result === 'hit'
+        ? `hit ${hp(e.host ?? '?', e.port ?? 0)}${e.address ? ` (${e.address})` : ''}, last success ${e.lastSuccessAt ?? '?'}`
+        : `${e.result}${e.message ? ` — ${e.message}` : ''}`
     case 'cache-update':
       return `${e.action}${e.host ? ` ${hp(e.host, e.port ?? 0)}` : ''} — ${e.reason}`
     case 'domain-lookup':

@@ -82,7 +82,10 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
 export function createDnsClient(options: DnsClientOptions): DnsClient {
   const servers = options.servers.map(toDnsServer)
   if (servers.length === 0) {
-    throw new DnsError('no-servers', 'No DNS server to ask. Configure the DNS servers of this network (KMS Scout never falls back to a public resolver, which would not know internal zones).')
+    throw new DnsError(
+      'no-servers',
+      'No DNS server to ask. Configure the DNS servers of this network (KMS Scout never falls back to a public resolver, which would not know internal zones).'
+    )
   }
   const timeoutMs = positiveInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs')
   const attempts = Math.floor(positiveInteger(options.attempts, DEFAULT_ATTEMPTS, 'attempts'))
@@ -126,17 +129,30 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
             expected,
             timeoutMs,
             signal,
-            onIgnored: (reason: string, bytes: number) => trace({ kind: 'dns-ignored', atMs: now(), server: serverText, transport, qname, qtype, reason, bytes })
+            onIgnored: (reason: string, bytes: number) =>
+              trace({ kind: 'dns-ignored', atMs: now(), server: serverText, transport, qname, qtype, reason, bytes })
           }
-          const outcome = transport === 'udp'
-            ? await exchangeUdp(common)
-            : await exchangeTcp({ ...common, maxMessageBytes: maxTcpMessageBytes, maxIgnoredMessages: MAX_IGNORED_TCP_MESSAGES })
+          const outcome =
+            transport === 'udp'
+              ? await exchangeUdp(common)
+              : await exchangeTcp({ ...common, maxMessageBytes: maxTcpMessageBytes, maxIgnoredMessages: MAX_IGNORED_TCP_MESSAGES })
           const t1 = now()
           const reply = summariseReply(outcome)
           if (reply) trace({ kind: 'dns-reply', atMs: t1, server: serverText, transport, qname, qtype, id, ...reply, elapsedMs: t1 - t0 })
           const failure = describeFailure(outcome, timeoutMs)
           if (failure) {
-            trace({ kind: 'dns-failure', atMs: t1, server: serverText, transport, qname, qtype, attempt, code: failure.code, message: failure.message, elapsedMs: t1 - t0 })
+            trace({
+              kind: 'dns-failure',
+              atMs: t1,
+              server: serverText,
+              transport,
+              qname,
+              qtype,
+              attempt,
+              code: failure.code,
+              message: failure.message,
+              elapsedMs: t1 - t0
+            })
             failures.push({ server: serverText, transport, ...failure })
           }
           return outcome
@@ -178,17 +194,35 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
 }
 
 /** The reply fields of the trace, for outcomes where the server's reply passed our checks. */
-function summariseReply(outcome: ExchangeOutcome):
+function summariseReply(
+  outcome: ExchangeOutcome
+):
   | { rcode: string; truncated: boolean; authoritative: boolean; answers: number; authorities: number; additionals: number; bytes: number }
   | undefined {
   switch (outcome.kind) {
     case 'answer': {
       const m = outcome.message
-      return { rcode: m.rcode, truncated: false, authoritative: m.authoritative, answers: m.answers.length, authorities: m.authorities.length, additionals: m.additionals.length, bytes: m.bytes }
+      return {
+        rcode: m.rcode,
+        truncated: false,
+        authoritative: m.authoritative,
+        answers: m.answers.length,
+        authorities: m.authorities.length,
+        additionals: m.additionals.length,
+        bytes: m.bytes
+      }
     }
     case 'truncated':
     case 'rcode-failure':
-      return { rcode: outcome.rcode, truncated: outcome.kind === 'truncated', authoritative: outcome.authoritative, answers: 0, authorities: 0, additionals: 0, bytes: outcome.bytes }
+      return {
+        rcode: outcome.rcode,
+        truncated: outcome.kind === 'truncated',
+        authoritative: outcome.authoritative,
+        answers: 0,
+        authorities: 0,
+        additionals: 0,
+        bytes: outcome.bytes
+      }
     default:
       return undefined
   }
@@ -207,8 +241,10 @@ function describeFailure(outcome: ExchangeOutcome, timeoutMs: number): { code: D
     case 'malformed':
       return { code: 'malformed', message: outcome.reason }
     case 'rcode-failure':
-      if (outcome.rcode === 'SERVFAIL') return { code: 'servfail', rcode: outcome.rcode, message: 'server failure (SERVFAIL): the server could not get an answer itself' }
-      if (outcome.rcode === 'REFUSED') return { code: 'refused', rcode: outcome.rcode, message: 'query refused (REFUSED): the server does not answer this query for us' }
+      if (outcome.rcode === 'SERVFAIL')
+        return { code: 'servfail', rcode: outcome.rcode, message: 'server failure (SERVFAIL): the server could not get an answer itself' }
+      if (outcome.rcode === 'REFUSED')
+        return { code: 'refused', rcode: outcome.rcode, message: 'query refused (REFUSED): the server does not answer this query for us' }
       return { code: 'other-rcode', rcode: outcome.rcode, message: `server replied ${outcome.rcode}` }
   }
 }

@@ -57,10 +57,7 @@ function describeSocketError(error: unknown): string {
 }
 
 /** Runs `body` with a settle-once callback that also clears the timer and abort listener. */
-function bounded(
-  params: ExchangeParams,
-  body: (finish: (outcome: ExchangeOutcome) => void) => () => void
-): Promise<ExchangeOutcome> {
+function bounded(params: ExchangeParams, body: (finish: (outcome: ExchangeOutcome) => void) => () => void): Promise<ExchangeOutcome> {
   return new Promise((resolve) => {
     let settled = false
     let cleanup: () => void = () => {}
@@ -156,7 +153,10 @@ export function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome>
       while (pending.length >= 2) {
         const length = pending.readUInt16BE(0)
         if (length > params.maxMessageBytes) {
-          finish({ kind: 'malformed', reason: `server announced a ${length}-byte TCP message; the limit is ${params.maxMessageBytes} bytes` })
+          finish({
+            kind: 'malformed',
+            reason: `server announced a ${length}-byte TCP message; the limit is ${params.maxMessageBytes} bytes`
+          })
           return
         }
         if (pending.length < 2 + length) return // wait for the rest (the timer bounds the wait)
@@ -186,7 +186,8 @@ export function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome>
     })
     socket.on('end', () => {
       if (pending.length === 0) finish({ kind: 'network', reason: 'server closed the TCP connection without a reply' })
-      else if (pending.length < 2) finish({ kind: 'malformed', reason: 'server closed the TCP connection after 1 byte of the 2-byte length prefix' })
+      else if (pending.length < 2)
+        finish({ kind: 'malformed', reason: 'server closed the TCP connection after 1 byte of the 2-byte length prefix' })
       else {
         finish({
           kind: 'malformed',

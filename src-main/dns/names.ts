@@ -34,16 +34,27 @@ export function validateQueryName(input: string): string {
   // everything is checked here first.
   if (/[^\x20-\x7e]/.test(name)) {
     const ascii = domainToASCII(name)
-    if (ascii === '') throw new DnsError('invalid-name', `"${input}" is not a DNS name: it contains characters that cannot be converted to an ASCII (IDNA) name`)
+    if (ascii === '')
+      throw new DnsError(
+        'invalid-name',
+        `"${input}" is not a DNS name: it contains characters that cannot be converted to an ASCII (IDNA) name`
+      )
     name = ascii
   }
   if (name.length > MAX_NAME_LENGTH) {
-    throw new DnsError('invalid-name', `"${input}" is not a DNS name: it is ${name.length} characters long, the limit is ${MAX_NAME_LENGTH}`)
+    throw new DnsError(
+      'invalid-name',
+      `"${input}" is not a DNS name: it is ${name.length} characters long, the limit is ${MAX_NAME_LENGTH}`
+    )
   }
   for (const label of name.split('.')) {
-    if (label === '') throw new DnsError('invalid-name', `"${input}" is not a DNS name: it has an empty label (two dots in a row or a leading dot)`)
+    if (label === '')
+      throw new DnsError('invalid-name', `"${input}" is not a DNS name: it has an empty label (two dots in a row or a leading dot)`)
     if (label.length > MAX_LABEL_LENGTH) {
-      throw new DnsError('invalid-name', `"${input}" is not a DNS name: the label "${label.slice(0, 20)}…" is ${label.length} characters long, the limit is ${MAX_LABEL_LENGTH}`)
+      throw new DnsError(
+        'invalid-name',
+        `"${input}" is not a DNS name: the label "${label.slice(0, 20)}…" is ${label.length} characters long, the limit is ${MAX_LABEL_LENGTH}`
+      )
     }
     if (!LABEL_PATTERN.test(label)) {
       throw new DnsError('invalid-name', `"${input}" is not a DNS name: the label "${label}" may contain only letters, digits, "-" and "_"`)

@@ -101,7 +101,13 @@ interface ChainWalk {
  * Follows CNAMEs owned by `start` within `records`. `visited` holds canonical names seen so far in the whole
  * lookup (shared across re-queries) so loops spanning several answers are caught too.
  */
-function followCnames(records: readonly DnsRecord[], start: string, visited: Set<string>, maxHops: number, emit: (from: string, to: string) => void): ChainWalk {
+function followCnames(
+  records: readonly DnsRecord[],
+  start: string,
+  visited: Set<string>,
+  maxHops: number,
+  emit: (from: string, to: string) => void
+): ChainWalk {
   let name = start
   const cnames: string[] = []
   let minTtl = Number.POSITIVE_INFINITY
@@ -145,19 +151,34 @@ async function queryFollowingCnames(
     minTtl = Math.min(minTtl, walk.minTtl)
     const via = cnames.length > 0 ? ` (reached through CNAME ${[qname, ...cnames].join(' → ')})` : ''
     if (answer.rcode === 'NXDOMAIN') {
-      throw new DnsError('nxdomain', `${walk.finalName} does not exist (NXDOMAIN from ${answer.server})${via}`, { qname, qtype, server: answer.server, rcode: 'NXDOMAIN' })
+      throw new DnsError('nxdomain', `${walk.finalName} does not exist (NXDOMAIN from ${answer.server})${via}`, {
+        qname,
+        qtype,
+        server: answer.server,
+        rcode: 'NXDOMAIN'
+      })
     }
     const wanted = answer.answers.some((r) => r.type === qtype && dnsNamesEqual(r.name, walk.finalName))
     if (wanted) return { answer, finalName: walk.finalName, cnames, minTtl }
     if (walk.cnames.length === 0) {
-      throw new DnsError('nodata', `${walk.finalName} has no ${qtype} records (empty answer from ${answer.server})${via}`, { qname, qtype, server: answer.server, rcode: 'NOERROR' })
+      throw new DnsError('nodata', `${walk.finalName} has no ${qtype} records (empty answer from ${answer.server})${via}`, {
+        qname,
+        qtype,
+        server: answer.server,
+        rcode: 'NOERROR'
+      })
     }
     // The chain ended at a name this answer holds nothing more for: ask for that name directly.
     name = validateQueryName(walk.finalName)
   }
 }
 
-function addressesFromSection(records: readonly DnsRecord[], target: string, families: ReadonlyArray<4 | 6>, maxHops: number): { addresses: TargetAddress[]; cnames: string[] } {
+function addressesFromSection(
+  records: readonly DnsRecord[],
+  target: string,
+  families: ReadonlyArray<4 | 6>,
+  maxHops: number
+): { addresses: TargetAddress[]; cnames: string[] } {
   let walk: ChainWalk
   try {
     walk = followCnames(records, target, new Set([canonicalDnsName(target)]), maxHops, () => {})
@@ -210,13 +231,15 @@ export async function resolveHostAddresses(
         const { answer, finalName, cnames, minTtl } = await queryFollowingCnames(client, host, qtype, maxHops, options.signal)
         const addresses: TargetAddress[] = []
         for (const r of answer.answers) {
-          if (r.type === qtype && dnsNamesEqual(r.name, finalName)) addresses.push({ address: r.address, family, ttl: Math.min(r.ttl, minTtl) })
+          if (r.type === qtype && dnsNamesEqual(r.name, finalName))
+            addresses.push({ address: r.address, family, ttl: Math.min(r.ttl, minTtl) })
         }
         return { addresses, cnames, lookup: { qtype, outcome: 'found' } as AddressLookupOutcome }
       } catch (error) {
         if (!(error instanceof DnsError)) throw error
         if (error.code === 'aborted') throw error
-        const outcome: AddressLookupOutcome['outcome'] = error.code === 'nodata' ? 'nodata' : error.code === 'nxdomain' ? 'nxdomain' : 'error'
+        const outcome: AddressLookupOutcome['outcome'] =
+          error.code === 'nodata' ? 'nodata' : error.code === 'nxdomain' ? 'nxdomain' : 'error'
         return { addresses: [], cnames: [], lookup: { qtype, outcome, code: error.code, message: error.message } as AddressLookupOutcome }
       }
     })
@@ -256,7 +279,9 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
   const families = options.families ?? [4, 6]
   const { answer, finalName, cnames, minTtl: cnameTtl } = await queryFollowingCnames(client, name, 'SRV', maxHops, options.signal)
 
-  const srvRecords = answer.answers.filter((r): r is Extract<DnsRecord, { type: 'SRV' }> => r.type === 'SRV' && dnsNamesEqual(r.name, finalName))
+  const srvRecords = answer.answers.filter(
+    (r): r is Extract<DnsRecord, { type: 'SRV' }> => r.type === 'SRV' && dnsNamesEqual(r.name, finalName)
+  )
   client.trace({
     kind: 'srv-records',
     atMs: client.now(),
@@ -267,7 +292,11 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
   })
   const usable = srvRecords.filter((r) => r.target !== '.' && r.target !== '')
   if (usable.length === 0) {
-    throw new DnsError('declined', `${finalName} says the service is not available in this domain (SRV target ".")`, { qname: name, qtype: 'SRV', server: answer.server })
+    throw new DnsError('declined', `${finalName} says the service is not available in this domain (SRV target ".")`, {
+      qname: name,
+      qtype: 'SRV',
+      server: answer.server
+    })
   }
 
   const resolveAddresses = options.resolveAddresses ?? true
@@ -280,16 +309,35 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
     let info: Omit<SrvTargetRecord, 'priority' | 'weight' | 'port' | 'target' | 'ttl'>
     const literal = isIP(target)
     if (literal !== 0) {
-      info = { addresses: [{ address: target, family: literal as 4 | 6, ttl: 0 }], addressSource: 'literal', addressLookups: [], targetCnames: [] }
+      info = {
+        addresses: [{ address: target, family: literal as 4 | 6, ttl: 0 }],
+        addressSource: 'literal',
+        addressLookups: [],
+        targetCnames: []
+      }
     } else if (!resolveAddresses) {
       info = { addresses: [], addressSource: 'none', addressLookups: [], targetCnames: [] }
     } else {
       const fromSection = addressesFromSection(section, target, families, maxHops)
       if (fromSection.addresses.length > 0) {
-        info = { addresses: dedupeAddresses(fromSection.addresses), addressSource: 'additional', addressLookups: [], targetCnames: fromSection.cnames }
+        info = {
+          addresses: dedupeAddresses(fromSection.addresses),
+          addressSource: 'additional',
+          addressLookups: [],
+          targetCnames: fromSection.cnames
+        }
       } else {
-        const looked = await resolveHostAddresses(client, target, { families, maxCnameHops: maxHops, ...(options.signal ? { signal: options.signal } : {}) })
-        info = { addresses: looked.addresses, addressSource: looked.addresses.length > 0 ? 'lookup' : 'none', addressLookups: looked.lookups, targetCnames: looked.cnames }
+        const looked = await resolveHostAddresses(client, target, {
+          families,
+          maxCnameHops: maxHops,
+          ...(options.signal ? { signal: options.signal } : {})
+        })
+        info = {
+          addresses: looked.addresses,
+          addressSource: looked.addresses.length > 0 ? 'lookup' : 'none',
+          addressLookups: looked.lookups,
+          targetCnames: looked.cnames
+        }
       }
     }
     byTarget.set(key, info)
@@ -299,7 +347,9 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
       target,
       source: info.addressSource,
       addresses: info.addresses.map((a) => a.address),
-      problems: info.addressLookups.filter((l) => l.outcome === 'error' || l.outcome === 'nxdomain').map((l) => `${l.qtype}: ${l.message ?? l.outcome}`)
+      problems: info.addressLookups
+        .filter((l) => l.outcome === 'error' || l.outcome === 'nxdomain')
+        .map((l) => `${l.qtype}: ${l.message ?? l.outcome}`)
     })
   })
 

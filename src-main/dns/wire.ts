@@ -26,7 +26,19 @@ const HEADER_BYTES = 12
 /** A name has at most 127 labels, so more pointer hops than that cannot be a real name. */
 const MAX_POINTER_HOPS = 127
 
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE']
+const RCODE_NAMES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE'
+]
 
 function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `RCODE${rcode}`
@@ -42,7 +54,13 @@ export type DnsRecord =
   | (RecordBase & { readonly type: 'A'; readonly address: string })
   | (RecordBase & { readonly type: 'AAAA'; readonly address: string })
   | (RecordBase & { readonly type: 'CNAME'; readonly target: string })
-  | (RecordBase & { readonly type: 'SRV'; readonly priority: number; readonly weight: number; readonly port: number; readonly target: string })
+  | (RecordBase & {
+      readonly type: 'SRV'
+      readonly priority: number
+      readonly weight: number
+      readonly port: number
+      readonly target: string
+    })
   /** Any other type (or class) — framing checked, content not decoded because we do not use it. */
   | (RecordBase & { readonly type: 'OTHER'; readonly rrtype: number; readonly rrclass: number })
 
@@ -97,7 +115,16 @@ export function encodeQuery(spec: QuerySpec): Buffer {
   }
   if (spec.ednsUdpPayloadSize !== undefined) {
     packet.additionals = [
-      { type: 'OPT', name: '.', udpPayloadSize: spec.ednsUdpPayloadSize, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: spec.ednsUdpPayloadSize,
+        extendedRcode: 0,
+        ednsVersion: 0,
+        flags: 0,
+        flag_do: false,
+        options: []
+      }
     ]
   }
   return dnsPacket.encode(packet)
@@ -155,7 +182,8 @@ function scanName(buf: Buffer, start: number, limit: number): NameScan | string 
       continue
     }
     if (labelType !== 0) return `unsupported label type 0x${labelType.toString(16)} at offset ${pos}`
-    if (pos + 1 + len > bound) return `label at offset ${pos} runs past the end of ${end < 0 && limit < buf.length ? 'its record' : 'the message'}`
+    if (pos + 1 + len > bound)
+      return `label at offset ${pos} runs past the end of ${end < 0 && limit < buf.length ? 'its record' : 'the message'}`
     wireLength += len + 1
     if (wireLength > 255) return `name at offset ${start} is longer than 255 bytes`
     if (buf.subarray(pos + 1, pos + 1 + len).includes(0x2e)) dottedLabel = true
@@ -279,7 +307,11 @@ export function inspectReply(buf: Buffer, expected: ExpectedReply): ReplyVerdict
     return inspect(buf, expected)
   } catch (error) {
     // The walk bounds every read, so this is a defect guard, not an expected path.
-    return { kind: 'malformed', reason: `could not decode reply: ${error instanceof Error ? error.message : String(error)}`, bytes: buf.length }
+    return {
+      kind: 'malformed',
+      reason: `could not decode reply: ${error instanceof Error ? error.message : String(error)}`,
+      bytes: buf.length
+    }
   }
 }
 

@@ -29,10 +29,15 @@ export interface EpidReport {
 }
 
 /** The ePID with what it says about the host: OS and build, CSVLK group, key id, channel, LCID, activation date. */
-export function describeEpid(value: string, parts: EpidParts | undefined, catalog: ProductCatalog): EpidReport | { value: string; meaning: string } {
+export function describeEpid(
+  value: string,
+  parts: EpidParts | undefined,
+  catalog: ProductCatalog
+): EpidReport | { value: string; meaning: string } {
   if (parts === undefined) return { value, meaning: 'not a well-formed ePID' }
   const e = explainEpid(parts, catalog)
-  const hostOs = e.hostBuild?.displayName ?? (e.platformHostOs.length > 0 ? e.platformHostOs.join(' / ') : `unknown OS (platform ${parts.platformId})`)
+  const hostOs =
+    e.hostBuild?.displayName ?? (e.platformHostOs.length > 0 ? e.platformHostOs.join(' / ') : `unknown OS (platform ${parts.platformId})`)
   const meaning =
     `host OS ${hostOs} (build ${parts.build}), CSVLK ${e.groupName}, ` +
     `${e.isVolumeChannel ? 'volume channel' : `channel ${String(parts.channel).padStart(2, '0')}`}, LCID ${parts.lcid}, host activated ${e.activationDate}`
@@ -58,7 +63,10 @@ export function hostAnswerWarnings(kmsCountedId: string, result: KmsQueryResult,
   const ex = result.exchanges[result.exchanges.length - 1]!
   for (const c of ex.checks) {
     if (c.status !== 'warn') continue
-    if (c.name === 'iv-differs') warnings.push('emulator-like: the V6 response IV equals the request IV (a genuine host sends a different one; emulators using V5 rules do this)')
+    if (c.name === 'iv-differs')
+      warnings.push(
+        'emulator-like: the V6 response IV equals the request IV (a genuine host sends a different one; emulators using V5 rules do this)'
+      )
     else warnings.push(`check ${c.name}: ${c.detail}`)
   }
   const parts = ex.response.epidParts
@@ -66,7 +74,9 @@ export function hostAnswerWarnings(kmsCountedId: string, result: KmsQueryResult,
     const e = explainEpid(parts, catalog)
     if (e.hostBuild === undefined) warnings.push(`ePID names host build ${parts.build}, which is not a known KMS host OS build`)
     else if (e.platformMatchesBuild === false) {
-      warnings.push(`ePID platform id ${parts.platformId} does not belong to build ${parts.build} (expected ${e.hostBuild.platformId}): a hand-made or emulated ePID`)
+      warnings.push(
+        `ePID platform id ${parts.platformId} does not belong to build ${parts.build} (expected ${e.hostBuild.platformId}): a hand-made or emulated ePID`
+      )
     }
     if (e.csvlkCandidates.length === 0) warnings.push(`ePID CSVLK group ${parts.groupId} is not a known group`)
     else if (!e.keyIdInRange) warnings.push(`ePID key id ${parts.keyId} is outside the key range of CSVLK group ${e.groupName}`)
@@ -74,12 +84,17 @@ export function hostAnswerWarnings(kmsCountedId: string, result: KmsQueryResult,
     const expected = catalog.csvlkForKmsCountedId(kmsCountedId)
     const productGroup = catalog.kmsCountedIdById(kmsCountedId)?.name ?? kmsCountedId
     if (e.csvlkCandidates.length > 0 && !e.csvlkCandidates.some((c) => c.groupId === expected.groupId)) {
-      warnings.push(`ePID CSVLK group ${e.groupName} (${parts.groupId}) is not the one that serves ${productGroup} (${expected.iniName}, group ${expected.groupId})`)
+      warnings.push(
+        `ePID CSVLK group ${e.groupName} (${parts.groupId}) is not the one that serves ${productGroup} (${expected.iniName}, group ${expected.groupId})`
+      )
     }
     const sent = fileTimeToDate(ex.request.base.clientTime)
-    if (sent !== undefined && e.activationDate > sent.toISOString().slice(0, 10)) warnings.push(`ePID activation date ${e.activationDate} is in the future`)
+    if (sent !== undefined && e.activationDate > sent.toISOString().slice(0, 10))
+      warnings.push(`ePID activation date ${e.activationDate} is in the future`)
     if (e.hostBuild !== undefined && e.activationDate < e.hostBuild.releaseDateUtc) {
-      warnings.push(`ePID activation date ${e.activationDate} precedes the release of host build ${parts.build} (${e.hostBuild.releaseDateUtc})`)
+      warnings.push(
+        `ePID activation date ${e.activationDate} precedes the release of host build ${parts.build} (${e.hostBuild.releaseDateUtc})`
+      )
     }
   }
   const b = ex.response.base
@@ -87,7 +102,8 @@ export function hostAnswerWarnings(kmsCountedId: string, result: KmsQueryResult,
     ['activation', b.activationInterval],
     ['renewal', b.renewalInterval]
   ] as const) {
-    if (value < MIN_INTERVAL || value > MAX_INTERVAL) warnings.push(`${name} interval ${value} minutes is outside the ${MIN_INTERVAL}–${MAX_INTERVAL} minutes Windows accepts`)
+    if (value < MIN_INTERVAL || value > MAX_INTERVAL)
+      warnings.push(`${name} interval ${value} minutes is outside the ${MIN_INTERVAL}–${MAX_INTERVAL} minutes Windows accepts`)
   }
   if (result.exchanges.length > 1) {
     const counts = result.exchanges.map((x) => x.response.base.count)

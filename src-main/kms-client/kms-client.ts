@@ -127,11 +127,16 @@ function requestList(options: QueryKmsHostOptions): KmsQueryRequestParams[] {
 function baseRequestOf(params: KmsQueryRequestParams, now: () => Date, index: number): BaseRequest {
   const base = makeBaseRequest({ ...params, clientTime: params.clientTime ?? dateToFileTime(now()) })
   try {
-    if (base.majorVer < 4 || base.majorVer > 0xffff) throw new ProtocolEncodeError('MajorVer', `protocol ${base.majorVer} is not supported (4, 5, 6)`)
+    if (base.majorVer < 4 || base.majorVer > 0xffff)
+      throw new ProtocolEncodeError('MajorVer', `protocol ${base.majorVer} is not supported (4, 5, 6)`)
     encodeBaseRequest(base)
   } catch (error) {
     if (error instanceof ProtocolEncodeError) {
-      throw new KmsQueryError('invalid-request', 'setup', `request ${index + 1} cannot be sent: ${error.message}`, { requestIndex: index, field: error.field, cause: error })
+      throw new KmsQueryError('invalid-request', 'setup', `request ${index + 1} cannot be sent: ${error.message}`, {
+        requestIndex: index,
+        field: error.field,
+        cause: error
+      })
     }
     throw error
   }
@@ -150,22 +155,30 @@ function sessionError(error: ClientSessionError, phase: KmsQueryPhase, address: 
         statusName: ncaStatusName(error.status)
       })
     case 'protocol-violation':
-      return new KmsQueryError('protocol-violation', phase, `${address}: ${error.message}`, { address, field: error.field, offset: error.offset })
+      return new KmsQueryError('protocol-violation', phase, `${address}: ${error.message}`, {
+        address,
+        field: error.field,
+        offset: error.offset
+      })
   }
 }
-
 
 function outcomeError(outcome: Exclude<KmsCallOutcome, { kind: 'response' }>, address: string, index: number): KmsQueryError {
   const requestIndex = index
   switch (outcome.kind) {
     case 'kms-error':
-      return new KmsQueryError('kms-error', 'request', `${address}: the host refused the request with ${outcome.hresultText}${outcome.name ? ` ${outcome.name}` : ''}: ${outcome.message}`, {
-        address,
-        hresult: outcome.hresult,
-        hresultText: outcome.hresultText,
-        hresultName: outcome.name,
-        requestIndex
-      })
+      return new KmsQueryError(
+        'kms-error',
+        'request',
+        `${address}: the host refused the request with ${outcome.hresultText}${outcome.name ? ` ${outcome.name}` : ''}: ${outcome.message}`,
+        {
+          address,
+          hresult: outcome.hresult,
+          hresultText: outcome.hresultText,
+          hresultName: outcome.name,
+          requestIndex
+        }
+      )
     case 'rpc-fault':
       return new KmsQueryError('rpc-fault', 'request', `${address}: ${outcome.message}`, {
         address,
@@ -175,12 +188,17 @@ function outcomeError(outcome: Exclude<KmsCallOutcome, { kind: 'response' }>, ad
         requestIndex
       })
     case 'verification-failed':
-      return new KmsQueryError('verification-failed', 'request', `${address}: invalid KMS response: the '${outcome.failed}' check failed: ${outcome.reason}`, {
-        address,
-        check: outcome.failed,
-        checks: outcome.checks,
-        requestIndex
-      })
+      return new KmsQueryError(
+        'verification-failed',
+        'request',
+        `${address}: invalid KMS response: the '${outcome.failed}' check failed: ${outcome.reason}`,
+        {
+          address,
+          check: outcome.failed,
+          checks: outcome.checks,
+          requestIndex
+        }
+      )
     case 'protocol-violation':
       return new KmsQueryError('protocol-violation', 'request', `${address}: the reply is not a valid response PDU: ${outcome.message}`, {
         address,
@@ -219,7 +237,8 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
   }
   let channel: PduChannel | undefined
   try {
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new KmsQueryError('invalid-request', 'setup', `port ${port} is not a TCP port (1-65535)`)
+    if (!Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new KmsQueryError('invalid-request', 'setup', `port ${port} is not a TCP port (1-65535)`)
     const params = requestList(options)
     // Validate every request before touching the network, so a bad value costs no connection.
     params.forEach((p, i) => baseRequestOf(p, now, i))
@@ -282,7 +301,13 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
           // The host closed (or reset, as a closed socket answers our bytes) without a single byte of an answer.
           // The request can have crossed the host's close on the wire, so this is still a close between requests;
           // a close after part of the answer arrived is a failure in the middle of the exchange.
-          if (mayReconnect && error instanceof KmsQueryError && (error.code === 'connection-closed' || error.code === 'connection-reset') && current.closedByHost && current.bytesReceived === receivedBefore) {
+          if (
+            mayReconnect &&
+            error instanceof KmsQueryError &&
+            (error.code === 'connection-closed' || error.code === 'connection-reset') &&
+            current.closedByHost &&
+            current.bytesReceived === receivedBefore
+          ) {
             await reconnect()
             reconnected = true
             continue
@@ -296,14 +321,25 @@ export async function queryKmsHost(options: QueryKmsHostOptions): Promise<KmsQue
       progress.timing.requestMs.push(rttMs)
       if (step.kind === 'failed') throw sessionError(step.error, 'request', connected.address)
       if (step.kind !== 'result') {
-        throw new KmsQueryError('protocol-violation', 'request', `${connected.address}: unexpected session step '${step.kind}' after a request`, { address: connected.address, requestIndex: i })
+        throw new KmsQueryError(
+          'protocol-violation',
+          'request',
+          `${connected.address}: unexpected session step '${step.kind}' after a request`,
+          { address: connected.address, requestIndex: i }
+        )
       }
       const outcome = step.outcome
       if (outcome.kind !== 'response') throw outcomeError(outcome, connected.address, i)
       answeredHere++
       const exchange: KmsExchange = {
         index: i,
-        request: { base, callId: outcome.call.callId, contextId: outcome.call.contextId, syntax: outcome.call.syntax, iv: outcome.call.request.iv },
+        request: {
+          base,
+          callId: outcome.call.callId,
+          contextId: outcome.call.contextId,
+          syntax: outcome.call.syntax,
+          iv: outcome.call.request.iv
+        },
         response: outcome.response,
         countSufficient: outcome.countSufficient,
         checks: outcome.checks,
@@ -353,7 +389,12 @@ async function bindChannel(
   }
 }
 
-async function resolveAddresses(options: QueryKmsHostOptions, timeoutMs: number, progress: KmsQueryProgress, clock: () => number): Promise<ResolvedAddress[]> {
+async function resolveAddresses(
+  options: QueryKmsHostOptions,
+  timeoutMs: number,
+  progress: KmsQueryProgress,
+  clock: () => number
+): Promise<ResolvedAddress[]> {
   const given = options.addresses
   if (given !== undefined) {
     const list: ResolvedAddress[] = []
@@ -374,8 +415,20 @@ async function resolveAddresses(options: QueryKmsHostOptions, timeoutMs: number,
     const found = await bounded<ResolvedAddress[]>('resolve', timeoutMs, options.signal, undefined, (resolve, reject) => {
       lookup(options.host).then(resolve, (error: unknown) => {
         const osCode = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined
-        const why = osCode === 'ENOTFOUND' ? 'the name does not exist' : osCode === 'EAI_AGAIN' ? 'the DNS server did not answer (temporary failure)' : error instanceof Error ? error.message : String(error)
-        reject(new KmsQueryError('dns-failed', 'resolve', `cannot resolve ${options.host}: ${why}${osCode ? ` (${osCode})` : ''}`, { osCode, cause: error }))
+        const why =
+          osCode === 'ENOTFOUND'
+            ? 'the name does not exist'
+            : osCode === 'EAI_AGAIN'
+              ? 'the DNS server did not answer (temporary failure)'
+              : error instanceof Error
+                ? error.message
+                : String(error)
+        reject(
+          new KmsQueryError('dns-failed', 'resolve', `cannot resolve ${options.host}: ${why}${osCode ? ` (${osCode})` : ''}`, {
+            osCode,
+            cause: error
+          })
+        )
       })
       return () => {}
     })
@@ -408,7 +461,13 @@ async function connectFirst(
       return { ...target, socket }
     } catch (error) {
       if (!(error instanceof KmsQueryError)) throw error
-      const attempt: AddressAttempt = { address: target.address, family: target.family, outcome: error.code, message: error.message, ms: round(clock() - start) }
+      const attempt: AddressAttempt = {
+        address: target.address,
+        family: target.family,
+        outcome: error.code,
+        message: error.message,
+        ms: round(clock() - start)
+      }
       progress.attempts.push(attempt)
       if (error.code === 'aborted') throw error
       last = error

@@ -37,7 +37,10 @@ export function timeoutError(phase: KmsQueryPhase, ms: number, address: string |
     bind: 'waiting for the RPC bind_ack (the host accepted the connection but did not answer the bind)',
     request: 'waiting for the KMS response'
   }
-  return new KmsQueryError('timeout', phase, `timed out after ${ms} ms ${what[phase]}${address ? ` (${address})` : ''}`, { address, timeoutMs: ms })
+  return new KmsQueryError('timeout', phase, `timed out after ${ms} ms ${what[phase]}${address ? ` (${address})` : ''}`, {
+    address,
+    timeoutMs: ms
+  })
 }
 
 /**
@@ -69,7 +72,10 @@ export function bounded<T>(
       settle()
     }
     const onAbort = (): void => finish(() => reject(abortError(phase, address)))
-    const timer = setTimeout(() => finish(() => reject(timeoutError(phase, Math.max(0, Math.round(reportedLimitMs)), address))), Math.max(0, timeoutMs))
+    const timer = setTimeout(
+      () => finish(() => reject(timeoutError(phase, Math.max(0, Math.round(reportedLimitMs)), address))),
+      Math.max(0, timeoutMs)
+    )
     signal?.addEventListener('abort', onAbort, { once: true })
     cleanup = start(
       (value) => finish(() => resolve(value)),
@@ -81,14 +87,24 @@ export function bounded<T>(
 }
 
 /** Connects to one address; rejects with a typed connect-phase error. The socket is destroyed on failure. */
-export function connectAddress(connect: ConnectFunction, target: ConnectTarget, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
+export function connectAddress(
+  connect: ConnectFunction,
+  target: ConnectTarget,
+  timeoutMs: number,
+  signal: AbortSignal | undefined
+): Promise<Socket> {
   const socket = connect(target)
   // A permanent listener: an 'error' after we stopped listening must never crash the process.
   socket.on('error', () => {})
   return bounded<Socket>('connect', timeoutMs, signal, target.host, (resolve, reject) => {
     const onConnect = (): void => resolve(socket)
     const onError = (error: Error): void => reject(socketErrorOf(error, 'connect', target.host))
-    const onClose = (): void => reject(new KmsQueryError('connection-closed', 'connect', `${target.host}: the connection closed while connecting`, { address: target.host }))
+    const onClose = (): void =>
+      reject(
+        new KmsQueryError('connection-closed', 'connect', `${target.host}: the connection closed while connecting`, {
+          address: target.host
+        })
+      )
     socket.once('connect', onConnect)
     socket.once('error', onError)
     socket.once('close', onClose)
@@ -126,8 +142,22 @@ export class PduChannel {
     private readonly address: string
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('end', () => this.fail('closed', (phase) => new KmsQueryError('connection-closed', phase, `${address}: the host closed the connection without answering (${phase} phase)`, { address })))
-    socket.on('close', () => this.fail('closed', (phase) => new KmsQueryError('connection-closed', phase, `${address}: the connection closed without an answer (${phase} phase)`, { address })))
+    socket.on('end', () =>
+      this.fail(
+        'closed',
+        (phase) =>
+          new KmsQueryError('connection-closed', phase, `${address}: the host closed the connection without answering (${phase} phase)`, {
+            address
+          })
+      )
+    )
+    socket.on('close', () =>
+      this.fail(
+        'closed',
+        (phase) =>
+          new KmsQueryError('connection-closed', phase, `${address}: the connection closed without an answer (${phase} phase)`, { address })
+      )
+    )
     socket.on('error', (error: Error) => {
       const osCode = (error as NodeJS.ErrnoException).code
       // A reset is how a host that already closed its socket answers bytes sent to it.
@@ -160,19 +190,26 @@ export class PduChannel {
 
   /** The next whole PDU from the host, within `timeoutMs` (`phaseLimitMs` is named in a timeout error). */
   next(phase: KmsQueryPhase, timeoutMs: number, signal: AbortSignal | undefined, phaseLimitMs: number = timeoutMs): Promise<Uint8Array> {
-    return bounded<Uint8Array>(phase, timeoutMs, signal, this.address, (resolve, reject) => {
-      const check = (): boolean => {
-        const pdu = this.queue.shift()
-        if (pdu !== undefined) resolve(pdu)
-        else if (this.failure !== undefined) reject(this.failure(phase))
-        else return false
-        return true
-      }
-      if (!check()) this.wake = check
-      return () => {
-        this.wake = undefined
-      }
-    }, phaseLimitMs)
+    return bounded<Uint8Array>(
+      phase,
+      timeoutMs,
+      signal,
+      this.address,
+      (resolve, reject) => {
+        const check = (): boolean => {
+          const pdu = this.queue.shift()
+          if (pdu !== undefined) resolve(pdu)
+          else if (this.failure !== undefined) reject(this.failure(phase))
+          else return false
+          return true
+        }
+        if (!check()) this.wake = check
+        return () => {
+          this.wake = undefined
+        }
+      },
+      phaseLimitMs
+    )
   }
 
   close(): void {
@@ -193,7 +230,16 @@ export class PduChannel {
     const bad = this.framer.error
     if (bad !== undefined) {
       // The stream cannot be resynchronised after a bad header: stop reading and report it.
-      this.fail('other', (phase) => new KmsQueryError('protocol-violation', phase, `${this.address}: the host sent bytes that are not a DCE/RPC PDU: ${bad.message}`, { address: this.address, field: bad.field, offset: bad.offset }))
+      this.fail(
+        'other',
+        (phase) =>
+          new KmsQueryError(
+            'protocol-violation',
+            phase,
+            `${this.address}: the host sent bytes that are not a DCE/RPC PDU: ${bad.message}`,
+            { address: this.address, field: bad.field, offset: bad.offset }
+          )
+      )
       this.socket.destroy()
     }
     this.wake?.()

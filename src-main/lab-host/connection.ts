@@ -202,7 +202,14 @@ export class LabHostConnection {
         let result: Uint8Array | Promise<Uint8Array>
         try {
           const refused = step.refused
-          result = this.responder.refusal(pdu, step.reply, refused, this.session.acceptedContexts.get(refused.contextId), this.clientAddress, startedAt)
+          result = this.responder.refusal(
+            pdu,
+            step.reply,
+            refused,
+            this.session.acceptedContexts.get(refused.contextId),
+            this.clientAddress,
+            startedAt
+          )
         } catch (err) {
           this.abort('internal-error', `logging a refusal failed: ${err instanceof Error ? err.message : String(err)}`)
           return
@@ -273,6 +280,7 @@ export class LabHostConnection {
 function framingReason(err: unknown, maxPduBytes: number): LabHostCloseReason {
   // The framer reports both "shorter than the header" and "exceeds the limit" on frag_length; only the message
   // tells them apart (a machine-readable code in ProtocolDecodeError would be better).
-  if (err instanceof ProtocolDecodeError && err.field === 'frag_length' && err.message.includes(`limit of ${maxPduBytes}`)) return 'oversize'
+  if (err instanceof ProtocolDecodeError && err.field === 'frag_length' && err.message.includes(`limit of ${maxPduBytes}`))
+    return 'oversize'
   return 'malformed'
 }

@@ -97,7 +97,14 @@ function representativeKmsIds(catalog: ProductCatalog): Map<string, string> {
   return byGroup
 }
 
-function groupEpid(catalog: ProductCatalog, group: string, kmsId: string, file: { hostBuild: number; lcid: number }, random: RandomSource, now: Date): string {
+function groupEpid(
+  catalog: ProductCatalog,
+  group: string,
+  kmsId: string,
+  file: { hostBuild: number; lcid: number },
+  random: RandomSource,
+  now: Date
+): string {
   const epid = generateEpid(kmsId, { random, now, catalog, hostBuild: file.hostBuild, lcid: file.lcid })
   // generateEpid maps the KMS ID to its group; make sure that is the group we asked for.
   if (catalog.csvlkForKmsCountedId(kmsId).iniName !== group) throw new Error(`KMS ID ${kmsId} does not map to CSVLK group ${group}`)
@@ -114,7 +121,8 @@ export function generateIdentityFile(random: RandomSource, now: Date, catalog: P
   const hostBuild = builds[pick(random, builds.length)]!.buildNumber
   const lcid = EPID_LCIDS[pick(random, EPID_LCIDS.length)]!
   const epids: Record<string, string> = {}
-  for (const [group, kmsId] of representativeKmsIds(catalog)) epids[group] = groupEpid(catalog, group, kmsId, { hostBuild, lcid }, random, now)
+  for (const [group, kmsId] of representativeKmsIds(catalog))
+    epids[group] = groupEpid(catalog, group, kmsId, { hostBuild, lcid }, random, now)
   return { version: 1, createdAt: now.toISOString(), hostBuild, lcid, epids, hwid: formatHwid(generateHwid(random)) }
 }
 
@@ -174,7 +182,9 @@ export async function loadLabHostIdentity(options: LoadIdentityOptions): Promise
       if (parts.ok) {
         const ex = explainEpid(parts.parts, catalog)
         if (parts.parts.groupId !== group.groupId) {
-          warnings.push(`ePID ${own} names CSVLK group ${parts.parts.groupId} (${ex.groupName}), but it answers for ${group.iniName} (group ${group.groupId}); clients do not check this, people reading logs might.`)
+          warnings.push(
+            `ePID ${own} names CSVLK group ${parts.parts.groupId} (${ex.groupName}), but it answers for ${group.iniName} (group ${group.groupId}); clients do not check this, people reading logs might.`
+          )
         }
       }
     }
@@ -184,7 +194,9 @@ export async function loadLabHostIdentity(options: LoadIdentityOptions): Promise
   }
   for (const key of Object.keys(overrides.epids ?? {})) {
     if (!catalog.csvlkGroups.some((g) => g.iniName === key)) {
-      warnings.push(`ePID override for unknown CSVLK group "${key}" ignored; groups: ${catalog.csvlkGroups.map((g) => g.iniName).join(', ')}`)
+      warnings.push(
+        `ePID override for unknown CSVLK group "${key}" ignored; groups: ${catalog.csvlkGroups.map((g) => g.iniName).join(', ')}`
+      )
     }
   }
 
@@ -192,7 +204,8 @@ export async function loadLabHostIdentity(options: LoadIdentityOptions): Promise
   let hwidSource: LoadedIdentity['hwidSource'] = created ? 'generated' : 'file'
   if (overrides.hwid !== undefined) {
     hwid = parseHwid(overrides.hwid)
-    if (!hwid || overrides.hwid.replace(/\s/g, '').length !== 16) throw new RangeError(`HwId "${overrides.hwid}" is not 16 hex digits (8 bytes), e.g. 3A1C049600B60076`)
+    if (!hwid || overrides.hwid.replace(/\s/g, '').length !== 16)
+      throw new RangeError(`HwId "${overrides.hwid}" is not 16 hex digits (8 bytes), e.g. 3A1C049600B60076`)
     hwidSource = 'override'
   } else {
     hwid = parseHwid(file.hwid)

@@ -44,7 +44,13 @@ import { CatalogNames, LocalLedger, type LabHostLedger } from './ledger'
 import { FORWARDABLE_EVENTS } from './worker-messages'
 import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './workers'
 import { LabHostResponder } from './responder'
-import { DEFAULT_ACTIVATION_INTERVAL_MIN, DEFAULT_RENEWAL_INTERVAL_MIN, INTERVAL_RANGE_MIN, LAB_HOST_DEFAULTS, LAB_HOST_RANGES } from '../common/defaults'
+import {
+  DEFAULT_ACTIVATION_INTERVAL_MIN,
+  DEFAULT_RENEWAL_INTERVAL_MIN,
+  INTERVAL_RANGE_MIN,
+  LAB_HOST_DEFAULTS,
+  LAB_HOST_RANGES
+} from '../common/defaults'
 
 /** The host's own defaults; those a setting or a flag can change come from common/defaults. */
 const HOST_DEFAULTS = {
@@ -246,7 +252,8 @@ export class LabHost {
     if (workers !== 0) {
       checkRange('workers', workers, 0, MAX_WORKERS)
       if (options.ledger) throw new TypeError('a worker cannot have workers of its own')
-      if (options.catalog || options.now || options.random) throw new TypeError('workers use the built-in catalog, clock and randomness; leave catalog, now and random unset')
+      if (options.catalog || options.now || options.random)
+        throw new TypeError('workers use the built-in catalog, clock and randomness; leave catalog, now and random unset')
     }
     const listen = options.servers ? options.servers.map((s) => s.address) : (options.listen ?? [HOST_DEFAULTS.listen])
     if (listen.length === 0) throw new RangeError('LabHost needs at least one listen address')
@@ -266,14 +273,29 @@ export class LabHost {
     const mode = options.countMode ?? 'real'
     if (mode !== 'real') checkRange('fixed count', mode.fixed, 0, 0xffff_ffff)
     this.countMode = mode
-    this.activationInterval = checkRange('activationInterval', options.activationInterval ?? HOST_DEFAULTS.activationInterval, INTERVAL_RANGE_MIN.min, INTERVAL_RANGE_MIN.max)
-    this.renewalInterval = checkRange('renewalInterval', options.renewalInterval ?? HOST_DEFAULTS.renewalInterval, INTERVAL_RANGE_MIN.min, INTERVAL_RANGE_MIN.max)
+    this.activationInterval = checkRange(
+      'activationInterval',
+      options.activationInterval ?? HOST_DEFAULTS.activationInterval,
+      INTERVAL_RANGE_MIN.min,
+      INTERVAL_RANGE_MIN.max
+    )
+    this.renewalInterval = checkRange(
+      'renewalInterval',
+      options.renewalInterval ?? HOST_DEFAULTS.renewalInterval,
+      INTERVAL_RANGE_MIN.min,
+      INTERVAL_RANGE_MIN.max
+    )
     this.maxConnections = checkRange('maxConnections', options.maxConnections ?? HOST_DEFAULTS.maxConnections, 1, 1_000_000)
     this.connectionLimit = Math.max(1, Math.floor(this.maxConnections / (1 + workers)))
     this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
     // 16 bytes of header is the least (tests use tiny limits); the upper bound is the one settings and flags use.
     this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? HOST_DEFAULTS.maxPduBytes, 16, LAB_HOST_RANGES.maxPduBytes.max)
-    this.maxPdusPerConnection = checkRange('maxPdusPerConnection', options.maxPdusPerConnection ?? HOST_DEFAULTS.maxPdusPerConnection, 1, 1_000_000_000)
+    this.maxPdusPerConnection = checkRange(
+      'maxPdusPerConnection',
+      options.maxPdusPerConnection ?? HOST_DEFAULTS.maxPdusPerConnection,
+      1,
+      1_000_000_000
+    )
     this.drainTimeoutMs = checkRange('drainTimeoutMs', options.drainTimeoutMs ?? this.exchangeTimeoutMs, 0, 3_600_000)
     this.purgeIntervalMs = checkRange('purgeIntervalMs', options.purgeIntervalMs ?? HOST_DEFAULTS.purgeIntervalMs, 1000, 2_147_483_647)
     if (Object.keys(options.identity.epids).length === 0) throw new RangeError('the identity has no ePID')
@@ -506,7 +528,10 @@ export class LabHost {
       try {
         await log.close()
       } catch (err) {
-        this.emitter.emit('error', { scope: 'client-log', message: `closing the client log failed: ${err instanceof Error ? err.message : String(err)}` })
+        this.emitter.emit('error', {
+          scope: 'client-log',
+          message: `closing the client log failed: ${err instanceof Error ? err.message : String(err)}`
+        })
       }
     }
   }
@@ -532,7 +557,13 @@ export class LabHost {
         const port = info.port
         server.on('connection', (socket) => this.acceptTransport(socket, port))
         const family = info.family === 'IPv6' ? 6 : 4
-        resolve({ address: info.address, port: info.port, family, text: formatHostPort(info.address, info.port), loopback: isLoopback(info.address) })
+        resolve({
+          address: info.address,
+          port: info.port,
+          family,
+          text: formatHostPort(info.address, info.port),
+          loopback: isLoopback(info.address)
+        })
       })
     })
   }
@@ -608,7 +639,8 @@ export class LabHost {
     counts.accepted++
     counts.active = this.connections.size
     if (counts.active > counts.peak) counts.peak = counts.active
-    if (this.emitter.has('connection-opened')) this.emitter.emit('connection-opened', { remoteAddress: clientAddress, active: counts.active })
+    if (this.emitter.has('connection-opened'))
+      this.emitter.emit('connection-opened', { remoteAddress: clientAddress, active: counts.active })
 
     t.on('data', (chunk: Uint8Array) => c.receive(chunk))
     t.on('end', () => c.endOfInput())
@@ -641,7 +673,11 @@ export class LabHost {
         this.policy?.highest.expire(this.now())
         if (rows > 0) this.emitter.emit('log-purged', { rows })
       },
-      (err: unknown) => this.emitter.emit('error', { scope: 'client-log', message: `purging old records failed: ${err instanceof Error ? err.message : String(err)}` })
+      (err: unknown) =>
+        this.emitter.emit('error', {
+          scope: 'client-log',
+          message: `purging old records failed: ${err instanceof Error ? err.message : String(err)}`
+        })
     )
   }
 }

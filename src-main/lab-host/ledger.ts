@@ -85,7 +85,13 @@ export class LocalLedger implements LabHostLedger {
     // The row's time is the ledger's clock, not the serving process's: the count index keeps clients in last-seen
     // order, and times from several processes' clocks would arrive slightly out of order (costly re-sorts).
     entry.timeMs = this.now()
-    if (request.counted && entry.cmid !== null && entry.kmsCountedId !== null && entry.requiredClientCount !== undefined && entry.requiredClientCount !== null) {
+    if (
+      request.counted &&
+      entry.cmid !== null &&
+      entry.kmsCountedId !== null &&
+      entry.requiredClientCount !== undefined &&
+      entry.requiredClientCount !== null
+    ) {
       // countFor and record in the same synchronous turn: the log's index then includes this client for the next.
       entry.countReturned = this.policy.countFor(entry.kmsCountedId, entry.cmid, entry.requiredClientCount, entry.timeMs)
     }

@@ -108,7 +108,9 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
   let detached = false
   const flushUnprinted = (): void => {
     if (unprinted === 0 || detached) return
-    line('requests-summarised', `… ${unprinted} more requests answered (not printed; every request is in the client log)`, { requests: unprinted })
+    line('requests-summarised', `… ${unprinted} more requests answered (not printed; every request is in the client log)`, {
+      requests: unprinted
+    })
     unprinted = 0
   }
   const requestLine = (e: LabHostExchange): void => {
@@ -129,15 +131,22 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
 
   const offs = [
     host.on('started', (e: LabHostEvents['started']) => {
-      for (const a of e.addresses) line('started', `listening on ${a.text}${a.loopback ? '' : ' (reachable from other machines)'}`, { address: a.text, loopback: a.loopback })
+      for (const a of e.addresses)
+        line('started', `listening on ${a.text}${a.loopback ? '' : ' (reachable from other machines)'}`, {
+          address: a.text,
+          loopback: a.loopback
+        })
     }),
     host.on('warning', (e) => line('warning', `warning: ${inert(e.message, 1024)}`, e)),
-    host.on('error', (e) => line('error', `error (${e.scope}${e.remoteAddress ? ` ${e.remoteAddress}` : ''}): ${inert(e.message, 1024)}`, e)),
+    host.on('error', (e) =>
+      line('error', `error (${e.scope}${e.remoteAddress ? ` ${e.remoteAddress}` : ''}): ${inert(e.message, 1024)}`, e)
+    ),
     host.on('request-logged', requestLine),
     host.on('request-rejected', (e) => {
       const a = admit(`rejected:${e.kind}`)
       if (!a.ok) return
-      const what = e.kind === 'fault' ? `RPC fault ${formatHresult(e.status)}` : `refused ${formatHresult(e.status)} (request unreadable, not logged)`
+      const what =
+        e.kind === 'fault' ? `RPC fault ${formatHresult(e.status)}` : `refused ${formatHresult(e.status)} (request unreadable, not logged)`
       line('request-rejected', `${e.clientAddress} ${what}: ${inert(e.reason)}${moreText(a.more)}`, e, { suppressed: a.more })
     }),
     host.on('connection-refused', (e) => {
@@ -150,7 +159,12 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
       if (QUIET_CLOSES.has(e.reason)) return
       const a = admit(`closed:${e.reason}`)
       if (!a.ok) return
-      line('connection-closed', `${e.remoteAddress} ${CLOSE_TEXT[e.reason]}${e.detail ? ` (${inert(e.detail)})` : ''}${moreText(a.more)}`, e, { suppressed: a.more })
+      line(
+        'connection-closed',
+        `${e.remoteAddress} ${CLOSE_TEXT[e.reason]}${e.detail ? ` (${inert(e.detail)})` : ''}${moreText(a.more)}`,
+        e,
+        { suppressed: a.more }
+      )
     }),
     host.on('log-purged', (e) => line('log-purged', `client log: removed ${e.rows} records past the retention period`, e)),
     host.on('stopping', (e) => line('stopping', `stopping: ${e.open} connections open, ${e.inFlight} in the middle of an exchange`, e)),

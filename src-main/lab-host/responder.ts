@@ -61,7 +61,8 @@ export class LabHostResponder {
   constructor(private readonly o: ResponderOptions) {
     const epidByGroup = new Map(Object.entries(o.identity.epids))
     // Unknown KMS IDs answer with the Windows group's ePID, like vlmcsd (docs/protocol.md §9.2; the catalog's group 0).
-    const fallback = epidByGroup.get(o.catalog.csvlkForKmsCountedId('00000000-0000-0000-0000-000000000000').iniName) ?? [...epidByGroup.values()][0]
+    const fallback =
+      epidByGroup.get(o.catalog.csvlkForKmsCountedId('00000000-0000-0000-0000-000000000000').iniName) ?? [...epidByGroup.values()][0]
     if (fallback === undefined) throw new Error('the lab host identity has no ePID')
     this.fallbackEpid = fallback
     for (const k of o.catalog.kmsCountedIds) {
@@ -89,29 +90,48 @@ export class LabHostResponder {
     const nowMs = o.now()
     if (base.nPolicy > MAX_REQUIRED_CLIENT_COUNT) {
       const entry = this.entry(base, major, base.minorVer, clientAddress, nowMs, HRESULT.invalidData)
-      return this.store(entry, false, call.syntax, null, `N_Policy ${base.nPolicy} exceeds ${MAX_REQUIRED_CLIENT_COUNT}`, arrivedAt).then(() =>
-        session.answerError(call, HRESULT.invalidData)
+      return this.store(entry, false, call.syntax, null, `N_Policy ${base.nPolicy} exceeds ${MAX_REQUIRED_CLIENT_COUNT}`, arrivedAt).then(
+        () => session.answerError(call, HRESULT.invalidData)
       )
     }
     const epid = this.epidFor(base.kmsId)
-    return this.store(this.entry(base, major, base.minorVer, clientAddress, nowMs, null), true, call.syntax, epid, null, arrivedAt).then((count) => {
-      const answer = { epid, hwid: o.identity.hwid, count: count ?? 0, activationInterval: o.activationInterval, renewalInterval: o.renewalInterval }
-      try {
-        return session.answer(call, answer, o.random)
-      } catch (err) {
-        // Only an answer the format cannot carry gets here (the identity is validated at start): refuse, don't crash.
-        if (!(err instanceof ProtocolEncodeError)) throw err
-        o.emitter.emit('error', { scope: 'connection', remoteAddress: clientAddress, message: `the response could not be built (${err.message}); answered 0x8007000D instead` })
-        return session.answerError(call, HRESULT.invalidData)
+    return this.store(this.entry(base, major, base.minorVer, clientAddress, nowMs, null), true, call.syntax, epid, null, arrivedAt).then(
+      (count) => {
+        const answer = {
+          epid,
+          hwid: o.identity.hwid,
+          count: count ?? 0,
+          activationInterval: o.activationInterval,
+          renewalInterval: o.renewalInterval
+        }
+        try {
+          return session.answer(call, answer, o.random)
+        } catch (err) {
+          // Only an answer the format cannot carry gets here (the identity is validated at start): refuse, don't crash.
+          if (!(err instanceof ProtocolEncodeError)) throw err
+          o.emitter.emit('error', {
+            scope: 'connection',
+            remoteAddress: clientAddress,
+            message: `the response could not be built (${err.message}); answered 0x8007000D instead`
+          })
+          return session.answerError(call, HRESULT.invalidData)
+        }
       }
-    })
+    )
   }
 
   /**
    * A request the session refused with an HRESULT (`reply` is that error response). Logged when the request's
    * fields could be read (see lab-host-refusal); resolves with the reply to send.
    */
-  refusal(pdu: Uint8Array, reply: Uint8Array, info: RefusalInfo, syntax: NdrSyntax | undefined, clientAddress: string, arrivedAt: number): Uint8Array | Promise<Uint8Array> {
+  refusal(
+    pdu: Uint8Array,
+    reply: Uint8Array,
+    info: RefusalInfo,
+    syntax: NdrSyntax | undefined,
+    clientAddress: string,
+    arrivedAt: number
+  ): Uint8Array | Promise<Uint8Array> {
     const o = this.o
     const read = readRefusedRequest(pdu, syntax)
     if (read?.base === undefined || syntax === undefined) {
@@ -126,11 +146,19 @@ export class LabHostResponder {
   /** A request PDU answered with an RPC fault (wrong context or opnum): counted and reported, not logged. */
   fault(status: number, reason: string, clientAddress: string): void {
     this.o.counters.faults++
-    if (this.o.emitter.has('request-rejected')) this.o.emitter.emit('request-rejected', { clientAddress, kind: 'fault', status: status >>> 0, reason })
+    if (this.o.emitter.has('request-rejected'))
+      this.o.emitter.emit('request-rejected', { clientAddress, kind: 'fault', status: status >>> 0, reason })
   }
 
   /** Hands a record to the ledger; the request counters follow what the ledger stored. */
-  private store(entry: ClientLogEntryInput, counted: boolean, syntax: NdrSyntax, epid: string | null, reason: string | null, arrivedAt: number): Promise<number | null> {
+  private store(
+    entry: ClientLogEntryInput,
+    counted: boolean,
+    syntax: NdrSyntax,
+    epid: string | null,
+    reason: string | null,
+    arrivedAt: number
+  ): Promise<number | null> {
     const bucket = this.o.counters.requests[protocolKey(entry.protocolMajor ?? -1)]
     return this.o.ledger.store({ entry, counted, syntax, epid, reason, arrivedAtMs: performance.timeOrigin + arrivedAt }).then(
       (count) => {
@@ -145,7 +173,14 @@ export class LabHostResponder {
     )
   }
 
-  private entry(base: BaseRequest, major: number, minor: number, clientAddress: string, nowMs: number, hresult: number | null): ClientLogEntryInput {
+  private entry(
+    base: BaseRequest,
+    major: number,
+    minor: number,
+    clientAddress: string,
+    nowMs: number,
+    hresult: number | null
+  ): ClientLogEntryInput {
     return {
       timeMs: nowMs,
       clientAddress,

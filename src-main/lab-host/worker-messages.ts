@@ -31,7 +31,14 @@ export interface WorkerInit {
 }
 
 /** The events a worker can forward (the others are the owner's own, see OWNER_ONLY_EVENTS). */
-export const FORWARDABLE_EVENTS = ['request-rejected', 'connection-opened', 'connection-refused', 'connection-closed', 'warning', 'error'] as const satisfies readonly LabHostEventName[]
+export const FORWARDABLE_EVENTS = [
+  'request-rejected',
+  'connection-opened',
+  'connection-refused',
+  'connection-closed',
+  'warning',
+  'error'
+] as const satisfies readonly LabHostEventName[]
 
 /** Owner → worker. A 'server' message carries a listening net.Server as its handle. */
 export type OwnerMessage =
@@ -54,7 +61,6 @@ export type WorkerMessage =
   | { t: 'events'; events: ForwardedEvent[] }
   | { t: 'counters'; counters: LabHostCounters }
   | { t: 'stopped'; counters: LabHostCounters; drained: boolean; abandoned: number }
-
 
 /**
  * The worker's ledger: hands requests to the owner's LocalLedger, one IPC message per event-loop turn, and

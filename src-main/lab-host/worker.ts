@@ -8,7 +8,14 @@
 import type { Server } from 'node:net'
 import { LabHost } from './lab-host'
 import type { LabHostAddress, LabHostEventName } from './events'
-import { FORWARDABLE_EVENTS, RemoteLedger, type ForwardedEvent, type OwnerMessage, type WorkerInit, type WorkerMessage } from './worker-messages'
+import {
+  FORWARDABLE_EVENTS,
+  RemoteLedger,
+  type ForwardedEvent,
+  type OwnerMessage,
+  type WorkerInit,
+  type WorkerMessage
+} from './worker-messages'
 
 const COUNTERS_EVERY_MS = 250
 

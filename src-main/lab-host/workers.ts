@@ -19,7 +19,15 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
-import { addCounters, copyCounters, emptyCounters, type LabHostAddress, type LabHostCounters, type LabHostEmitter, type LabHostEventName } from './events'
+import {
+  addCounters,
+  copyCounters,
+  emptyCounters,
+  type LabHostAddress,
+  type LabHostCounters,
+  type LabHostEmitter,
+  type LabHostEventName
+} from './events'
 import { LogWriteError, type LabHostLedger } from './ledger'
 import type { OwnerMessage, StoreResult, WorkerInit, WorkerMessage } from './worker-messages'
 
@@ -125,7 +133,10 @@ export class LabHostWorkerPool {
     const now = Date.now()
     const recent = (this.restarts.get(w.index) ?? []).filter((t) => now - t < RESTART_WINDOW_MS)
     if (recent.length >= MAX_RESTARTS) {
-      this.o.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} died ${MAX_RESTARTS + 1} times within a minute; not restarting it` })
+      this.o.emitter.emit('warning', {
+        code: 'worker',
+        message: `lab-host worker ${w.index} died ${MAX_RESTARTS + 1} times within a minute; not restarting it`
+      })
       return
     }
     this.restarts.set(w.index, [...recent, now])
@@ -135,7 +146,11 @@ export class LabHostWorkerPool {
         this.o.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} restarted (pid ${pid})` })
       },
       (err: unknown) => {
-        if (!this.stopping) this.o.emitter.emit('error', { scope: 'server', message: `lab-host worker ${w.index} could not be restarted: ${err instanceof Error ? err.message : String(err)}` })
+        if (!this.stopping)
+          this.o.emitter.emit('error', {
+            scope: 'server',
+            message: `lab-host worker ${w.index} could not be restarted: ${err instanceof Error ? err.message : String(err)}`
+          })
       }
     )
   }
@@ -155,7 +170,9 @@ export class LabHostWorkerPool {
 
   /** The workers still running, with their latest counters (copies). */
   running(): Array<{ pid: number; counters: LabHostCounters }> {
-    return this.workers.filter((w) => w.alive && w.child.pid !== undefined).map((w) => ({ pid: w.child.pid!, counters: copyCounters(w.counters) }))
+    return this.workers
+      .filter((w) => w.alive && w.child.pid !== undefined)
+      .map((w) => ({ pid: w.child.pid!, counters: copyCounters(w.counters) }))
   }
 
   /** Asks every worker to stop gracefully (they drain like the owner); kills those still running after `timeoutMs`. */
@@ -190,7 +207,10 @@ export class LabHostWorkerPool {
   private attach(w: Worker, startTimeoutMs: number): Promise<void> {
     const ledger = this.o.ledger
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`lab-host worker ${w.index} did not start within ${startTimeoutMs} ms`)), startTimeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`lab-host worker ${w.index} did not start within ${startTimeoutMs} ms`)),
+        startTimeoutMs
+      )
       let serving = false
       const done = (err?: Error): void => {
         clearTimeout(timer)

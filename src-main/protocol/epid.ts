@@ -24,16 +24,7 @@ export interface EpidParts {
 }
 
 export type EpidFormatErrorCode =
-  | 'empty'
-  | 'too-long'
-  | 'parts'
-  | 'platform-id'
-  | 'group-id'
-  | 'key-id'
-  | 'channel'
-  | 'lcid'
-  | 'build'
-  | 'date'
+  'empty' | 'too-long' | 'parts' | 'platform-id' | 'group-id' | 'key-id' | 'channel' | 'lcid' | 'build' | 'date'
 
 export interface EpidFormatError {
   code: EpidFormatErrorCode
@@ -59,7 +50,16 @@ export function parseEpid(epid: string): EpidParseResult {
   if (epid.length > EPID_MAX_LENGTH) return fail('too-long', `the ePID has ${epid.length} characters; at most ${EPID_MAX_LENGTH} fit`)
   const p = epid.split('-')
   if (p.length !== 8) return fail('parts', `expected 8 dash-separated parts, found ${p.length}`)
-  const [platform, group, key1, key2, channel, lcid, buildPart, date] = p as [string, string, string, string, string, string, string, string]
+  const [platform, group, key1, key2, channel, lcid, buildPart, date] = p as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string
+  ]
   if (!digits(platform, 5, 5)) return fail('platform-id', `platform id "${platform}" is not 5 digits`)
   if (!digits(group, 5, 5)) return fail('group-id', `CSVLK group id "${group}" is not 5 digits`)
   if (!digits(key1, 3, 3) || !digits(key2, 6, 6)) return fail('key-id', `key id "${key1}-${key2}" is not 3 + 6 digits`)
@@ -136,8 +136,8 @@ export function explainEpid(parts: EpidParts, catalog: ProductCatalog = productC
 
 /** A few common Windows LCIDs for generated ePIDs (our own selection). */
 export const EPID_LCIDS: readonly number[] = [
-  1033, 2057, 3081, 4105, 1031, 1036, 3084, 1040, 3082, 2058, 1043, 1053, 1044, 1030, 1035, 1045, 1029, 1038, 1049, 1058,
-  1046, 2070, 1041, 1042, 2052, 1028, 1055, 1032, 1037, 1025, 2074, 1050, 1051, 1060, 1048, 1026
+  1033, 2057, 3081, 4105, 1031, 1036, 3084, 1040, 3082, 2058, 1043, 1053, 1044, 1030, 1035, 1045, 1029, 1038, 1049, 1058, 1046, 2070, 1041,
+  1042, 2052, 1028, 1055, 1032, 1037, 1025, 2074, 1050, 1051, 1060, 1048, 1026
 ]
 
 export interface GenerateEpidOptions {

@@ -34,5 +34,8 @@ export function fileTimeToDate(ft: FileTime): Date | undefined {
 export function formatFileTimeUtc(ft: FileTime): string {
   const d = fileTimeToDate(ft)
   if (d === undefined || d.getUTCFullYear() > 9999) return `FILETIME ${ft.toString()}`
-  return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '')
 }

@@ -35,7 +35,12 @@ function hexDigit(c: number): number {
 /** Writes the 16 wire bytes of `guid` into `out` at `offset`. */
 export function writeGuid(guid: Guid, out: Uint8Array, offset: number): void {
   // Validated while converting (a regex per GUID showed up in host profiles).
-  const ok = guid.length === 36 && guid.charCodeAt(8) === 0x2d && guid.charCodeAt(13) === 0x2d && guid.charCodeAt(18) === 0x2d && guid.charCodeAt(23) === 0x2d
+  const ok =
+    guid.length === 36 &&
+    guid.charCodeAt(8) === 0x2d &&
+    guid.charCodeAt(13) === 0x2d &&
+    guid.charCodeAt(18) === 0x2d &&
+    guid.charCodeAt(23) === 0x2d
   let bad = !ok
   for (let i = 0; i < 16 && !bad; i++) {
     const t = TEXT_INDEX[i]!

@@ -8,7 +8,16 @@
  * accepted too); `productCatalog` is the one built from the shipped file.
  */
 import rawCatalog from '../data/catalog.json' with { type: 'json' }
-import { csvlkActivates, csvlkMatchesEpid, defaultBuildFor, hostKeyCoverage, isProductionCsvlk, newestOf, type Csvlk, type HostKeyCoverage } from './csvlk'
+import {
+  csvlkActivates,
+  csvlkMatchesEpid,
+  defaultBuildFor,
+  hostKeyCoverage,
+  isProductionCsvlk,
+  newestOf,
+  type Csvlk,
+  type HostKeyCoverage
+} from './csvlk'
 import { normalizeGuid, type Guid } from './guid'
 
 export type { Csvlk, HostKeyCoverage } from './csvlk'
@@ -166,7 +175,13 @@ export class ProductCatalog {
     this.hostBuilds = data.hostBuilds
     this.windowsBuilds = data.windowsBuilds ?? data.hostBuilds
     this.kmsCountedIds = data.kmsCountedIds.map((k) => ({ ...k, aliases: k.aliases ?? [], source: k.source ?? 'legacy' }))
-    this.skus = data.skus.map((s) => ({ ...s, gvlk: s.gvlk ?? null, gvlkIsGenerated: s.gvlkIsGenerated ?? false, aliases: s.aliases ?? [], source: s.source ?? 'legacy' }))
+    this.skus = data.skus.map((s) => ({
+      ...s,
+      gvlk: s.gvlk ?? null,
+      gvlkIsGenerated: s.gvlkIsGenerated ?? false,
+      aliases: s.aliases ?? [],
+      source: s.source ?? 'legacy'
+    }))
     this.csvlkList = data.csvlks ?? []
     for (const s of this.skus) this.skuByGuid.set(s.guid.toLowerCase(), s)
     for (const k of this.kmsCountedIds) this.kmsById.set(k.guid.toLowerCase(), k)
@@ -229,7 +244,10 @@ export class ProductCatalog {
    * order, then the SKUs vlmcsd does not know).
    */
   searchProducts(text: string): Sku[] {
-    const words = text.toLowerCase().split(/\s+/).filter((w) => w !== '')
+    const words = text
+      .toLowerCase()
+      .split(/\s+/)
+      .filter((w) => w !== '')
     if (words.length === 0) return [...this.skus]
     return this.skus.filter((s) => {
       const hay = this.searchText.get(s)
@@ -240,10 +258,14 @@ export class ProductCatalog {
   /** See DEFAULT_PRODUCT_NAMES. */
   defaultProduct(): Sku {
     for (const name of DEFAULT_PRODUCT_NAMES) {
-      const sku = this.skus.find((s) => (s.name === name || s.aliases.includes(name)) && s.requiredClientCount === 25 && s.protocolVersion === 6)
+      const sku = this.skus.find(
+        (s) => (s.name === name || s.aliases.includes(name)) && s.requiredClientCount === 25 && s.protocolVersion === 6
+      )
       if (sku) return sku
     }
-    const fallback = this.skus.find((s) => s.application === 'Windows' && s.requiredClientCount === 25 && s.protocolVersion === 6 && !s.isRetail && !s.isPreview)
+    const fallback = this.skus.find(
+      (s) => s.application === 'Windows' && s.requiredClientCount === 25 && s.protocolVersion === 6 && !s.isRetail && !s.isPreview
+    )
     if (!fallback) throw new Error('product data has no Windows client SKU with threshold 25 and protocol 6')
     return fallback
   }
@@ -373,9 +395,11 @@ function ambiguous(query: string, candidates: Sku[]): ProductLookup {
 function checkShape(data: ProductData): void {
   const lists: (keyof ProductData)[] = ['applications', 'csvlkGroups', 'hostBuilds', 'kmsCountedIds', 'skus']
   for (const k of lists) if (!Array.isArray(data[k])) throw new Error(`product data: ${k} is not a list`)
-  for (const k of ['csvlks', 'windowsBuilds'] as const) if (data[k] !== undefined && !Array.isArray(data[k])) throw new Error(`product data: ${k} is not a list`)
+  for (const k of ['csvlks', 'windowsBuilds'] as const)
+    if (data[k] !== undefined && !Array.isArray(data[k])) throw new Error(`product data: ${k} is not a list`)
   for (const s of data.skus) {
-    if (normalizeGuid(s.guid) === undefined || normalizeGuid(s.kmsCountedId) === undefined) throw new Error(`product data: bad GUID in SKU ${s.name}`)
+    if (normalizeGuid(s.guid) === undefined || normalizeGuid(s.kmsCountedId) === undefined)
+      throw new Error(`product data: bad GUID in SKU ${s.name}`)
     if (![4, 5, 6].includes(s.protocolVersion)) throw new Error(`product data: bad protocol version in SKU ${s.name}`)
   }
 }

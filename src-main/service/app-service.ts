@@ -36,7 +36,10 @@ export interface AppService {
 
 export async function createAppService(options: AppServiceOptions): Promise<AppService> {
   const events = new EventHub()
-  const ctx = await openAppContext({ configDir: options.configDir, onWarning: (message) => events.emit('notice', { level: 'warning', message }) })
+  const ctx = await openAppContext({
+    configDir: options.configDir,
+    onWarning: (message) => events.emit('notice', { level: 'warning', message })
+  })
   const { settings, identity } = ctx
 
   const info: AppInfo = {

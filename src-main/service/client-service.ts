@@ -69,7 +69,11 @@ export interface QueryHostHooks {
 /** One KMS request to one host, verified, reported against the product's threshold. */
 export async function queryHost(ctx: AppContext, input: QueryHostInput, hooks: QueryHostHooks): Promise<QueryReport> {
   if (input.cmid !== undefined && input.newIdentity === true) {
-    throw new ApiFailure('invalid-input', '--cmid and --new-identity cannot be combined', '--cmid sends a given CMID once; --new-identity replaces the stored one')
+    throw new ApiFailure(
+      'invalid-input',
+      '--cmid and --new-identity cannot be combined',
+      '--cmid sends a given CMID once; --new-identity replaces the stored one'
+    )
   }
   const client = ctx.settings.current().client
   const sku = productForRun(input.product, client.defaultProductSkuId, hooks.onWarning)
@@ -81,7 +85,8 @@ export async function queryHost(ctx: AppContext, input: QueryHostInput, hooks: Q
   if (input.cmid !== undefined) cmid = input.cmid
   else {
     const identity = await installationIdentity(ctx, input.newIdentity === true)
-    if (input.newIdentity === true) hooks.onNotice?.(`created a new client identity ${identity.cmid} (previous ${identity.previousCmid ?? 'none'})`)
+    if (input.newIdentity === true)
+      hooks.onNotice?.(`created a new client identity ${identity.cmid} (previous ${identity.previousCmid ?? 'none'})`)
     cmid = identity.cmid
     cmidPrev = identity.previousCmid ?? NIL_GUID
     cmidSource = input.newIdentity === true ? 'new-installation' : 'installation'
@@ -105,7 +110,16 @@ export async function queryHost(ctx: AppContext, input: QueryHostInput, hooks: Q
     if (!isKmsQueryError(error)) throw error
     outcome = { ok: false, error }
   }
-  return buildQueryReport({ target: { host: input.host, port: input.port }, sku, protocol, cmid, cmidSource, cmidPrev, workstationName, outcome })
+  return buildQueryReport({
+    target: { host: input.host, port: input.port },
+    sku,
+    protocol,
+    cmid,
+    cmidSource,
+    cmidPrev,
+    workstationName,
+    outcome
+  })
 }
 
 export interface CheckRunInput extends Omit<RunOverrides, 'productSkuId'> {
@@ -114,17 +128,31 @@ export interface CheckRunInput extends Omit<RunOverrides, 'productSkuId'> {
 }
 
 /** The whole Windows client flow, judged like a monitoring plugin. */
-export async function checkClientFlow(ctx: AppContext, input: CheckRunInput, hooks: { onWarning: (message: string) => void; onTrace?: (entry: TraceEntry) => void }): Promise<CheckReport> {
+export async function checkClientFlow(
+  ctx: AppContext,
+  input: CheckRunInput,
+  hooks: { onWarning: (message: string) => void; onTrace?: (entry: TraceEntry) => void }
+): Promise<CheckReport> {
   const client = ctx.settings.current().client
   const sku = productForRun(input.product, client.defaultProductSkuId, hooks.onWarning)
   const { product: _product, ...overrides } = input
-  const options = { ...checkOptionsFrom(client, overrides, client.workstationName ?? (await localWorkstationName())), product: sku.guid, defaultSkuId: null }
+  const options = {
+    ...checkOptionsFrom(client, overrides, client.workstationName ?? (await localWorkstationName())),
+    product: sku.guid,
+    defaultSkuId: null
+  }
   const identity = await installationIdentity(ctx, false)
-  return configErrorsAsFailures(() => runCheck(options, { identity, hostCache: ctx.hostCache, ...(hooks.onTrace ? { onTrace: hooks.onTrace } : {}) }))
+  return configErrorsAsFailures(() =>
+    runCheck(options, { identity, hostCache: ctx.hostCache, ...(hooks.onTrace ? { onTrace: hooks.onTrace } : {}) })
+  )
 }
 
 /** The `_vlmcs._tcp` records a client would find, in one drawn selection order. */
-export async function discoverHosts(ctx: AppContext, overrides: RunOverrides, hooks: { onTrace?: (entry: TraceEntry) => void } = {}): Promise<DiscoveryReport> {
+export async function discoverHosts(
+  ctx: AppContext,
+  overrides: RunOverrides,
+  hooks: { onTrace?: (entry: TraceEntry) => void } = {}
+): Promise<DiscoveryReport> {
   const options = discoveryOptionsFrom(ctx.settings.current().client, overrides)
   return configErrorsAsFailures(() => runDiscovery(options, hooks.onTrace ? { onTrace: hooks.onTrace } : {}))
 }
@@ -139,7 +167,11 @@ export function createClientHandlers(ctx: AppContext, events: EventHub): Pick<Ha
       const runId = ++lastRunId
       const { productSkuId, ...overrides } = input ?? {}
       const product = chooseProduct({ skuId: productSkuId }, { name: 'product', skuId: 'productSkuId' })
-      const report = await checkClientFlow(ctx, { ...overrides, product }, { onWarning, onTrace: (entry) => events.emit('checkProgress', { runId, step: withText(entry) }) })
+      const report = await checkClientFlow(
+        ctx,
+        { ...overrides, product },
+        { onWarning, onTrace: (entry) => events.emit('checkProgress', { runId, step: withText(entry) }) }
+      )
       return { ...report, trace: report.trace.map(withText) } satisfies CheckView
     },
     discover: async (input) => {

@@ -11,7 +11,6 @@ import { checkLookupDomain, DiscoveryConfigError } from '../discovery/domains'
 import { formatDnsServer, parseDnsServer } from '../dns/server-spec'
 import { normalizeGuid, NIL_GUID, WORKSTATION_NAME_MAX, type Guid, type KmsProtocolVersion } from '../protocol'
 
-
 function invalid(message: string, hint: string): ApiFailure {
   return new ApiFailure('invalid-input', message, hint)
 }
@@ -37,7 +36,10 @@ export function parseDnsServerInput(text: string, _label: string): string {
   } catch (error) {
     const hint = (error as { hint?: unknown }).hint
     // The parser's message names the DNS server already (`Invalid DNS server "x": …`).
-    throw invalid(error instanceof Error ? error.message : String(error), typeof hint === 'string' ? hint : 'give an IP address with an optional port, e.g. 10.0.0.2 or [fd00::53]:5353')
+    throw invalid(
+      error instanceof Error ? error.message : String(error),
+      typeof hint === 'string' ? hint : 'give an IP address with an optional port, e.g. 10.0.0.2 or [fd00::53]:5353'
+    )
   }
 }
 
@@ -54,21 +56,32 @@ export function parseLookupDomain(text: string, label: string): string {
 /** A GUID in canonical form (braces allowed), lower-cased. */
 export function parseGuid(text: string, label: string): Guid {
   const guid = normalizeGuid(text)
-  if (guid === undefined) throw invalid(`${label} '${text}' is not a GUID`, `write it as 8-4-4-4-12 hex digits, e.g. ${label} 2de67392-b7a7-462a-b1ca-108dd189f588`)
+  if (guid === undefined)
+    throw invalid(
+      `${label} '${text}' is not a GUID`,
+      `write it as 8-4-4-4-12 hex digits, e.g. ${label} 2de67392-b7a7-462a-b1ca-108dd189f588`
+    )
   return guid
 }
 
 /** A client machine ID to send: any GUID but the zero one. */
 export function parseCmid(text: string, label: string): Guid {
   const cmid = parseGuid(text, label)
-  if (cmid === NIL_GUID) throw invalid(`${label} is the zero GUID, which is not a client identity`, "give a real GUID, or leave it out to use this installation's identity")
+  if (cmid === NIL_GUID)
+    throw invalid(
+      `${label} is the zero GUID, which is not a client identity`,
+      "give a real GUID, or leave it out to use this installation's identity"
+    )
   return cmid
 }
 
 export function parseProtocolVersion(text: string, label: string): KmsProtocolVersion {
   const t = text.trim().replace(/^v/i, '')
   if (t === '4' || t === '5' || t === '6') return Number(t) as KmsProtocolVersion
-  throw invalid(`${label} '${text}' is not a KMS protocol version`, 'use 4 (Vista, 7, Server 2008/R2, Office 2010), 5 (Windows 8, Server 2012, Office 2013) or 6 (Windows 8.1 and later, Office 2016 and later)')
+  throw invalid(
+    `${label} '${text}' is not a KMS protocol version`,
+    'use 4 (Vista, 7, Server 2008/R2, Office 2010), 5 (Windows 8, Server 2012, Office 2013) or 6 (Windows 8.1 and later, Office 2016 and later)'
+  )
 }
 
 /** The WorkstationName to send: what the KMS request can carry (at most 63 characters, no NUL). */
@@ -76,7 +89,10 @@ export function parseWorkstationName(text: string, label: string): string {
   const name = text.trim()
   if (name === '') throw invalid(`${label} is empty`, 'give the name this monitor should show on the KMS host, e.g. monitor01.corp.example')
   if (name.length > WORKSTATION_NAME_MAX) {
-    throw invalid(`${label} is ${name.length} characters long; the KMS request carries at most ${WORKSTATION_NAME_MAX}`, 'use a shorter name, e.g. the host name without its domain')
+    throw invalid(
+      `${label} is ${name.length} characters long; the KMS request carries at most ${WORKSTATION_NAME_MAX}`,
+      'use a shorter name, e.g. the host name without its domain'
+    )
   }
   if (name.includes('\0')) throw invalid(`${label} contains a NUL character`, 'use a plain host name')
   return name

@@ -58,12 +58,20 @@ export interface ConfiguredLabHost {
 }
 
 /** A lab host built from the settings and this run's overrides (not started). Throws ApiFailure for bad values. */
-export async function createConfiguredLabHost(settings: Settings['labHost'], configDir: string, overrides: LabHostOverrides = {}): Promise<ConfiguredLabHost> {
+export async function createConfiguredLabHost(
+  settings: Settings['labHost'],
+  configDir: string,
+  overrides: LabHostOverrides = {}
+): Promise<ConfiguredLabHost> {
   let config
   try {
     config = labHostConfigFromSettings(settings, configDir)
   } catch (error) {
-    throw new ApiFailure('config', `settings labHost: ${error instanceof Error ? error.message : String(error)}`, 'fix labHost in the settings file, or give the listen addresses for this run')
+    throw new ApiFailure(
+      'config',
+      `settings labHost: ${error instanceof Error ? error.message : String(error)}`,
+      'fix labHost in the settings file, or give the listen addresses for this run'
+    )
   }
   const identityOverrides: IdentityOverrides = {
     // this run's ePID for every group beats per-group ePIDs from the settings; this run's per-group ones beat both
@@ -73,9 +81,19 @@ export async function createConfiguredLabHost(settings: Settings['labHost'], con
   }
   let loaded
   try {
-    loaded = await loadLabHostIdentity({ file: config.identityFile, random: (n) => randomBytes(n), now: () => new Date(), overrides: identityOverrides })
+    loaded = await loadLabHostIdentity({
+      file: config.identityFile,
+      random: (n) => randomBytes(n),
+      now: () => new Date(),
+      overrides: identityOverrides
+    })
   } catch (error) {
-    if (error instanceof RangeError) throw new ApiFailure('invalid-input', error.message, 'fix labHost.epids / labHost.hwid in the settings file or the ePID / HwId given for this run')
+    if (error instanceof RangeError)
+      throw new ApiFailure(
+        'invalid-input',
+        error.message,
+        'fix labHost.epids / labHost.hwid in the settings file or the ePID / HwId given for this run'
+      )
     throw error
   }
   const host = new LabHost({
@@ -110,8 +128,14 @@ export async function startLabHost(host: LabHost): Promise<Awaited<ReturnType<La
               : 'check the listen addresses'
       throw new ApiFailure('listen-failed', error.message, hint)
     }
-    if (error instanceof ClientLogBusyError) throw new ApiFailure('client-log-busy', error.message, 'another lab host uses this client log; stop it, or give this one its own database file')
-    if (error instanceof ClientLogFormatError) throw new ApiFailure('client-log-format', error.message, 'give the lab host its own database file')
+    if (error instanceof ClientLogBusyError)
+      throw new ApiFailure(
+        'client-log-busy',
+        error.message,
+        'another lab host uses this client log; stop it, or give this one its own database file'
+      )
+    if (error instanceof ClientLogFormatError)
+      throw new ApiFailure('client-log-format', error.message, 'give the lab host its own database file')
     throw error
   }
 }
@@ -126,7 +150,11 @@ export function parseCountMode(text: string, label: string): LabHostCountMode {
   if (text.trim().toLowerCase() === 'real') return 'real'
   const n = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN
   if (!Number.isSafeInteger(n) || n > 0xffff_ffff) {
-    throw new ApiFailure('invalid-input', `${label} '${text}' is neither 'real' nor a client count`, `use ${label} real (distinct clients, like a real host) or a fixed number such as ${label} 3`)
+    throw new ApiFailure(
+      'invalid-input',
+      `${label} '${text}' is neither 'real' nor a client count`,
+      `use ${label} real (distinct clients, like a real host) or a fixed number such as ${label} 3`
+    )
   }
   return { fixed: n }
 }
@@ -141,7 +169,12 @@ export function parseEpidOverrides(values: readonly string[], label: string): Pi
     const group = eq > 0 ? v.slice(0, eq) : undefined
     const epid = (eq > 0 ? v.slice(eq + 1) : v).trim()
     const problem = epidProblem(epid)
-    if (problem) throw new ApiFailure('invalid-input', `${label} '${v}': ${problem}`, 'an ePID looks like 03612-00206-567-887631-03-1033-17763.0000-2972018 (optionally GROUP=EPID)')
+    if (problem)
+      throw new ApiFailure(
+        'invalid-input',
+        `${label} '${v}': ${problem}`,
+        'an ePID looks like 03612-00206-567-887631-03-1033-17763.0000-2972018 (optionally GROUP=EPID)'
+      )
     if (group === undefined) {
       allEpids = epid
       continue
@@ -155,7 +188,12 @@ export function parseEpidOverrides(values: readonly string[], label: string): Pi
 
 /** The HwId sent in v6 responses: 16 hex digits in wire order. */
 export function parseHwid(text: string, label: string): string {
-  if (!/^[0-9A-Fa-f]{16}$/.test(text.trim())) throw new ApiFailure('invalid-input', `${label} '${text}' is not 16 hex digits`, `e.g. ${label} 3A1C049600B60076 (8 bytes as sent on the wire)`)
+  if (!/^[0-9A-Fa-f]{16}$/.test(text.trim()))
+    throw new ApiFailure(
+      'invalid-input',
+      `${label} '${text}' is not 16 hex digits`,
+      `e.g. ${label} 3A1C049600B60076 (8 bytes as sent on the wire)`
+    )
   return text.trim()
 }
 
@@ -203,7 +241,8 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
     handlers: {
       labHostStatus: async () => view(),
       startLabHost: async (input) => {
-        if (host !== null) throw new ApiFailure('already-running', 'the lab host is already running', 'stop it first to change its addresses')
+        if (host !== null)
+          throw new ApiFailure('already-running', 'the lab host is already running', 'stop it first to change its addresses')
         const settings = deps.settings().labHost
         const listen = input?.listen?.map((text) => parseListenAddress(text, 'listen address'))
         const addresses = listen ?? settings.listen.map((text) => parseListenAddress(text, 'settings labHost.listen'))

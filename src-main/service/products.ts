@@ -37,15 +37,22 @@ function candidateList(candidates: readonly Sku[]): string {
 /** The product named for this run, or undefined when none is named. Throws ApiFailure('invalid-input'). */
 export function chooseProduct(choice: ProductChoice, labels: ProductLabels, catalog: ProductCatalog = defaultCatalog): Sku | undefined {
   const { name, skuId } = choice
-  if (name !== undefined && skuId !== undefined) throw new ApiFailure('invalid-input', `${labels.name} and ${labels.skuId} both name a product`, 'give one of them')
+  if (name !== undefined && skuId !== undefined)
+    throw new ApiFailure('invalid-input', `${labels.name} and ${labels.skuId} both name a product`, 'give one of them')
   if (skuId !== undefined) {
     const guid = parseGuid(skuId, labels.skuId)
     const found = catalog.skuById(guid)
-    if (!found) throw new ApiFailure('invalid-input', `${labels.skuId} ${guid} is not a known SKU (activation) ID`, "run 'kms-scout products --search TEXT' to find the product and its SKU GUID")
+    if (!found)
+      throw new ApiFailure(
+        'invalid-input',
+        `${labels.skuId} ${guid} is not a known SKU (activation) ID`,
+        "run 'kms-scout products --search TEXT' to find the product and its SKU GUID"
+      )
     return found
   }
   if (name === undefined) return undefined
-  if (name.trim() === '') throw new ApiFailure('invalid-input', `${labels.name} is empty`, "run 'kms-scout products' to list the product names")
+  if (name.trim() === '')
+    throw new ApiFailure('invalid-input', `${labels.name} is empty`, "run 'kms-scout products' to list the product names")
   const found = catalog.findProduct(name)
   switch (found.kind) {
     case 'found':
@@ -57,12 +64,21 @@ export function chooseProduct(choice: ProductChoice, labels: ProductLabels, cata
         `give the full name or the SKU GUID; 'kms-scout products --search "${name.trim()}"' lists them with their GUIDs`
       )
     case 'not-found':
-      throw new ApiFailure('invalid-input', `${labels.name} '${name}' matches no known product`, "run 'kms-scout products --search TEXT' to find the name (e.g. --search \"server 2019\")")
+      throw new ApiFailure(
+        'invalid-input',
+        `${labels.name} '${name}' matches no known product`,
+        'run \'kms-scout products --search TEXT\' to find the name (e.g. --search "server 2019")'
+      )
   }
 }
 
 /** The product of this run: the chosen one, else the settings' default, else the catalog's default. */
-export function productForRun(chosen: Sku | undefined, settingsSkuId: string | null, onWarning: (message: string) => void, catalog: ProductCatalog = defaultCatalog): Sku {
+export function productForRun(
+  chosen: Sku | undefined,
+  settingsSkuId: string | null,
+  onWarning: (message: string) => void,
+  catalog: ProductCatalog = defaultCatalog
+): Sku {
   if (chosen) return chosen
   if (settingsSkuId !== null) {
     const configured = catalog.skuById(settingsSkuId)

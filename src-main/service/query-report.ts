@@ -187,7 +187,11 @@ function explainFailure(error: KmsQueryError, target: string): ErrorExplanation 
   const d = error.details
   switch (error.code) {
     case 'invalid-request':
-      return { windowsCode: null, explanation: error.message, fix: 'correct the value (workstation name at most 63 characters, protocol 4, 5 or 6)' }
+      return {
+        windowsCode: null,
+        explanation: error.message,
+        fix: 'correct the value (workstation name at most 63 characters, protocol 4, 5 or 6)'
+      }
     case 'dns-failed':
       return {
         windowsCode: NO_KMS_HOST,
@@ -351,7 +355,16 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
 
   const error = input.outcome.error
   const { windowsCode, hostCode, explanation, fix } = explainError(error, endpoint)
-  report.error = { code: error.code, phase: error.phase, message: error.message, windowsCode, hostCode, explanation, fix, details: errorDetails(error) }
+  report.error = {
+    code: error.code,
+    phase: error.phase,
+    message: error.message,
+    windowsCode,
+    hostCode,
+    explanation,
+    fix,
+    details: errorDetails(error)
+  }
   if (error.code === 'verification-failed') {
     report.verification = {
       verified: false,
@@ -359,7 +372,9 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
       failed: { check: error.details.check ?? 'unknown', reason: error.message }
     }
   }
-  const codes = [windowsCode?.code, hostCode && hostCode.code !== windowsCode?.code ? `host ${hostCode.code}` : undefined].filter((c) => c !== undefined)
+  const codes = [windowsCode?.code, hostCode && hostCode.code !== windowsCode?.code ? `host ${hostCode.code}` : undefined].filter(
+    (c) => c !== undefined
+  )
   report.summary = `no verified answer from ${endpoint}: ${error.code} in the ${error.phase} phase${codes.length > 0 ? ` (${codes.join(', ')})` : ''} — ${explanation}`
   return report
 }

@@ -32,7 +32,7 @@ export const identityFileSchema = z.object({
   /** when this CMID was made; informational, so a broken value is replaced rather than costing the CMID */
   createdAt: isoTime.nullable().default(null),
   /** the CMID used before the last explicit renewal (request field CMID_prev), or null */
-  previousCmid: guidText.nullable().default(null),
+  previousCmid: guidText.nullable().default(null)
 })
 
 export type ClientIdentity = z.output<typeof identityFileSchema>
@@ -64,7 +64,7 @@ export class ClientIdentityStore {
       file: options.file,
       schema: identityFileSchema,
       defaults: () => ({ version: 1, cmid: NIL_GUID, createdAt: null, previousCmid: null }),
-      now: options.now,
+      now: options.now
     })
   }
 
@@ -91,7 +91,7 @@ export class ClientIdentityStore {
       version: 1,
       cmid: randomUuidV4(this.random),
       createdAt: this.now().toISOString(),
-      previousCmid: before.cmid,
+      previousCmid: before.cmid
     }
     const saving = this.store.save(next)
     // get() waits for the save; if saving fails, the old identity stays current.
@@ -110,7 +110,7 @@ export class ClientIdentityStore {
         version: 1,
         cmid: randomUuidV4(this.random),
         createdAt: this.now().toISOString(),
-        previousCmid: null,
+        previousCmid: null
       })
       created.warnings.forEach(this.onWarning)
       if (created.value.cmid !== NIL_GUID) return created.value

@@ -31,7 +31,7 @@ function idOf(key: CountKey): string {
 export class ClientCountIndex {
   private readonly scopes: Record<CountScope, Map<string, ClientsByLastSeen>> = {
     application: new Map(),
-    kmsCountedId: new Map(),
+    kmsCountedId: new Map()
   }
 
   clear(): void {
@@ -68,12 +68,12 @@ export class ClientCountIndex {
     return {
       byApplication: this.ids('application').map((applicationId) => ({
         applicationId,
-        distinctClients: this.countIn('application', applicationId, sinceMs),
+        distinctClients: this.countIn('application', applicationId, sinceMs)
       })),
       byKmsCountedId: this.ids('kmsCountedId').map((kmsCountedId) => ({
         kmsCountedId,
-        distinctClients: this.countIn('kmsCountedId', kmsCountedId, sinceMs),
-      })),
+        distinctClients: this.countIn('kmsCountedId', kmsCountedId, sinceMs)
+      }))
     }
   }
 

@@ -48,7 +48,7 @@ export const clientLogEntrySchema = z
     /** 'ok': a normal response was sent; 'error': an HRESULT error response, an RPC fault, or nothing */
     outcome: z.enum(['ok', 'error']),
     /** the error as an unsigned 32-bit HRESULT, e.g. 0xC004F042; null when ok or not applicable */
-    hresult: u32.nullable().default(null),
+    hresult: u32.nullable().default(null)
   })
   .superRefine((entry, ctx) => {
     // Counting needs these; a host that answered normally has decoded them.

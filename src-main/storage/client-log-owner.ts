@@ -58,7 +58,7 @@ function writeOwnerFile(file: string): string[] {
     if (owner !== null && owner.hostname !== os.hostname()) {
       throw new ClientLogBusyError(
         `${file} is in use by process ${owner.pid} on ${owner.hostname} (since ${owner.startedAt}). ` +
-          `If that is no longer true, delete ${ownerFile} and ${lockDir}.`,
+          `If that is no longer true, delete ${ownerFile} and ${lockDir}.`
       )
     }
     if (owner !== null && isProcessAlive(owner.pid)) {
@@ -69,13 +69,13 @@ function writeOwnerFile(file: string): string[] {
       fs.rmdirSync(lockDir)
       warnings.push(
         `Removed the stale lock ${lockDir} left by process ${owner?.pid ?? '(unknown)'}, which is no longer running; ` +
-          'its committed records are kept.',
+          'its committed records are kept.'
       )
     }
   } else if (fs.existsSync(lockDir)) {
     // A lock with no owner file was not taken by KMS Scout (e.g. sqlite3 -vfs unix-dotfile holding it right now).
     throw new ClientLogBusyError(
-      `${file} is locked by another program (${lockDir} exists). Close it and try again, or delete ${lockDir} if nothing uses the file.`,
+      `${file} is locked by another program (${lockDir} exists). Close it and try again, or delete ${lockDir} if nothing uses the file.`
     )
   }
   const record: OwnerRecord = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() }

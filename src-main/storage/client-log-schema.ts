@@ -56,8 +56,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
                count_returned, outcome,
                CASE WHEN hresult IS NULL THEN NULL ELSE printf('0x%08X', hresult) END AS hresult
         FROM requests;
-    `,
-  },
+    `
+  }
 ]
 
 /** The schema version (`PRAGMA user_version`) this code writes. */
@@ -79,7 +79,7 @@ const COLUMNS = [
   'license_status',
   'count_returned',
   'outcome',
-  'hresult',
+  'hresult'
 ] as const
 
 /** Takes the values of entryToRow(), in COLUMNS order. */
@@ -92,12 +92,7 @@ export const INSERT_REQUEST_SQL = `INSERT INTO requests (${COLUMNS.join(', ')}) 
  * Makes a freshly opened connection ready for the client log: exclusive locking, format check, pragmas,
  * migrations. Throws ClientLogFormatError if the file is not ours (before anything has written to it).
  */
-export function prepareClientLogDatabase(
-  db: Database,
-  file: string,
-  durability: 'process' | 'power',
-  checkpointPages: number,
-): void {
+export function prepareClientLogDatabase(db: Database, file: string, durability: 'process' | 'power', checkpointPages: number): void {
   // Exclusive locking first: this VFS has no shared memory, so a WAL file (left by a killed process) can only
   // be read that way. Then check the file is ours before anything writes to it (switching to WAL would).
   db.exec('PRAGMA locking_mode = EXCLUSIVE')
@@ -115,7 +110,7 @@ function checkFormat(db: Database, file: string): void {
   }
   if (version > LATEST_SCHEMA_VERSION) {
     throw new ClientLogFormatError(
-      `${file} has schema version ${version}, newer than this KMS Scout understands (${LATEST_SCHEMA_VERSION}); refusing to modify it`,
+      `${file} has schema version ${version}, newer than this KMS Scout understands (${LATEST_SCHEMA_VERSION}); refusing to modify it`
     )
   }
 }
@@ -170,14 +165,13 @@ export function entryToRow(entry: ClientLogEntry): SQLiteValue[] {
     entry.licenseStatus,
     entry.countReturned,
     entry.outcome,
-    entry.hresult,
+    entry.hresult
   ]
 }
 
 function rowToEntry(row: Record<string, SQLiteValue>): ClientLogRow {
   const text = (value: SQLiteValue | undefined): string | null => (value === null || value === undefined ? null : String(value))
-  const int = (value: SQLiteValue | undefined): number | null =>
-    value === null || value === undefined ? null : Number(value)
+  const int = (value: SQLiteValue | undefined): number | null => (value === null || value === undefined ? null : Number(value))
   return {
     id: Number(row.id),
     timeMs: Number(row.time_ms),
@@ -195,7 +189,7 @@ function rowToEntry(row: Record<string, SQLiteValue>): ClientLogRow {
     licenseStatus: int(row.license_status),
     countReturned: int(row.count_returned),
     outcome: row.outcome === 'ok' ? 'ok' : 'error',
-    hresult: int(row.hresult),
+    hresult: int(row.hresult)
   }
 }
 
@@ -207,10 +201,7 @@ export function readRecentRows(db: Database, limit: number): ClientLogRow[] {
 
 /** Deletes at most `limit` rows older than `olderThanMs`; the limit keeps one statement from blocking for long. */
 export function deleteRowsOlderThan(db: Database, olderThanMs: number, limit: number): number {
-  return db.run('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? LIMIT ?)', [
-    olderThanMs,
-    limit,
-  ]).changes
+  return db.run('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? LIMIT ?)', [olderThanMs, limit]).changes
 }
 
 export interface CountedClient {
@@ -228,12 +219,12 @@ export function readCountedClients(db: Database, sinceMs: number): CountedClient
       WHERE outcome = 'ok' AND time_ms >= ?
       GROUP BY application_id, kms_counted_id, cmid
       ORDER BY last_seen`,
-    [sinceMs],
+    [sinceMs]
   )
   return rows.map((row) => ({
     applicationId: String(row.application_id),
     kmsCountedId: String(row.kms_counted_id),
     cmid: String(row.cmid),
-    lastSeenMs: Number(row.last_seen),
+    lastSeenMs: Number(row.last_seen)
   }))
 }

@@ -88,7 +88,7 @@ export class ClientLog {
       maxBatch: options.maxBatch ?? 2000,
       idleCheckpointMs: options.idleCheckpointMs ?? 1000,
       // Failed entries were already counted; make the counts match the database again.
-      onCommitFailed: () => this.rebuildIndex(),
+      onCommitFailed: () => this.rebuildIndex()
     })
   }
 

@@ -43,9 +43,7 @@ export function configDir(input: ConfigDirInput): string {
       return p.join(input.homedir, 'Library', 'Application Support', APP_DIR_NAME)
     default: {
       const xdg = nonEmpty(input.env.XDG_CONFIG_HOME)
-      return xdg !== undefined && p.isAbsolute(xdg)
-        ? p.join(xdg, APP_DIR_NAME)
-        : p.join(input.homedir, '.config', APP_DIR_NAME)
+      return xdg !== undefined && p.isAbsolute(xdg) ? p.join(xdg, APP_DIR_NAME) : p.join(input.homedir, '.config', APP_DIR_NAME)
     }
   }
 }
@@ -67,7 +65,7 @@ export function configPaths(dir: string, platform: NodeJS.Platform = process.pla
     settings: p.join(dir, 'settings.json'),
     identity: p.join(dir, 'identity.json'),
     hostCache: p.join(dir, 'host-cache.json'),
-    clientLog: p.join(dir, 'client-log.sqlite'),
+    clientLog: p.join(dir, 'client-log.sqlite')
   }
 }
 

@@ -26,13 +26,13 @@ export const cachedHostSchema = z.object({
   address: z.string().min(1).max(64).optional(),
   /** when this host was first cached (kept while the same host keeps answering) */
   cachedAt: isoTime,
-  lastSuccessAt: isoTime,
+  lastSuccessAt: isoTime
 })
 
 export const hostCacheFileSchema = z.object({
   version: z.literal(1).default(1),
   /** by KMS application ID (lowercase GUID) */
-  entries: z.record(guidKey, cachedHostSchema).default({}),
+  entries: z.record(guidKey, cachedHostSchema).default({})
 })
 
 export type CachedHost = z.output<typeof cachedHostSchema>
@@ -62,7 +62,7 @@ export class HostCache {
       file: options.file,
       schema: hostCacheFileSchema,
       defaults: () => ({ version: 1, entries: {} }),
-      now: options.now,
+      now: options.now
     })
   }
 
@@ -94,7 +94,7 @@ export class HostCache {
         port: answered.port,
         ...(answered.address !== undefined ? { address: answered.address } : {}),
         cachedAt: sameHost ? previous.cachedAt : at,
-        lastSuccessAt: at,
+        lastSuccessAt: at
       }
       return { ...file, entries: { ...file.entries, [key]: entry } }
     })

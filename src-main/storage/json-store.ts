@@ -155,9 +155,9 @@ export class JsonStore<S extends z.ZodType> {
           {
             kind: 'unreadable',
             file: this.file,
-            message: `Could not read ${this.file} (${describeError(error)}); using defaults. The file was left in place.`,
-          },
-        ],
+            message: `Could not read ${this.file} (${describeError(error)}); using defaults. The file was left in place.`
+          }
+        ]
       }
     }
 
@@ -174,9 +174,9 @@ export class JsonStore<S extends z.ZodType> {
             kind: 'corrupt-json',
             file: this.file,
             ...aside.field,
-            message: `${this.file} is not valid JSON (${describeError(error)}); using defaults. ${aside.sentence}`,
-          },
-        ],
+            message: `${this.file} is not valid JSON (${describeError(error)}); using defaults. ${aside.sentence}`
+          }
+        ]
       }
     }
 
@@ -207,9 +207,9 @@ export class JsonStore<S extends z.ZodType> {
               issues,
               message:
                 `${this.file} had invalid values; reset to defaults: ${salvaged.resetPaths.join(', ')}. ` +
-                `The other values were kept. ${aside.sentence}${rewrite}`,
-            },
-          ],
+                `The other values were kept. ${aside.sentence}${rewrite}`
+            }
+          ]
         }
       }
     }
@@ -223,9 +223,9 @@ export class JsonStore<S extends z.ZodType> {
           file: this.file,
           ...aside.field,
           issues,
-          message: `${this.file} does not match the expected format (${issues.join('; ')}); using defaults. ${aside.sentence}`,
-        },
-      ],
+          message: `${this.file} does not match the expected format (${issues.join('; ')}); using defaults. ${aside.sentence}`
+        }
+      ]
     }
   }
 
@@ -317,10 +317,7 @@ export class JsonStore<S extends z.ZodType> {
  * Removes every value the schema rejects and parses again, so that fields with defaults fall back to them.
  * Returns undefined when that does not converge (an invalid field without a default, or a broken root).
  */
-function salvage<S extends z.ZodType>(
-  schema: S,
-  raw: unknown,
-): { value: z.output<S>; resetPaths: string[] } | undefined {
+function salvage<S extends z.ZodType>(schema: S, raw: unknown): { value: z.output<S>; resetPaths: string[] } | undefined {
   if (!isPlainObject(raw)) return undefined
   const candidate: unknown = structuredClone(raw)
   const resetPaths: string[] = []
@@ -418,9 +415,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined
 }
 
 function describeError(error: unknown): string {

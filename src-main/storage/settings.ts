@@ -7,7 +7,18 @@
  * hostCaching ≈ /skhc (true) and /ckhc (false).
  */
 import { z } from 'zod'
-import { CLIENT_TIMEOUT_RANGE_MS, DEFAULT_ACTIVATION_INTERVAL_MIN, DEFAULT_CLIENT_TIMEOUTS, DEFAULT_KMS_PORT, DEFAULT_RENEWAL_INTERVAL_MIN, DEFAULT_STAGGER_MS, INTERVAL_RANGE_MIN, LAB_HOST_DEFAULTS, LAB_HOST_RANGES, STAGGER_RANGE_MS } from '../common/defaults'
+import {
+  CLIENT_TIMEOUT_RANGE_MS,
+  DEFAULT_ACTIVATION_INTERVAL_MIN,
+  DEFAULT_CLIENT_TIMEOUTS,
+  DEFAULT_KMS_PORT,
+  DEFAULT_RENEWAL_INTERVAL_MIN,
+  DEFAULT_STAGGER_MS,
+  INTERVAL_RANGE_MIN,
+  LAB_HOST_DEFAULTS,
+  LAB_HOST_RANGES,
+  STAGGER_RANGE_MS
+} from '../common/defaults'
 import { DNS_SERVER_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPortRules } from '../common/host-port'
 import { JsonStore } from './json-store'
 import type { JsonStoreOptions } from './json-store'
@@ -53,7 +64,10 @@ export const guidSchema = z
 const epidSchema = z
   .string()
   .trim()
-  .regex(/^\d{5}-\d{5}-\d{3}-\d{6}-03-\d{1,5}-\d{4,5}\.0000-\d{3}\d{4}$/, 'must be an ePID like 03612-00206-567-887631-03-1033-17763.0000-2972018')
+  .regex(
+    /^\d{5}-\d{5}-\d{3}-\d{6}-03-\d{1,5}-\d{4,5}\.0000-\d{3}\d{4}$/,
+    'must be an ePID like 03612-00206-567-887631-03-1033-17763.0000-2972018'
+  )
 
 /** The HwId is 8 bytes on the wire (v6), written as 16 hex digits in wire order. */
 const hwidSchema = z
@@ -64,13 +78,13 @@ const hwidSchema = z
 
 const manualHostSchema = z.object({
   host: hostNameSchema,
-  port: portSchema.default(DEFAULT_KMS_PORT),
+  port: portSchema.default(DEFAULT_KMS_PORT)
 })
 
 const failoverSchema = z.object({
   /** staggered: start the next SRV target after staggerMs while earlier ones are still trying; sequential: one at a time */
   mode: z.enum(['staggered', 'sequential']).default('staggered'),
-  staggerMs: rangeInt(STAGGER_RANGE_MS).default(DEFAULT_STAGGER_MS),
+  staggerMs: rangeInt(STAGGER_RANGE_MS).default(DEFAULT_STAGGER_MS)
 })
 
 const timeoutsSchema = z.object({
@@ -79,7 +93,7 @@ const timeoutsSchema = z.object({
   /** DCE/RPC bind → bind_ack */
   bindMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.bindMs),
   /** KMS request → response */
-  requestMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.requestMs),
+  requestMs: rangeInt(CLIENT_TIMEOUT_RANGE_MS).default(DEFAULT_CLIENT_TIMEOUTS.requestMs)
 })
 
 const clientSettingsSchema = z.object({
@@ -96,11 +110,14 @@ const clientSettingsSchema = z.object({
   /** SKU (activation) ID to claim in checks; null → the product default */
   defaultProductSkuId: guidSchema.nullable().default(null),
   /** force a KMS protocol version; null → the product's default version */
-  protocolOverride: z.union([z.literal(4), z.literal(5), z.literal(6)]).nullable().default(null),
+  protocolOverride: z
+    .union([z.literal(4), z.literal(5), z.literal(6)])
+    .nullable()
+    .default(null),
   /** WorkstationName sent in requests (at most 63 characters on the wire); null → this computer's name */
   workstationName: z.string().trim().min(1).max(63).nullable().default(null),
   /** use the old SRV selection (no RFC 2782 weighting) */
-  legacySelection: z.boolean().default(false),
+  legacySelection: z.boolean().default(false)
 })
 
 export const windowBoundsSchema = z.object({
@@ -108,22 +125,15 @@ export const windowBoundsSchema = z.object({
   y: z.number().int(),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
-  maximized: z.boolean().default(false),
+  maximized: z.boolean().default(false)
 })
 
 /** 'real': distinct CMIDs in the last 30 days (capped at 2 × N_Policy); `{ fixed: n }`: always report n. */
-const countModeSchema = z.union([
-  z.literal('real'),
-  z.object({ fixed: z.number().int().min(0).max(0xffff_ffff) }),
-])
+const countModeSchema = z.union([z.literal('real'), z.object({ fixed: z.number().int().min(0).max(0xffff_ffff) })])
 
 const labHostSettingsSchema = z.object({
   /** addresses to listen on (`IP[:PORT]`, default port 1688); loopback by default so nothing is exposed by accident */
-  listen: z
-    .array(hostPortString(LISTEN_ADDRESS_RULES))
-    .min(1)
-    .max(16)
-    .default([LAB_HOST_DEFAULTS.listen]),
+  listen: z.array(hostPortString(LISTEN_ADDRESS_RULES)).min(1).max(16).default([LAB_HOST_DEFAULTS.listen]),
   /** client log database; null → client-log.sqlite in the config directory */
   dbPath: z.string().trim().min(1).nullable().default(null),
   countMode: countModeSchema.default('real'),
@@ -143,14 +153,14 @@ const labHostSettingsSchema = z.object({
   /** client log rows older than this are purged */
   retentionDays: rangeInt(LAB_HOST_RANGES.retentionDays).default(LAB_HOST_DEFAULTS.retentionDays),
   /** also write one JSON line per exchange to stdout */
-  jsonLog: z.boolean().default(false),
+  jsonLog: z.boolean().default(false)
 })
 
 export const settingsSchema = z.object({
   schemaVersion: z.literal(SETTINGS_SCHEMA_VERSION).default(SETTINGS_SCHEMA_VERSION),
   client: clientSettingsSchema.prefault({}),
   window: windowBoundsSchema.optional(),
-  labHost: labHostSettingsSchema.prefault({}),
+  labHost: labHostSettingsSchema.prefault({})
 })
 
 export type Settings = z.output<typeof settingsSchema>
@@ -169,7 +179,7 @@ export type SettingsStore = JsonStore<typeof settingsSchema>
 /** The settings file store (salvage policy: one bad value does not cost the user the rest of their settings). */
 export function createSettingsStore(
   file: string,
-  options: Omit<JsonStoreOptions<typeof settingsSchema>, 'file' | 'schema' | 'defaults'> = {},
+  options: Omit<JsonStoreOptions<typeof settingsSchema>, 'file' | 'schema' | 'defaults'> = {}
 ): SettingsStore {
   return new JsonStore({ ...options, file, schema: settingsSchema, defaults: defaultSettings })
 }

@@ -48,7 +48,12 @@ describe('catalog content', () => {
     for (const s of productCatalog.skus) {
       const k = productCatalog.kmsCountedIdById(s.kmsCountedId)
       expect(k, s.name).toBeDefined()
-      expect([s.requiredClientCount, s.protocolVersion, s.kmsCountedName, s.application]).toEqual([k!.requiredClientCount, k!.defaultProtocolVersion, k!.name, k!.application])
+      expect([s.requiredClientCount, s.protocolVersion, s.kmsCountedName, s.application]).toEqual([
+        k!.requiredClientCount,
+        k!.defaultProtocolVersion,
+        k!.name,
+        k!.application
+      ])
     }
   })
 
@@ -60,14 +65,21 @@ describe('catalog content', () => {
     expect(home).toMatchObject({ kind: 'found', matchedBy: 'alias', sku: { isRetail: true, isPreview: false } })
     const insider = productCatalog.skuById('903663f7-d2ab-49c9-8942-14aa9e0a9c72')!
     expect(insider).toMatchObject({ name: 'Windows 10/11 Insider Preview Core', isPreview: true, isRetail: true, vlmcsListNumber: null })
-    expect(productCatalog.skuById('fceda083-1203-402a-8ec4-3d7ed9f3648c')).toMatchObject({ name: 'Office Professional Plus 2024 Preview', isPreview: true })
+    expect(productCatalog.skuById('fceda083-1203-402a-8ec4-3d7ed9f3648c')).toMatchObject({
+      name: 'Office Professional Plus 2024 Preview',
+      isPreview: true
+    })
     expect(productCatalog.skuById('e9942b32-2e55-4197-b0bd-5ff58cba8860')).toMatchObject({ gvlkIsGenerated: true })
   })
 
   it('has the host builds of Server 2022 and Server 2025 / Windows 11 24H2, and every Windows build of the database', () => {
     expect(productCatalog.hostBuilds.map((b) => b.buildNumber)).toEqual([26100, 20348, 17763, 14393, 9600, 9200, 7601, 6002])
     expect(productCatalog.hostBuilds.every((b) => b.flags.useForEpid && b.flags.mayBeServer)).toBe(true)
-    expect(productCatalog.hostBuildByNumber(20348)).toMatchObject({ platformId: 3612, displayName: 'Windows Server 2022 (21H2)', releaseDateUtc: '2021-08-18' })
+    expect(productCatalog.hostBuildByNumber(20348)).toMatchObject({
+      platformId: 3612,
+      displayName: 'Windows Server 2022 (21H2)',
+      releaseDateUtc: '2021-08-18'
+    })
     expect(productCatalog.hostBuildByNumber(26100)).toMatchObject({ platformId: 3612, releaseDateUtc: '2024-11-01' })
     expect(productCatalog.windowsBuilds).toHaveLength(30)
     expect(productCatalog.windowsBuildByNumber(22631)).toMatchObject({ displayName: 'Windows 11 23H2', flags: { useForEpid: false } })
@@ -82,9 +94,15 @@ describe('searching with Windows 11 and LTSC names', () => {
     // every hit has a Windows 11 name with "pro" in it (the Pro editions, and the Insider Preview Professional ones)
     expect(found.length).toBeGreaterThanOrEqual(6)
     expect(found.every((s) => s.aliases.some((a) => /^windows 11 .*pro/i.test(a)))).toBe(true)
-    expect(productCatalog.findProduct('Windows 11 Pro')).toMatchObject({ kind: 'found', matchedBy: 'alias', sku: { guid: '2de67392-b7a7-462a-b1ca-108dd189f588' } })
+    expect(productCatalog.findProduct('Windows 11 Pro')).toMatchObject({
+      kind: 'found',
+      matchedBy: 'alias',
+      sku: { guid: '2de67392-b7a7-462a-b1ca-108dd189f588' }
+    })
     expect(productCatalog.findProduct('windows 11 pro n')).toMatchObject({ kind: 'found', sku: { name: 'Windows 10 Professional N' } })
-    expect(productCatalog.searchProducts('Windows 11 SE').map((s) => s.gvlk)).toEqual(expect.arrayContaining(['37D7F-N49CB-WQR8W-TBJ73-FM8RX']))
+    expect(productCatalog.searchProducts('Windows 11 SE').map((s) => s.gvlk)).toEqual(
+      expect.arrayContaining(['37D7F-N49CB-WQR8W-TBJ73-FM8RX'])
+    )
   })
 
   it('"2022" finds the Windows Server 2022 SKUs (and Office LTSC 2021 does not match)', () => {
@@ -107,13 +125,23 @@ describe('searching with Windows 11 and LTSC names', () => {
     expect(office.length).toBeGreaterThanOrEqual(10)
     expect(office.every((s) => s.kmsCountedName === 'Office 2024')).toBe(true)
     expect(names(office)).toContain('Office LTSC Professional Plus 2024')
-    expect(windows.map((s) => s.guid).sort()).toEqual(['32d2fab3-e4a8-42c2-923b-4bf4fd13e6ee', '59eb965c-9150-42b7-a0ec-22151b9897c5', '7103a333-b8c8-49cc-93ce-d37c09687f92'])
-    expect(productCatalog.findProduct('Windows 11 Enterprise LTSC 2024')).toMatchObject({ kind: 'found', sku: { gvlk: 'M7XTQ-FN8P6-TTKYV-9D4CC-J462D' } })
+    expect(windows.map((s) => s.guid).sort()).toEqual([
+      '32d2fab3-e4a8-42c2-923b-4bf4fd13e6ee',
+      '59eb965c-9150-42b7-a0ec-22151b9897c5',
+      '7103a333-b8c8-49cc-93ce-d37c09687f92'
+    ])
+    expect(productCatalog.findProduct('Windows 11 Enterprise LTSC 2024')).toMatchObject({
+      kind: 'found',
+      sku: { gvlk: 'M7XTQ-FN8P6-TTKYV-9D4CC-J462D' }
+    })
   })
 
   it('old names keep working the same way', () => {
     expect(productCatalog.findProduct('Windows 10 Professional')).toMatchObject({ kind: 'found', matchedBy: 'exact-name' })
-    expect(productCatalog.findProduct('Windows 10 Prof')).toMatchObject({ kind: 'ambiguous', candidateNames: expect.arrayContaining(['Windows 10 Professional Workstation']) })
+    expect(productCatalog.findProduct('Windows 10 Prof')).toMatchObject({
+      kind: 'ambiguous',
+      candidateNames: expect.arrayContaining(['Windows 10 Professional Workstation'])
+    })
     expect(productCatalog.defaultProduct().name).toBe('Windows 10 Professional')
   })
 })
@@ -148,24 +176,39 @@ describe('host keys (CSVLKs)', () => {
     expect(at('03612-00206-999-000000-03-1033-17763.0000-0012020')).toBeUndefined()
     // Office 2019 VL and Office LTSC 2024 share group 206 and the range 666000000–685999999
     expect(at('03612-00206-670-000000-03-1033-17763.0000-0012020')).toBeUndefined()
-    expect(productCatalog.csvlksForEpid(206, 670_000_000).map((c) => c.name).sort()).toEqual(['Office 2019 VL', 'Office LTSC 2024'])
+    expect(
+      productCatalog
+        .csvlksForEpid(206, 670_000_000)
+        .map((c) => c.name)
+        .sort()
+    ).toEqual(['Office 2019 VL', 'Office LTSC 2024'])
     // the one key the database lists twice is one key with two names
-    expect(productCatalog.csvlkForEpid(206, 98_600_000)).toMatchObject({ name: 'Windows Server 2012 R2 (Microsoft Internal Lab)', alsoKnownAs: ['Windows Server 2012 (Microsoft internal Lab)'] })
+    expect(productCatalog.csvlkForEpid(206, 98_600_000)).toMatchObject({
+      name: 'Windows Server 2012 R2 (Microsoft Internal Lab)',
+      alsoKnownAs: ['Windows Server 2012 (Microsoft internal Lab)']
+    })
   })
 
   it('no two identifiable keys overlap in group and range except Office 2019 VL / Office LTSC 2024', () => {
     const keys = productCatalog.csvlks().filter((c) => c.groupId !== null && c.minKeyId !== null && c.maxKeyId !== null)
     const overlaps: string[] = []
     keys.forEach((a, i) => {
-      for (const b of keys.slice(i + 1)) if (a.groupId === b.groupId && a.minKeyId! <= b.maxKeyId! && b.minKeyId! <= a.maxKeyId!) overlaps.push(`${a.name} / ${b.name}`)
+      for (const b of keys.slice(i + 1))
+        if (a.groupId === b.groupId && a.minKeyId! <= b.maxKeyId! && b.minKeyId! <= a.maxKeyId!) overlaps.push(`${a.name} / ${b.name}`)
     })
     expect(overlaps).toEqual(['Office LTSC 2024 / Office 2019 VL'])
   })
 
   it('says whether the key named by an ePID covers a KMS ID', () => {
     const server2025 = kmsId('Windows Server 2025')
-    expect(productCatalog.hostKeyCoverage(206, 567_887_631, server2025)).toMatchObject({ verdict: 'not-covered', csvlk: { name: 'Windows Server 2019' } })
-    expect(productCatalog.hostKeyCoverage(4918, 1_000_000, server2025)).toMatchObject({ verdict: 'covered', csvlk: { name: 'Windows Server 2025' } })
+    expect(productCatalog.hostKeyCoverage(206, 567_887_631, server2025)).toMatchObject({
+      verdict: 'not-covered',
+      csvlk: { name: 'Windows Server 2019' }
+    })
+    expect(productCatalog.hostKeyCoverage(4918, 1_000_000, server2025)).toMatchObject({
+      verdict: 'covered',
+      csvlk: { name: 'Windows Server 2025' }
+    })
     const office2024 = kmsId('Office 2024')
     const amb = productCatalog.hostKeyCoverage(206, 670_000_000, office2024)
     expect(amb.verdict).toBe('ambiguous')

@@ -29,7 +29,18 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const NO_LEGACY: LegacyData = {
   applications: [],
-  csvlkGroups: [{ index: 0, iniName: 'Windows', defaultEpid: '03612-00206-556-123727-03-1033-17763.0000-2972018', releaseDateUtc: '2018-10-02', groupId: 206, minKeyId: 551000000, maxKeyId: 570999999, minActiveClients: 0 }],
+  csvlkGroups: [
+    {
+      index: 0,
+      iniName: 'Windows',
+      defaultEpid: '03612-00206-556-123727-03-1033-17763.0000-2972018',
+      releaseDateUtc: '2018-10-02',
+      groupId: 206,
+      minKeyId: 551000000,
+      maxKeyId: 570999999,
+      minActiveClients: 0
+    }
+  ],
   hostBuilds: [],
   kmsCountedIds: [],
   skus: []
@@ -113,7 +124,9 @@ function importError(text: string): string {
 describe('catalog import of the real database', () => {
   it('reproduces the committed catalog exactly from test/fixtures/catalog/KmsDataBase.xml', () => {
     const bytes = readFileSync(FIXTURE)
-    const { catalog } = buildCatalog(parseKmsDatabase(bytes.toString('utf8')), readLegacy(), readAliases(), { sha256: createHash('sha256').update(bytes).digest('hex') })
+    const { catalog } = buildCatalog(parseKmsDatabase(bytes.toString('utf8')), readLegacy(), readAliases(), {
+      sha256: createHash('sha256').update(bytes).digest('hex')
+    })
     expect(serializeCatalog(catalog)).toBe(readFileSync(DEFAULT_OUT, 'utf8'))
   })
 
@@ -185,7 +198,13 @@ describe('catalog import: quirks of the format', () => {
 
   it('names SKUs for Windows 10 and 11, keeps empty GVLKs as none, marks SKUs the database gives', () => {
     const pro = catalog.skus.find((s) => s.guid === '2de67392-b7a7-462a-b1ca-108dd189f588')
-    expect(pro).toMatchObject({ name: 'Windows 10/11 Pro', aliases: ['Windows 10 Pro', 'Windows 11 Pro'], gvlk: 'W269N-WFGWX-YVC9B-4J6C9-T83GX', source: 'kms-database', vlmcsListNumber: null })
+    expect(pro).toMatchObject({
+      name: 'Windows 10/11 Pro',
+      aliases: ['Windows 10 Pro', 'Windows 11 Pro'],
+      gvlk: 'W269N-WFGWX-YVC9B-4J6C9-T83GX',
+      source: 'kms-database',
+      vlmcsListNumber: null
+    })
     expect(catalog.skus.find((s) => s.name === 'Windows 11 SE')).toMatchObject({ gvlk: null, gvlkIsGenerated: false })
   })
 
@@ -193,14 +212,67 @@ describe('catalog import: quirks of the format', () => {
     const legacy: LegacyData = {
       ...NO_LEGACY,
       applications: [{ guid: '55c92734-d682-4d71-983e-d6ec3f16059f', name: 'Windows', maxClientListSize: 50, csvlkIndex: 0 }],
-      hostBuilds: [{ index: 0, displayName: 'Windows 8.1 / Server 2012 R2', buildNumber: 9600, platformId: 6401, releaseDateUtc: '2013-10-18', flags: { useNdr64: true, useForEpid: true, mayBeServer: true } }],
+      hostBuilds: [
+        {
+          index: 0,
+          displayName: 'Windows 8.1 / Server 2012 R2',
+          buildNumber: 9600,
+          platformId: 6401,
+          releaseDateUtc: '2013-10-18',
+          flags: { useNdr64: true, useForEpid: true, mayBeServer: true }
+        }
+      ],
       kmsCountedIds: [
-        { index: 0, guid: '58e2134f-8e11-4d17-9cb2-91069c151148', name: 'Windows 10 2015 (Volume)', application: 'Windows', applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f', requiredClientCount: 25, defaultProtocolVersion: 6, isRetail: false, isPreview: false, csvlk: 'Windows' },
-        { index: 1, guid: '5f94a0bb-d5a0-4081-a685-5819418b2fe0', name: 'Windows Preview', application: 'Windows', applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f', requiredClientCount: 25, defaultProtocolVersion: 5, isRetail: false, isPreview: true, csvlk: 'Windows' }
+        {
+          index: 0,
+          guid: '58e2134f-8e11-4d17-9cb2-91069c151148',
+          name: 'Windows 10 2015 (Volume)',
+          application: 'Windows',
+          applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f',
+          requiredClientCount: 25,
+          defaultProtocolVersion: 6,
+          isRetail: false,
+          isPreview: false,
+          csvlk: 'Windows'
+        },
+        {
+          index: 1,
+          guid: '5f94a0bb-d5a0-4081-a685-5819418b2fe0',
+          name: 'Windows Preview',
+          application: 'Windows',
+          applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f',
+          requiredClientCount: 25,
+          defaultProtocolVersion: 5,
+          isRetail: false,
+          isPreview: true,
+          csvlk: 'Windows'
+        }
       ],
       skus: [
-        { vlmcsListNumber: 2, guid: '2de67392-b7a7-462a-b1ca-108dd189f588', name: 'Windows 10 Professional', application: 'Windows', kmsCountedId: '58e2134f-8e11-4d17-9cb2-91069c151148', kmsCountedName: 'Windows 10 2015 (Volume)', protocolVersion: 6, requiredClientCount: 25, isRetail: false, isPreview: false },
-        { vlmcsListNumber: 1, guid: '7f0cba9b-8fa7-4ac2-bcde-f2da8e5cbf81', name: 'Windows 8.x Preview', application: 'Windows', kmsCountedId: '5f94a0bb-d5a0-4081-a685-5819418b2fe0', kmsCountedName: 'Windows Preview', protocolVersion: 5, requiredClientCount: 25, isRetail: false, isPreview: true }
+        {
+          vlmcsListNumber: 2,
+          guid: '2de67392-b7a7-462a-b1ca-108dd189f588',
+          name: 'Windows 10 Professional',
+          application: 'Windows',
+          kmsCountedId: '58e2134f-8e11-4d17-9cb2-91069c151148',
+          kmsCountedName: 'Windows 10 2015 (Volume)',
+          protocolVersion: 6,
+          requiredClientCount: 25,
+          isRetail: false,
+          isPreview: false
+        },
+        {
+          vlmcsListNumber: 1,
+          guid: '7f0cba9b-8fa7-4ac2-bcde-f2da8e5cbf81',
+          name: 'Windows 8.x Preview',
+          application: 'Windows',
+          kmsCountedId: '5f94a0bb-d5a0-4081-a685-5819418b2fe0',
+          kmsCountedName: 'Windows Preview',
+          protocolVersion: 5,
+          requiredClientCount: 25,
+          isRetail: false,
+          isPreview: true
+        }
       ]
     }
     const { catalog: merged } = build(xml(), legacy)
@@ -208,7 +280,10 @@ describe('catalog import: quirks of the format', () => {
       ['Windows 8.x Preview', 'legacy', 1],
       ['Windows 10 Professional', 'kms-database', 2]
     ])
-    expect(merged.skus[1]).toMatchObject({ aliases: ['Windows 10/11 Pro', 'Windows 10 Pro', 'Windows 11 Pro'], gvlk: 'W269N-WFGWX-YVC9B-4J6C9-T83GX' })
+    expect(merged.skus[1]).toMatchObject({
+      aliases: ['Windows 10/11 Pro', 'Windows 10 Pro', 'Windows 11 Pro'],
+      gvlk: 'W269N-WFGWX-YVC9B-4J6C9-T83GX'
+    })
     expect(merged.kmsCountedIds.map((k) => [k.name, k.source])).toEqual([
       ['Windows 10 2015 (Volume)', 'kms-database'],
       ['Windows Preview', 'legacy'],
@@ -221,7 +296,12 @@ describe('catalog import: quirks of the format', () => {
   })
 
   it('diffs two catalogs by SKU, KMS ID, CSVLK and build', () => {
-    const { catalog: other } = build(xml({ csvlks: '<CsvlkItem DisplayName="K" GroupId="1" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"><Activate KmsItem="4b83307d-7788-50ff-8d1f-1861915bdb9d" /></CsvlkItem>' }))
+    const { catalog: other } = build(
+      xml({
+        csvlks:
+          '<CsvlkItem DisplayName="K" GroupId="1" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"><Activate KmsItem="4b83307d-7788-50ff-8d1f-1861915bdb9d" /></CsvlkItem>'
+      })
+    )
     const d = diffCatalogs(catalog, other)
     expect(d.csvlks.added).toEqual(['K (11111111-2222-3333-4444-555555555555)'])
     expect(d.csvlks.removed).toHaveLength(3)
@@ -237,35 +317,103 @@ describe('catalog import: files it does not understand', () => {
     ['an empty file', '', /^not well-formed XML at line 1/],
     ['unclosed tags', '<KmsData><WinBuilds></KmsData>', /^not well-formed XML at line 1, column \d+: Expected closing tag 'WinBuilds'/],
     ['another root', xml({ root: 'Products' }), /^the root element is <Products>, not <KmsData>/],
-    ['no AppItems', '<KmsData><WinBuilds><WinBuild BuildNumber="1" DisplayName="x" PlatformId="1"/></WinBuilds><CsvlkItems><CsvlkItem DisplayName="k"/></CsvlkItems></KmsData>', /^<KmsData> has no <AppItems> section/],
+    [
+      'no AppItems',
+      '<KmsData><WinBuilds><WinBuild BuildNumber="1" DisplayName="x" PlatformId="1"/></WinBuilds><CsvlkItems><CsvlkItem DisplayName="k"/></CsvlkItems></KmsData>',
+      /^<KmsData> has no <AppItems> section/
+    ],
     ['an empty section', xml({ csvlks: '' }), /^<CsvlkItems> has no <CsvlkItem>/],
-    ['a bad GUID', xml({ apps: '<AppItem DisplayName="Windows" Id="55c92734-d682-4d71-983e-d6ec3f16059"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/></AppItem>' }), /^AppItems\/AppItem\[1\] "Windows": Id="55c92734-d682-4d71-983e-d6ec3f16059" is not a GUID; write one like/],
-    ['a bad Activate GUID', xml({ csvlks: '<CsvlkItem DisplayName="K" Id="11111111-2222-3333-4444-555555555555"><Activate KmsItem="zz" /></CsvlkItem>' }), /^CsvlkItems\/CsvlkItem\[1\] "K"\/Activate\[1\]: KmsItem="zz" is not a GUID/],
+    [
+      'a bad GUID',
+      xml({
+        apps: '<AppItem DisplayName="Windows" Id="55c92734-d682-4d71-983e-d6ec3f16059"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/></AppItem>'
+      }),
+      /^AppItems\/AppItem\[1\] "Windows": Id="55c92734-d682-4d71-983e-d6ec3f16059" is not a GUID; write one like/
+    ],
+    [
+      'a bad Activate GUID',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" Id="11111111-2222-3333-4444-555555555555"><Activate KmsItem="zz" /></CsvlkItem>' }),
+      /^CsvlkItems\/CsvlkItem\[1\] "K"\/Activate\[1\]: KmsItem="zz" is not a GUID/
+    ],
     [
       'a duplicate SKU',
-      xml({ apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"><SkuItem DisplayName="a" Id="7dc26449-db21-4e09-ba37-28f2958506a6"/><SkuItem DisplayName="b" Id="7DC26449-DB21-4E09-BA37-28F2958506A6"/></KmsItem></AppItem>' }),
+      xml({
+        apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"><SkuItem DisplayName="a" Id="7dc26449-db21-4e09-ba37-28f2958506a6"/><SkuItem DisplayName="b" Id="7DC26449-DB21-4E09-BA37-28F2958506A6"/></KmsItem></AppItem>'
+      }),
       /^AppItems\/AppItem\[1\] "W"\/KmsItem\[1\] "k"\/SkuItem\[2\] "b": Id 7dc26449-db21-4e09-ba37-28f2958506a6 is already the SkuItem at .*SkuItem\[1\] "a"; each SKU is listed once$/
     ],
     [
       'a duplicate KMS ID',
-      xml({ apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/><KmsItem DisplayName="k2" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/></AppItem>' }),
+      xml({
+        apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/><KmsItem DisplayName="k2" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"/></AppItem>'
+      }),
       /KmsItem\[2\] "k2": Id 4b83307d-7788-50ff-8d1f-1861915bdb9d is already the KmsItem at .*; each KMS counted ID is listed once$/
     ],
     [
       'a duplicate CSVLK with different data',
-      xml({ csvlks: '<CsvlkItem DisplayName="A" GroupId="1" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"/><CsvlkItem DisplayName="B" GroupId="2" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      xml({
+        csvlks:
+          '<CsvlkItem DisplayName="A" GroupId="1" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"/><CsvlkItem DisplayName="B" GroupId="2" MinKeyId="0" MaxKeyId="9" Id="11111111-2222-3333-4444-555555555555"/>'
+      }),
       /^CsvlkItems\/CsvlkItem\[2\] "B": Id 11111111-2222-3333-4444-555555555555 is already used by CsvlkItem "A" with a different group/
     ],
-    ['a duplicate build', xml({ builds: '<WinBuild BuildNumber="9600" DisplayName="a" PlatformId="6401"/><WinBuild BuildNumber="9600" DisplayName="b" PlatformId="6401"/>' }), /^WinBuilds\/WinBuild\[2\] "b": build 9600 is listed twice/],
-    ['a missing build number', xml({ builds: '<WinBuild DisplayName="a" PlatformId="6401"/>' }), /^WinBuilds\/WinBuild\[1\] "a" has no BuildNumber; add BuildNumber="26100"$/],
-    ['a bad number', xml({ csvlks: '<CsvlkItem DisplayName="K" GroupId="two" Id="11111111-2222-3333-4444-555555555555"/>' }), /^CsvlkItems\/CsvlkItem\[1\] "K": GroupId="two" is not a whole number/],
-    ['a bad boolean', xml({ csvlks: '<CsvlkItem DisplayName="K" IsLab="yes" Id="11111111-2222-3333-4444-555555555555"/>' }), /IsLab="yes" is not a boolean; write IsLab="true" or IsLab="false"$/],
-    ['a bad date', xml({ csvlks: '<CsvlkItem DisplayName="K" ReleaseDate="2024-13-01" Id="11111111-2222-3333-4444-555555555555"/>' }), /ReleaseDate="2024-13-01" is not a date/],
-    ['a bad InvalidWinBuild', xml({ csvlks: '<CsvlkItem DisplayName="K" InvalidWinBuild="0,1" Id="11111111-2222-3333-4444-555555555555"/>' }), /InvalidWinBuild="0,1" is not a list of build indexes/],
-    ['an InvalidWinBuild out of range', xml({ csvlks: '<CsvlkItem DisplayName="K" InvalidWinBuild="[0,5]" Id="11111111-2222-3333-4444-555555555555"/>' }), /InvalidWinBuild index 5 is out of range; <WinBuilds> has 2 builds with UseForEpid="true"/],
-    ['a reversed key range', xml({ csvlks: '<CsvlkItem DisplayName="K" GroupId="1" MinKeyId="9" MaxKeyId="1" Id="11111111-2222-3333-4444-555555555555"/>' }), /MinKeyId 9 is above MaxKeyId 1; swap them$/],
-    ['a bad protocol', xml({ apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d" DefaultKmsProtocol="7.0"/></AppItem>' }), /DefaultKmsProtocol="7\.0" is not a KMS protocol; write "4\.0", "5\.0" or "6\.0"$/],
-    ['a bad GVLK', xml({ apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"><SkuItem DisplayName="s" Id="7dc26449-db21-4e09-ba37-28f2958506a6" Gvlk="ABC"/></KmsItem></AppItem>' }), /SkuItem\[1\] "s": Gvlk="ABC" is not a product key/]
+    [
+      'a duplicate build',
+      xml({
+        builds:
+          '<WinBuild BuildNumber="9600" DisplayName="a" PlatformId="6401"/><WinBuild BuildNumber="9600" DisplayName="b" PlatformId="6401"/>'
+      }),
+      /^WinBuilds\/WinBuild\[2\] "b": build 9600 is listed twice/
+    ],
+    [
+      'a missing build number',
+      xml({ builds: '<WinBuild DisplayName="a" PlatformId="6401"/>' }),
+      /^WinBuilds\/WinBuild\[1\] "a" has no BuildNumber; add BuildNumber="26100"$/
+    ],
+    [
+      'a bad number',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" GroupId="two" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /^CsvlkItems\/CsvlkItem\[1\] "K": GroupId="two" is not a whole number/
+    ],
+    [
+      'a bad boolean',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" IsLab="yes" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /IsLab="yes" is not a boolean; write IsLab="true" or IsLab="false"$/
+    ],
+    [
+      'a bad date',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" ReleaseDate="2024-13-01" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /ReleaseDate="2024-13-01" is not a date/
+    ],
+    [
+      'a bad InvalidWinBuild',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" InvalidWinBuild="0,1" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /InvalidWinBuild="0,1" is not a list of build indexes/
+    ],
+    [
+      'an InvalidWinBuild out of range',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" InvalidWinBuild="[0,5]" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /InvalidWinBuild index 5 is out of range; <WinBuilds> has 2 builds with UseForEpid="true"/
+    ],
+    [
+      'a reversed key range',
+      xml({ csvlks: '<CsvlkItem DisplayName="K" GroupId="1" MinKeyId="9" MaxKeyId="1" Id="11111111-2222-3333-4444-555555555555"/>' }),
+      /MinKeyId 9 is above MaxKeyId 1; swap them$/
+    ],
+    [
+      'a bad protocol',
+      xml({
+        apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d" DefaultKmsProtocol="7.0"/></AppItem>'
+      }),
+      /DefaultKmsProtocol="7\.0" is not a KMS protocol; write "4\.0", "5\.0" or "6\.0"$/
+    ],
+    [
+      'a bad GVLK',
+      xml({
+        apps: '<AppItem DisplayName="W" Id="55c92734-d682-4d71-983e-d6ec3f16059f"><KmsItem DisplayName="k" Id="4b83307d-7788-50ff-8d1f-1861915bdb9d"><SkuItem DisplayName="s" Id="7dc26449-db21-4e09-ba37-28f2958506a6" Gvlk="ABC"/></KmsItem></AppItem>'
+      }),
+      /SkuItem\[1\] "s": Gvlk="ABC" is not a product key/
+    ]
   ])('%s → one clear line', (_what, text, message) => {
     const m = importError(text)
     expect(m).toMatch(message)

@@ -66,7 +66,9 @@ describe('kms-scout check', () => {
     const r = await check(['--domain', 'ok.test', ...dns()])
     expect(r.code).toBe(0)
     const [first, ...rest] = r.out.trimEnd().split('\n')
-    expect(first).toMatch(new RegExp(`^KMS OK - kms01\\.ok\\.test:${live.port} count=50/25 ePID=\\S+ rtt=[0-9.]+ms \\| count=50;;;0 rtt=[0-9.]+ms$`))
+    expect(first).toMatch(
+      new RegExp(`^KMS OK - kms01\\.ok\\.test:${live.port} count=50/25 ePID=\\S+ rtt=[0-9.]+ms \\| count=50;;;0 rtt=[0-9.]+ms$`)
+    )
     expect(rest.join('\n')).toMatch(/a client would activate: yes/)
     expect(rest.join('\n')).toMatch(/found via DNS discovery/)
     expect(r.err).toBe('')
@@ -130,7 +132,20 @@ describe('kms-scout check', () => {
     })
     expect(report.perfdata).toMatch(/^count=50;;;0 rtt=[0-9.]+ms$/)
     const kinds: string[] = report.trace.map((e: { kind: string }) => e.kind)
-    for (const k of ['flow-start', 'cache-lookup', 'dns-servers', 'domains', 'dns-query', 'dns-reply', 'srv-records', 'srv-draw', 'attempt-start', 'attempt-end', 'cache-update', 'flow-result']) {
+    for (const k of [
+      'flow-start',
+      'cache-lookup',
+      'dns-servers',
+      'domains',
+      'dns-query',
+      'dns-reply',
+      'srv-records',
+      'srv-draw',
+      'attempt-start',
+      'attempt-end',
+      'cache-update',
+      'flow-result'
+    ]) {
       expect(kinds).toContain(k)
     }
   })
@@ -184,7 +199,7 @@ describe('kms-scout check', () => {
     expect(JSON.parse(overridden.out).trace[0]).toMatchObject({ failover: { mode: 'staggered', staggerMs: 50 } })
   })
 
-  it('uses the installation\'s stable CMID on every check', async () => {
+  it("uses the installation's stable CMID on every check", async () => {
     const dir = await configDir()
     const first = JSON.parse((await check(['--domain', 'ok.test', ...dns(), '--json', '--no-cache'], dir)).out)
     const second = JSON.parse((await check(['--domain', 'ok.test', ...dns(), '--json', '--no-cache'], dir)).out)
@@ -195,7 +210,9 @@ describe('kms-scout check', () => {
   })
 
   it('--product and --protocol choose the request', async () => {
-    const r = JSON.parse((await check(['--domain', 'ok.test', ...dns(), '--json', '--product', 'Windows Server 2019 Standard', '--protocol', '5'])).out)
+    const r = JSON.parse(
+      (await check(['--domain', 'ok.test', ...dns(), '--json', '--product', 'Windows Server 2019 Standard', '--protocol', '5'])).out
+    )
     expect(r.product).toMatchObject({ name: 'Windows Server 2019 Standard', threshold: 5, protocol: 5 })
     expect(r.answer).toMatchObject({ count: 10, threshold: 5, protocol: '5.0' })
   })

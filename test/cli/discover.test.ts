@@ -61,10 +61,22 @@ describe('kms-scout discover', () => {
     const r = await discover(['--domain', 'corp.test', '--dns-server', dnsmasq.spec4, '--json'])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.out)
-    expect(report).toMatchObject({ ok: true, exitCode: 0, selection: 'rfc2782', usedDomain: 'corp.test', servers: { source: 'configured', list: [dnsmasq.spec4] } })
+    expect(report).toMatchObject({
+      ok: true,
+      exitCode: 0,
+      selection: 'rfc2782',
+      usedDomain: 'corp.test',
+      servers: { source: 'configured', list: [dnsmasq.spec4] }
+    })
     const records: RankedJson[] = report.results[0].records
     expect(records.map((x) => x.order)).toEqual([1, 2, 3, 4])
-    expect(records.at(-1)).toMatchObject({ target: 'kms-backup.corp.test', priority: 10, port: 1700, addresses: ['127.0.0.5'], chanceFirst: 0 })
+    expect(records.at(-1)).toMatchObject({
+      target: 'kms-backup.corp.test',
+      priority: 10,
+      port: 1700,
+      addresses: ['127.0.0.5'],
+      chanceFirst: 0
+    })
     expect(records.slice(0, 3).every((x) => x.priority === 0)).toBe(true)
     const byTarget = new Map(records.map((x) => [x.target, x]))
     expect(byTarget.get('kms-a.corp.test')!.chanceFirst).toBeCloseTo(60 / 91, 12)
@@ -87,7 +99,10 @@ describe('kms-scout discover', () => {
   })
 
   it('a later domain with records is listed but marked as not used by clients', async () => {
-    const report = JSON.parse((await discover(['--domain', 'corp.test', '--domain', 'corp.test.', '--domain', 'nx.test', '--dns-server', dnsmasq.spec4, '--json'])).out)
+    const report = JSON.parse(
+      (await discover(['--domain', 'corp.test', '--domain', 'corp.test.', '--domain', 'nx.test', '--dns-server', dnsmasq.spec4, '--json']))
+        .out
+    )
     // "corp.test." is the same domain: de-duplicated.
     expect(report.domains.list).toEqual(['corp.test', 'nx.test'])
     expect(report.results.map((d: { used: boolean }) => d.used)).toEqual([true, false])
@@ -103,7 +118,9 @@ describe('kms-scout discover', () => {
   })
 
   it('--legacy-selection ignores priority and weight (uniform chances)', async () => {
-    const report = JSON.parse((await discover(['--domain', 'corp.test', '--dns-server', dnsmasq.spec4, '--legacy-selection', '--json'])).out)
+    const report = JSON.parse(
+      (await discover(['--domain', 'corp.test', '--dns-server', dnsmasq.spec4, '--legacy-selection', '--json'])).out
+    )
     expect(report.selection).toBe('legacy-random')
     expect(report.results[0].records.map((x: RankedJson) => x.chanceFirst)).toEqual([0.25, 0.25, 0.25, 0.25])
   })

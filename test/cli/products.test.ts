@@ -17,7 +17,9 @@ describe('kms-scout products', () => {
     const lines = out.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^Product\s+SKU ID\s+KMS counted ID\s+N\s+Protocol\s+Kind\s+GVLK$/)
     expect(lines).toHaveLength(productCatalog.skus.length + 1)
-    expect(out).toMatch(/\nWindows 10 Professional\s+2de67392-b7a7-462a-b1ca-108dd189f588\s+Windows 10 2015 \(Volume\)\s+25\s+v6\s+volume\s+W269N-WFGWX-YVC9B-4J6C9-T83GX\n/)
+    expect(out).toMatch(
+      /\nWindows 10 Professional\s+2de67392-b7a7-462a-b1ca-108dd189f588\s+Windows 10 2015 \(Volume\)\s+25\s+v6\s+volume\s+W269N-WFGWX-YVC9B-4J6C9-T83GX\n/
+    )
     expect(out).toMatch(/\nWindows 10 Home\s+58e97c99-f377-4ef1-81d5-4ad5522b5fd8\s+.*\s+retail\s+TX9XD-98N7V-6WMQ6-BX7FG-H8Q99\n/)
     expect(out).toMatch(/\nOffice Professional Plus 2024 Preview\s+.*\s+preview\s+2TDPW-NDQ7G-FMG99-DXQ7M-TX3T2\n/)
     expect(out).toMatch(/\nWindows 8\.1 Core Connected\s+.*\s+volume\s+3PY8R-QHNP9-W7XQD-G6DPH-3J2C9 \(generated\)\n/)
@@ -46,7 +48,11 @@ describe('kms-scout products', () => {
       source: 'kms-database'
     })
     const csvlks = parsed.products[0]!.csvlks as { name: string; groupId: number | null; minKeyId: number | null; isLab: boolean }[]
-    expect(csvlks.map((c) => c.name)).toEqual(['Windows Server 2025', 'Windows Server 2025 (Azure-only)', 'Windows Server 2025 (Microsoft Internal Lab)'])
+    expect(csvlks.map((c) => c.name)).toEqual([
+      'Windows Server 2025',
+      'Windows Server 2025 (Azure-only)',
+      'Windows Server 2025 (Microsoft Internal Lab)'
+    ])
     expect(csvlks[0]).toMatchObject({ groupId: 4918, minKeyId: 30000, isLab: false })
   })
 
@@ -62,7 +68,11 @@ describe('kms-scout products', () => {
   it('--search --json gives the rows as objects', async () => {
     const { code, out } = await run(['products', '--search', 'office 2010', '--json'])
     expect(code).toBe(0)
-    const parsed = JSON.parse(out) as { ok: boolean; count: number; products: { name: string; threshold: number; protocol: number; kmsCountedName: string }[] }
+    const parsed = JSON.parse(out) as {
+      ok: boolean
+      count: number
+      products: { name: string; threshold: number; protocol: number; kmsCountedName: string }[]
+    }
     expect(parsed.ok).toBe(true)
     expect(parsed.count).toBe(parsed.products.length)
     expect(parsed.products.length).toBeGreaterThan(0)
@@ -82,6 +92,9 @@ describe('kms-scout products', () => {
   it('a positional argument is a usage error that shows the --search form', async () => {
     const { code, err } = await run(['products', 'office'])
     expect(code).toBe(3)
-    expect(err.trimEnd().split('\n')).toEqual(["kms-scout: unexpected argument 'office'", '  to search, write: kms-scout products --search "office"'])
+    expect(err.trimEnd().split('\n')).toEqual([
+      "kms-scout: unexpected argument 'office'",
+      '  to search, write: kms-scout products --search "office"'
+    ])
   })
 })

@@ -8,7 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { productCatalog, type Sku } from '../../src-main/protocol'
 import { buildQueryReport, formatMinutes, type QueryReportInput } from '../../src-main/service/query-report'
 import { formatQueryReport } from '../../src-main/cli/commands/query'
-import { KmsQueryError, queryKmsHost, type KmsQueryErrorCode, type KmsQueryPhase, type KmsQueryResult } from '../../src-main/kms-client/kms-client'
+import {
+  KmsQueryError,
+  queryKmsHost,
+  type KmsQueryErrorCode,
+  type KmsQueryPhase,
+  type KmsQueryResult
+} from '../../src-main/kms-client/kms-client'
 import { startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 
 const CMID = '3c1e0d2b-5a4f-4e6d-9c8b-7a6f5e4d3c2b'
@@ -27,12 +33,25 @@ async function answered(name: string, options: KmsTestHostOptions = {}): Promise
   const h = await startKmsTestHost(options)
   hosts.push(h)
   const s = sku(name)
-  const result = await queryKmsHost({ host: h.address, port: h.port, requests: { identity: productCatalog.requestIdentity(s), cmid: CMID, workstationName: 'mon' } })
+  const result = await queryKmsHost({
+    host: h.address,
+    port: h.port,
+    requests: { identity: productCatalog.requestIdentity(s), cmid: CMID, workstationName: 'mon' }
+  })
   return { result, input: input(s, { ok: true, result }, h.port) }
 }
 
 function input(s: Sku, outcome: QueryReportInput['outcome'], port = 1688): QueryReportInput {
-  return { target: { host: '127.0.0.1', port }, sku: s, protocol: s.protocolVersion, cmid: CMID, cmidSource: 'installation', cmidPrev: '00000000-0000-0000-0000-000000000000', workstationName: 'mon', outcome }
+  return {
+    target: { host: '127.0.0.1', port },
+    sku: s,
+    protocol: s.protocolVersion,
+    cmid: CMID,
+    cmidSource: 'installation',
+    cmidPrev: '00000000-0000-0000-0000-000000000000',
+    workstationName: 'mon',
+    outcome
+  }
 }
 
 describe('buildQueryReport for answers', () => {
@@ -70,14 +89,25 @@ describe('buildQueryReport for answers', () => {
   it('count below N_Policy → wouldActivate false with 0xC004F038', async () => {
     const { input: i } = await answered('Windows Server 2019 Standard', { count: 4 })
     const r = buildQueryReport(i)
-    expect(r).toMatchObject({ ok: true, status: 'count-below-threshold', wouldActivate: false, answer: { count: 4, threshold: 5, windowsCode: { code: '0xC004F038' } } })
+    expect(r).toMatchObject({
+      ok: true,
+      status: 'count-below-threshold',
+      wouldActivate: false,
+      answer: { count: 4, threshold: 5, windowsCode: { code: '0xC004F038' } }
+    })
     expect(r.summary).toContain('0xC004F038')
   })
 
   it('emulator signs become warnings: V6 response IV = request IV, ePID platform/build mismatch, wrong CSVLK group', async () => {
     // Office 2010 answered with a Windows-group ePID whose platform id (5426) does not belong to build 14393
-    const { result, input: i } = await answered('Office Professional Plus 2010', { epid: '05426-00206-567-887631-03-1033-14393.0000-0092024' })
-    result.exchanges[0]!.checks.push({ name: 'iv-differs', status: 'warn', detail: 'response IV equals the request IV: an emulator using V5 rules for V6' })
+    const { result, input: i } = await answered('Office Professional Plus 2010', {
+      epid: '05426-00206-567-887631-03-1033-14393.0000-0092024'
+    })
+    result.exchanges[0]!.checks.push({
+      name: 'iv-differs',
+      status: 'warn',
+      detail: 'response IV equals the request IV: an emulator using V5 rules for V6'
+    })
     const r = buildQueryReport(i)
     expect(r.ok).toBe(true)
     expect(r.warnings).toEqual([
@@ -134,7 +164,13 @@ describe('buildQueryReport for failures', () => {
     const r = failed('kms-error', 'request', { hresult: 0xc004f06c, hresultText: '0xC004F06C', hresultName: 'SL_E_VL_INVALID_TIMESTAMP' })
     // code, name, meaning and fix come from the one table, exactly as `check` shows them
     const entry = explainWindowsCode(0xc004f06c)
-    expect(r.error!.windowsCode).toEqual({ code: '0xC004F06C', name: 'SL_E_VL_INVALID_TIMESTAMP', summary: entry.summary, meaning: entry.meaning, fix: entry.fix })
+    expect(r.error!.windowsCode).toEqual({
+      code: '0xC004F06C',
+      name: 'SL_E_VL_INVALID_TIMESTAMP',
+      summary: entry.summary,
+      meaning: entry.meaning,
+      fix: entry.fix
+    })
     expect(r.error!.hostCode).toEqual(r.error!.windowsCode)
     expect(r.error!.fix).toBe(entry.fix)
     expect(r.error!.fix).toContain('clocks')
@@ -151,12 +187,25 @@ describe('buildQueryReport for failures', () => {
       address: '192.0.2.5',
       family: 4,
       attempts: [{ address: '192.0.2.5', family: 4, outcome: 'connected', message: undefined, ms: 3 }],
-      bound: { contextId: 0, syntax: 'ndr32', ndr64ContextId: 1, btfnFeatures: 3, assocGroupId: 7, secondaryAddress: '1688', altered: true },
+      bound: {
+        contextId: 0,
+        syntax: 'ndr32',
+        ndr64ContextId: 1,
+        btfnFeatures: 3,
+        assocGroupId: 7,
+        secondaryAddress: '1688',
+        altered: true
+      },
       exchanges: [],
       timing: { resolveMs: 2, connectMs: 3, bindMs: 4, requestMs: [], totalMs: 5009 }
     }
     const r = buildQueryReport({ ...input(win10, { ok: false, error }), target: { host: 'kms.example', port: 1688 } })
-    expect(r.target).toMatchObject({ endpoint: 'kms.example:1688', address: '192.0.2.5', family: 4, attempts: [{ address: '192.0.2.5', outcome: 'connected', message: null, ms: 3 }] })
+    expect(r.target).toMatchObject({
+      endpoint: 'kms.example:1688',
+      address: '192.0.2.5',
+      family: 4,
+      attempts: [{ address: '192.0.2.5', outcome: 'connected', message: null, ms: 3 }]
+    })
     expect(r.rpc).toMatchObject({ alterContext: true, ndr64Accepted: true })
     expect(r.rtt).toEqual({ resolveMs: 2, connectMs: 3, bindMs: 4, requestMs: null, totalMs: 5009 })
     expect(r.error!.details).toEqual({ timeoutMs: 5000 })

@@ -60,7 +60,9 @@ describe('kms-scout query: output and exit codes', () => {
     expect(lines.every((l) => l.length <= column || l[column - 1] === ' ')).toBe(true)
     expect(out).toContain(`${h.endpoint} answered — response verified`)
     expect(out).toMatch(/Count\s+50 of threshold 25 → a client would activate: yes/)
-    expect(out).toMatch(/ePID\s+03612-00206-\d{3}-\d{6}-03-1033-17763\.0000-\d{7}\n\s+host OS Windows 10 1809 \/ Server 2019 \(build 17763\), CSVLK Windows, volume channel/)
+    expect(out).toMatch(
+      /ePID\s+03612-00206-\d{3}-\d{6}-03-1033-17763\.0000-\d{7}\n\s+host OS Windows 10 1809 \/ Server 2019 \(build 17763\), CSVLK Windows, volume channel/
+    )
     expect(out).toMatch(/HwId\s+3A1C049600B60076/)
     expect(out).toMatch(/Intervals\s+activation 120 min \(2 hours\), renewal 10080 min \(7 days\)/)
     expect(out).toMatch(/Protocol\s+v6, NDR32 ctx 0 \(after alter_context\)/)
@@ -71,7 +73,14 @@ describe('kms-scout query: output and exit codes', () => {
 
   it('--json: only the report on stdout; it parses and carries everything', async () => {
     const h = await host()
-    const { code, out, err, report, dir } = await runJson(['query', h.endpoint, '--product', 'Windows Server 2019 Standard', '--workstation', 'mon'])
+    const { code, out, err, report, dir } = await runJson([
+      'query',
+      h.endpoint,
+      '--product',
+      'Windows Server 2019 Standard',
+      '--workstation',
+      'mon'
+    ])
     expect(code).toBe(0)
     expect(err).toBe('')
     expect(out.trim().startsWith('{')).toBe(true)
@@ -80,10 +89,23 @@ describe('kms-scout query: output and exit codes', () => {
       status: 'activate',
       wouldActivate: true,
       target: { host: '127.0.0.1', port: h.port, endpoint: h.endpoint, address: '127.0.0.1', family: 4 },
-      product: { sku: { name: 'Windows Server 2019 Standard' }, kmsCountedId: { name: 'Windows Server 2019' }, threshold: 5, defaultProtocol: 6 },
+      product: {
+        sku: { name: 'Windows Server 2019 Standard' },
+        kmsCountedId: { name: 'Windows Server 2019' },
+        threshold: 5,
+        defaultProtocol: 6
+      },
       request: { protocol: 6, cmidSource: 'installation', workstationName: 'mon', transferSyntax: 'ndr32', contextId: 0, callId: 2 },
       rpc: { alterContext: true, ndr64Accepted: true, btfnFeatures: 3 },
-      answer: { protocol: 6, count: 10, threshold: 5, wouldActivate: true, windowsCode: null, hwid: '3A1C049600B60076', activationInterval: { minutes: 120, text: '2 hours' } },
+      answer: {
+        protocol: 6,
+        count: 10,
+        threshold: 5,
+        wouldActivate: true,
+        windowsCode: null,
+        hwid: '3A1C049600B60076',
+        activationInterval: { minutes: 120, text: '2 hours' }
+      },
       verification: { verified: true, failed: null },
       warnings: [],
       error: null
@@ -98,7 +120,12 @@ describe('kms-scout query: output and exit codes', () => {
     const h = await host({ count: 10 })
     const { code, report } = await runJson(['query', h.endpoint])
     expect(code).toBe(1)
-    expect(report).toMatchObject({ ok: true, status: 'count-below-threshold', wouldActivate: false, answer: { count: 10, threshold: 25, windowsCode: { code: '0xC004F038', name: 'SL_E_VL_NOT_ENOUGH_COUNT' } } })
+    expect(report).toMatchObject({
+      ok: true,
+      status: 'count-below-threshold',
+      wouldActivate: false,
+      answer: { count: 10, threshold: 25, windowsCode: { code: '0xC004F038', name: 'SL_E_VL_NOT_ENOUGH_COUNT' } }
+    })
     const human = await run(['query', h.endpoint])
     expect(human.code).toBe(1)
     expect(human.out).toMatch(/Count\s+10 of threshold 25 → a client would activate: no \(0xC004F038: /)
@@ -109,11 +136,19 @@ describe('kms-scout query: output and exit codes', () => {
     const { code, report, err } = await runJson(['query', `127.0.0.1:${port}`])
     expect(code).toBe(2)
     expect(err).toBe('')
-    expect(report).toMatchObject({ ok: false, status: 'failed', wouldActivate: null, answer: null, error: { code: 'connection-refused', phase: 'connect', windowsCode: { code: '0xC004F074' } } })
+    expect(report).toMatchObject({
+      ok: false,
+      status: 'failed',
+      wouldActivate: null,
+      answer: null,
+      error: { code: 'connection-refused', phase: 'connect', windowsCode: { code: '0xC004F074' } }
+    })
     expect(report.error!.fix).toContain('1688')
     const human = await run(['query', `127.0.0.1:${port}`])
     expect(human.code).toBe(2)
-    expect(human.out).toMatch(/Error\s+connection-refused \(connect phase\), Windows: 0xC004F074; this host: 0x800706BA RPC_S_SERVER_UNAVAILABLE/)
+    expect(human.out).toMatch(
+      /Error\s+connection-refused \(connect phase\), Windows: 0xC004F074; this host: 0x800706BA RPC_S_SERVER_UNAVAILABLE/
+    )
     const errLines = human.err.trimEnd().split('\n')
     expect(errLines).toHaveLength(2)
     expect(errLines[0]).toMatch(/^kms-scout query: 127\.0\.0\.1: connection refused/)
@@ -136,7 +171,11 @@ describe('kms-scout query: output and exit codes', () => {
     const h = await host({ maxProtocol: 5 })
     const { code, report } = await runJson(['query', h.endpoint])
     expect(code).toBe(2)
-    expect(report.error).toMatchObject({ code: 'kms-error', phase: 'request', windowsCode: { code: '0x8007000D', name: 'ERROR_INVALID_DATA' } })
+    expect(report.error).toMatchObject({
+      code: 'kms-error',
+      phase: 'request',
+      windowsCode: { code: '0x8007000D', name: 'ERROR_INVALID_DATA' }
+    })
     expect(report.error!.fix).toContain('--protocol')
     // the same host answers protocol 5
     expect((await runJson(['query', h.endpoint, '--protocol', '5'])).code).toBe(0)
@@ -144,7 +183,9 @@ describe('kms-scout query: output and exit codes', () => {
 
   it('exit 2 for an invalid response, with the failed check in the report', async () => {
     // the last 4 bytes are the RPC return value; the byte before them ends the V4 MAC
-    const h = await host({ mutateReply: (r, kind) => (kind === 'response' ? Uint8Array.from(r, (b, i) => (i === r.byteLength - 5 ? b ^ 1 : b)) : r) })
+    const h = await host({
+      mutateReply: (r, kind) => (kind === 'response' ? Uint8Array.from(r, (b, i) => (i === r.byteLength - 5 ? b ^ 1 : b)) : r)
+    })
     const { code, report } = await runJson(['query', h.endpoint, '--product', 'Windows 7 Professional'])
     expect(code).toBe(2)
     expect(report.error).toMatchObject({ code: 'verification-failed', windowsCode: null })
@@ -168,11 +209,14 @@ describe('kms-scout query: output and exit codes', () => {
   it('protocol 4 and 5 by product default and by --protocol', async () => {
     const h = await host()
     expect((await runJson(['query', h.endpoint, '--product', 'Windows 8 Professional'])).report.answer?.protocol).toBe(5)
-    expect((await runJson(['query', h.endpoint, '--product', 'Windows 10 Professional', '--protocol', '4'])).report.answer).toMatchObject({ protocol: 4, hwid: null })
+    expect((await runJson(['query', h.endpoint, '--product', 'Windows 10 Professional', '--protocol', '4'])).report.answer).toMatchObject({
+      protocol: 4,
+      hwid: null
+    })
     expect(h.calls.map((c) => c.request.protocol)).toEqual([5, 4])
   })
 
-  it('the default workstation name is this computer\'s name (non-empty, at most 63 characters)', async () => {
+  it("the default workstation name is this computer's name (non-empty, at most 63 characters)", async () => {
     const h = await host()
     const { code } = await run(['query', h.endpoint])
     expect(code).toBe(0)
@@ -187,7 +231,9 @@ describe('kms-scout query: output and exit codes', () => {
     const dir = configDir()
     fs.writeFileSync(
       path.join(dir, 'settings.json'),
-      JSON.stringify({ client: { defaultProductSkuId: 'de32eafd-aaee-4662-9444-c1befb41bde2', protocolOverride: 5, workstationName: 'from-settings' } })
+      JSON.stringify({
+        client: { defaultProductSkuId: 'de32eafd-aaee-4662-9444-c1befb41bde2', protocolOverride: 5, workstationName: 'from-settings' }
+      })
     )
     const { code, report } = await runJson(['query', h.endpoint], dir)
     expect(code).toBe(0)

@@ -39,7 +39,12 @@ beforeAll(async () => {
   lowCount = await startKmsTestHost({ address: '127.0.0.12', count: 3 })
   hangs = await Promise.all(['127.0.0.21', '127.0.0.22', '127.0.0.23'].map((a) => startHangingListener(a)))
   refusedPort = await closedPort('127.0.0.20')
-  cleanups.push(() => live1.close(), () => live2.close(), () => lowCount.close(), ...hangs.map((h) => () => h.close()))
+  cleanups.push(
+    () => live1.close(),
+    () => live2.close(),
+    () => lowCount.close(),
+    ...hangs.map((h) => () => h.close())
+  )
   const [h1, h2, h3] = hangs as [HangingListener, HangingListener, HangingListener]
 
   dnsmasq = await startDnsmasq([
@@ -94,7 +99,10 @@ const probe = createKmsProbe({
   timeouts: { connectMs: 1000, bindMs: 1000, requestMs: 1000 }
 })
 
-function flow(options: Partial<ClientFlowOptions>, extra: { cache?: HostCache | null; seed?: number; onTrace?: (e: TraceEntry) => void } = {}): Promise<ClientFlowResult<KmsAnswerSummary>> {
+function flow(
+  options: Partial<ClientFlowOptions>,
+  extra: { cache?: HostCache | null; seed?: number; onTrace?: (e: TraceEntry) => void } = {}
+): Promise<ClientFlowResult<KmsAnswerSummary>> {
   return runClientFlow<KmsAnswerSummary>(
     { applicationId: identity.appId, dnsServer: dnsmasq.spec4, hostCaching: true, ...options },
     {
@@ -173,7 +181,9 @@ describe('client flow over real DNS and real listeners', () => {
   it('sequential mode tries one host at a time', async () => {
     const result = await flow({ lookupDomains: ['flow.test'], failover: { mode: 'sequential' } })
     expect(result.answered?.host).toBe('live.flow.test')
-    const steps = result.trace.filter((e) => e.kind === 'attempt-start' || e.kind === 'attempt-end').map((e) => `${e.kind} ${'host' in e ? e.host : ''}`)
+    const steps = result.trace
+      .filter((e) => e.kind === 'attempt-start' || e.kind === 'attempt-end')
+      .map((e) => `${e.kind} ${'host' in e ? e.host : ''}`)
     expect(steps).toEqual([
       'attempt-start refused.flow.test',
       'attempt-end refused.flow.test',
@@ -192,7 +202,8 @@ describe('client flow over real DNS and real listeners', () => {
     expect([...start[0]!.addresses].sort()).toEqual(['127.0.0.10', '127.0.0.24'])
     expect(result.attempts.map((a) => a.address)).toEqual(start[0]!.addresses.slice(0, result.attempts.length))
     expect(result.answered).toMatchObject({ host: 'kms.multi.test', address: '127.0.0.10' })
-    for (const failed of result.attempts.filter((a) => a.outcome === 'failed')) expect(failed).toMatchObject({ address: '127.0.0.24', code: 'refused' })
+    for (const failed of result.attempts.filter((a) => a.outcome === 'failed'))
+      expect(failed).toMatchObject({ address: '127.0.0.24', code: 'refused' })
   })
 
   it('all hosts dead → 0xC004F074 with each attempt and the closest Windows code', async () => {

@@ -12,7 +12,12 @@ const os: OsResolverConfig = {
 
 describe('domains to search', () => {
   it('without a configured domain: the OS list, in its order (primary, connection-specific, search list)', () => {
-    expect(planDomains(null, os)).toEqual({ source: 'os', domains: ['corp.example', 'branch.corp.example', 'example'], from: os.source, warnings: ['one warning'] })
+    expect(planDomains(null, os)).toEqual({
+      source: 'os',
+      domains: ['corp.example', 'branch.corp.example', 'example'],
+      from: os.source,
+      warnings: ['one warning']
+    })
   })
 
   it('a configured lookup domain replaces the OS list (like /skms-domain), de-duplicated', () => {

@@ -9,7 +9,20 @@ import {
 
 describe('Windows error table', () => {
   it('holds the codes technicians search for, each with words, a one-line meaning and a fix', () => {
-    for (const code of ['0x8007232B', '0x8007251D', '0x8007232A', '0x8007007B', '0xC004F074', '0xC004F038', '0x8007000D', '0x800706BA', '0xC004F042', '0xC004F06C', '0xC004F039', '0xC004F041']) {
+    for (const code of [
+      '0x8007232B',
+      '0x8007251D',
+      '0x8007232A',
+      '0x8007007B',
+      '0xC004F074',
+      '0xC004F038',
+      '0x8007000D',
+      '0x800706BA',
+      '0xC004F042',
+      '0xC004F06C',
+      '0xC004F039',
+      '0xC004F041'
+    ]) {
       const entry = lookupWindowsCode(code)
       expect(entry, code).toBeDefined()
       expect(entry!.summary.length).toBeGreaterThan(5)

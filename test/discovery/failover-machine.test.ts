@@ -19,7 +19,10 @@ const STAGGERED: FailoverMachineConfig = { mode: 'staggered', staggerMs: 250, ma
 const SEQUENTIAL: FailoverMachineConfig = { mode: 'sequential', staggerMs: 250, maxInFlight: 8 }
 
 /** Holds the state between steps; `send` returns the actions of one step. */
-function machine(config: FailoverMachineConfig): { send: (event: FailoverEvent) => readonly FailoverAction[]; state: () => FailoverMachineState } {
+function machine(config: FailoverMachineConfig): {
+  send: (event: FailoverEvent) => readonly FailoverAction[]
+  state: () => FailoverMachineState
+} {
   let state = initialFailoverState()
   return {
     send: (event) => {
@@ -122,10 +125,7 @@ describe('failover machine: the end of the run', () => {
     m.send(drawn())
     m.send(failed(0))
     m.send(drawn())
-    expect(m.send(verified(1))).toEqual([
-      { type: 'cancel-stagger-timer' },
-      { type: 'finish', outcome: 'verified', winner: 1 }
-    ])
+    expect(m.send(verified(1))).toEqual([{ type: 'cancel-stagger-timer' }, { type: 'finish', outcome: 'verified', winner: 1 }])
   })
 
   it('all failed: once the supply is empty the run drains, and the last failure finishes it', () => {
@@ -233,7 +233,16 @@ describe('failover machine: sequential mode and addresses', () => {
 describe('failover machine: contract', () => {
   it('never changes the state it is given', () => {
     let state = deepFreeze(initialFailoverState())
-    const events: FailoverEvent[] = [{ type: 'start' }, drawn(2), TIMER, drawn(), failed(0), failed(0), { type: 'candidate-drawn', addresses: 1 }, verified(2)]
+    const events: FailoverEvent[] = [
+      { type: 'start' },
+      drawn(2),
+      TIMER,
+      drawn(),
+      failed(0),
+      failed(0),
+      { type: 'candidate-drawn', addresses: 1 },
+      verified(2)
+    ]
     // Strict-mode writes to a frozen object throw, so any mutation fails the test.
     for (const event of events) state = deepFreeze(transition(state, event, STAGGERED).state)
     expect(state).toMatchObject({ phase: 'done', winner: 2 })

@@ -54,7 +54,8 @@ function scriptedProbe(behaviour: Record<string, Behaviour>): Scripted {
       if (b === 'live') queueMicrotask(() => settle({ kind: 'verified', answer: `answer from ${k}`, rttMs: 1 }))
       else if (b === 'refuse') queueMicrotask(() => settle({ kind: 'failure', code: 'refused', message: `${k}: connection refused` }))
       else if (b === 'manual') manual.set(k, settle)
-      else if (typeof b === 'object') queueMicrotask(() => settle({ kind: 'failure', code: b.fail, message: `${k}: refused the request`, hresult: b.hresult }))
+      else if (typeof b === 'object')
+        queueMicrotask(() => settle({ kind: 'failure', code: b.fail, message: `${k}: refused the request`, hresult: b.hresult }))
       // 'hang': only the abort ends it
     })
   }
@@ -132,7 +133,11 @@ describe('staggered failover', () => {
     const { ctx, entries } = recorder()
     const result = await runFailover(supply, script.probe, { mode: 'staggered', staggerMs: 60_000 }, ctx)
     expect(result.winner?.candidate.host).toBe('c')
-    expect(entries().filter((e) => e.kind === 'candidate-start').map((e) => [e.host, e.reason, e.atMs])).toEqual([
+    expect(
+      entries()
+        .filter((e) => e.kind === 'candidate-start')
+        .map((e) => [e.host, e.reason, e.atMs])
+    ).toEqual([
       ['a', 'first', 0],
       ['b', 'previous-failed', 0],
       ['c', 'previous-failed', 0]
@@ -163,12 +168,21 @@ describe('staggered failover', () => {
         ? new Promise((resolve) => (releaseSlow = () => resolve({ kind: 'verified', answer: 'late', rttMs: 1 })))
         : Promise.resolve({ kind: 'verified', answer: 'first', rttMs: 1 })
     const { ctx, entries } = recorder()
-    const running = runFailover(supplyOf([host('slow', '127.0.0.2'), host('fast', '127.0.0.3')]), probe, { mode: 'staggered', staggerMs: 100, abortGraceMs: 5000 }, ctx)
+    const running = runFailover(
+      supplyOf([host('slow', '127.0.0.2'), host('fast', '127.0.0.3')]),
+      probe,
+      { mode: 'staggered', staggerMs: 100, abortGraceMs: 5000 },
+      ctx
+    )
     await vi.advanceTimersByTimeAsync(100)
     releaseSlow()
     const result = await running
     expect(result.winner?.answer).toBe('first')
-    expect(entries().filter((e) => e.kind === 'attempt-end').map((e) => [e.host, e.outcome])).toEqual([
+    expect(
+      entries()
+        .filter((e) => e.kind === 'attempt-end')
+        .map((e) => [e.host, e.outcome])
+    ).toEqual([
       ['fast', 'verified'],
       ['slow', 'cancelled']
     ])
@@ -200,7 +214,12 @@ describe('staggered failover', () => {
     const script = scriptedProbe({ '127.0.0.2:1688': 'hang' })
     const controller = new AbortController()
     const { ctx } = recorder()
-    const running = runFailover(supplyOf([host('h', '127.0.0.2')]), script.probe, { mode: 'staggered' }, { ...ctx, signal: controller.signal })
+    const running = runFailover(
+      supplyOf([host('h', '127.0.0.2')]),
+      script.probe,
+      { mode: 'staggered' },
+      { ...ctx, signal: controller.signal }
+    )
     await vi.advanceTimersByTimeAsync(0)
     controller.abort()
     const result = await running
@@ -212,7 +231,12 @@ describe('staggered failover', () => {
   it('the per-attempt safety timeout turns a probe that never returns into a timeout failure', async () => {
     const script = scriptedProbe({ '127.0.0.2:1688': 'hang', '127.0.0.3:1688': 'live' })
     const { ctx } = recorder()
-    const running = runFailover(supplyOf([host('h', '127.0.0.2'), host('l', '127.0.0.3')]), script.probe, { mode: 'sequential', attemptTimeoutMs: 5000 }, ctx)
+    const running = runFailover(
+      supplyOf([host('h', '127.0.0.2'), host('l', '127.0.0.3')]),
+      script.probe,
+      { mode: 'sequential', attemptTimeoutMs: 5000 },
+      ctx
+    )
     await vi.advanceTimersByTimeAsync(5000)
     const result = await running
     expect(result.attempts.map((a) => [a.host, a.outcome, a.code])).toEqual([
@@ -224,9 +248,18 @@ describe('staggered failover', () => {
 
 describe('sequential failover and addresses', () => {
   it('sequential mode tries one candidate at a time, each after the previous one failed', async () => {
-    const script = scriptedProbe({ '127.0.0.2:1688': 'refuse', '127.0.0.3:1688': { fail: 'kms-error', hresult: 0xc004f042 }, '127.0.0.4:1688': 'live' })
+    const script = scriptedProbe({
+      '127.0.0.2:1688': 'refuse',
+      '127.0.0.3:1688': { fail: 'kms-error', hresult: 0xc004f042 },
+      '127.0.0.4:1688': 'live'
+    })
     const { ctx, entries } = recorder()
-    const result = await runFailover(supplyOf([host('a', '127.0.0.2'), host('b', '127.0.0.3'), host('c', '127.0.0.4')]), script.probe, { mode: 'sequential' }, ctx)
+    const result = await runFailover(
+      supplyOf([host('a', '127.0.0.2'), host('b', '127.0.0.3'), host('c', '127.0.0.4')]),
+      script.probe,
+      { mode: 'sequential' },
+      ctx
+    )
     expect(script.maxRunning()).toBe(1)
     const steps = entries()
       .filter((e) => e.kind === 'attempt-start' || e.kind === 'attempt-end')
@@ -254,14 +287,23 @@ describe('sequential failover and addresses', () => {
       return { kind: 'failure', code: 'name-not-found', message: 'no such host' }
     }
     const { ctx } = recorder()
-    const result = await runFailover(supplyOf([{ host: 'kms.example.test', port: 1688, source: 'manual', addresses: [] }]), probe, { mode: 'staggered' }, ctx)
+    const result = await runFailover(
+      supplyOf([{ host: 'kms.example.test', port: 1688, source: 'manual', addresses: [] }]),
+      probe,
+      { mode: 'staggered' },
+      ctx
+    )
     expect(seen).toEqual([{ host: 'kms.example.test', port: 1688 }])
     expect(result.winner).toBeUndefined()
     expect(result.attempts[0]).toMatchObject({ outcome: 'failed', code: 'name-not-found', windowsCode: '0x8007232B' })
   })
 
   it('every host failing: no winner, and the result lists every attempt of every candidate, in order', async () => {
-    const script = scriptedProbe({ '127.0.0.2:1688': 'refuse', '127.0.0.3:1688': { fail: 'kms-error', hresult: 0xc004f042 }, '127.0.0.4:1688': 'refuse' })
+    const script = scriptedProbe({
+      '127.0.0.2:1688': 'refuse',
+      '127.0.0.3:1688': { fail: 'kms-error', hresult: 0xc004f042 },
+      '127.0.0.4:1688': 'refuse'
+    })
     const supply = supplyOf([host('a', '127.0.0.2', 1688, ['127.0.0.3']), host('b', '127.0.0.4')])
     const { ctx, entries } = recorder()
     const result = await runFailover(supply, script.probe, { mode: 'staggered', staggerMs: 60_000 }, ctx)
@@ -273,7 +315,11 @@ describe('sequential failover and addresses', () => {
       [3, 2, 'b', '127.0.0.4', 'failed', 'refused']
     ])
     expect(supply.failedHosts).toEqual(['a', 'b'])
-    expect(entries().filter((e) => e.kind === 'candidate-failed').map((e) => e.host)).toEqual(['a', 'b'])
+    expect(
+      entries()
+        .filter((e) => e.kind === 'candidate-failed')
+        .map((e) => e.host)
+    ).toEqual(['a', 'b'])
   })
 
   it('a probe that throws is recorded as an internal failure, not a crash', async () => {
@@ -305,7 +351,12 @@ describe('cancelled probes that do not stop', () => {
     const probe: Probe<string> = (t) =>
       t.address === '127.0.0.2' ? new Promise(() => {}) : Promise.resolve({ kind: 'verified', answer: 'ok', rttMs: 1 })
     const { ctx, entries } = recorder()
-    const running = runFailover(supplyOf([host('stuck', '127.0.0.2'), host('live', '127.0.0.3')]), probe, { mode: 'staggered', staggerMs: 10, abortGraceMs: 500 }, ctx)
+    const running = runFailover(
+      supplyOf([host('stuck', '127.0.0.2'), host('live', '127.0.0.3')]),
+      probe,
+      { mode: 'staggered', staggerMs: 10, abortGraceMs: 500 },
+      ctx
+    )
     await vi.advanceTimersByTimeAsync(10)
     await vi.advanceTimersByTimeAsync(500)
     const result = await running

@@ -29,14 +29,24 @@ function answer(count: number, threshold = 25): KmsAnswerSummary {
   }
 }
 
-const os = (fields: Partial<OsResolverConfig>): (() => Promise<OsResolverConfig>) => async () => ({ servers: [], domains: [], source: '/etc/resolv.conf', warnings: [], domainServers: [], ...fields })
+const os =
+  (fields: Partial<OsResolverConfig>): (() => Promise<OsResolverConfig>) =>
+  async () => ({ servers: [], domains: [], source: '/etc/resolv.conf', warnings: [], domainServers: [], ...fields })
 
 describe('runCheck verdict', () => {
   it('OK when the count meets the threshold: status line and perfdata as a monitoring plugin prints them', async () => {
     const probe: Probe<KmsAnswerSummary> = async () => ({ kind: 'verified', answer: answer(50), rttMs: 12.4 })
     const report = await runCheck({ manualHost: { host: 'kms01.example.test', port: 1688 } }, { identity, probe })
-    expect(report).toMatchObject({ status: 'ok', exitCode: 0, wouldActivate: true, cmid: identity.cmid, host: { host: 'kms01.example.test', port: 1688, source: 'manual' } })
-    expect(report.statusLine).toBe('KMS OK - kms01.example.test:1688 count=50/25 ePID=03612-00206-567-887631-03-1033-17763.0000-0092024 rtt=12ms')
+    expect(report).toMatchObject({
+      status: 'ok',
+      exitCode: 0,
+      wouldActivate: true,
+      cmid: identity.cmid,
+      host: { host: 'kms01.example.test', port: 1688, source: 'manual' }
+    })
+    expect(report.statusLine).toBe(
+      'KMS OK - kms01.example.test:1688 count=50/25 ePID=03612-00206-567-887631-03-1033-17763.0000-0092024 rtt=12ms'
+    )
     expect(report.perfdata).toBe('count=50;;;0 rtt=12ms')
     expect(JSON.parse(JSON.stringify(report))).toEqual(report)
   })
@@ -49,10 +59,20 @@ describe('runCheck verdict', () => {
     expect(report.perfdata).toBe('count=4;;;0 rtt=0.4ms')
   })
 
-  it('CRITICAL when the host refuses: 0xC004F074 with the host\'s own code as the inner error', async () => {
-    const probe: Probe<KmsAnswerSummary> = async () => ({ kind: 'failure', code: 'kms-error', hresult: 0xc004f042, message: 'refused the product' })
+  it("CRITICAL when the host refuses: 0xC004F074 with the host's own code as the inner error", async () => {
+    const probe: Probe<KmsAnswerSummary> = async () => ({
+      kind: 'failure',
+      code: 'kms-error',
+      hresult: 0xc004f042,
+      message: 'refused the product'
+    })
     const report = await runCheck({ manualHost: { host: '127.0.0.2', port: 1688 } }, { identity, probe })
-    expect(report).toMatchObject({ status: 'critical', exitCode: 2, perfdata: '', error: { windows: { code: '0xC004F074' }, inner: { code: '0xC004F042' } } })
+    expect(report).toMatchObject({
+      status: 'critical',
+      exitCode: 2,
+      perfdata: '',
+      error: { windows: { code: '0xC004F074' }, inner: { code: '0xC004F042' } }
+    })
     expect(report.statusLine).toMatch(/^KMS CRITICAL - No Key Management Service \(KMS\) could be contacted \(0xC004F074\) \[0xC004F042 /)
   })
 
@@ -79,7 +99,13 @@ describe('runCheck verdict', () => {
       clear: async () => {}
     }
     const report = await runCheck(
-      { product: 'Office Professional Plus 2019', lookupDomains: ['example.test'], dnsServer: '127.0.0.1:9', dnsTimeoutMs: 100, dnsAttempts: 1 },
+      {
+        product: 'Office Professional Plus 2019',
+        lookupDomains: ['example.test'],
+        dnsServer: '127.0.0.1:9',
+        dnsTimeoutMs: 100,
+        dnsAttempts: 1
+      },
       { identity, probe: async () => ({ kind: 'failure', code: 'refused', message: 'x' }), hostCache: cache }
     )
     const sku = productCatalog.skuById(report.product.skuId)!
@@ -103,7 +129,15 @@ describe('product selection', () => {
 
 describe('runDiscovery without DNS configuration', () => {
   it('exit 3 with the reason when there is no server or no domain', async () => {
-    expect(await runDiscovery({}, { readOsResolverConfig: os({ domains: ['corp.example'] }) })).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'no-dns-servers' } })
-    expect(await runDiscovery({}, { readOsResolverConfig: os({ servers: ['127.0.0.1:9'] }) })).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'no-domains' } })
+    expect(await runDiscovery({}, { readOsResolverConfig: os({ domains: ['corp.example'] }) })).toMatchObject({
+      ok: false,
+      exitCode: 3,
+      error: { kind: 'no-dns-servers' }
+    })
+    expect(await runDiscovery({}, { readOsResolverConfig: os({ servers: ['127.0.0.1:9'] }) })).toMatchObject({
+      ok: false,
+      exitCode: 3,
+      error: { kind: 'no-domains' }
+    })
   })
 })

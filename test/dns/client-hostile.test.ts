@@ -8,7 +8,16 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createDnsClient, type DnsClientOptions } from '../../src-main/dns/client'
 import { lookupSrv } from '../../src-main/dns/srv-lookup'
 import { dnsError, tracedDnsClient } from '../helpers/dns-client'
-import { buildReply, frameTcp, replyHeaderAndQuestion, srvAnswer, startFakeDnsServer, type FakeDnsServer, type TcpHandler, type UdpHandler } from '../helpers/fake-dns-server'
+import {
+  buildReply,
+  frameTcp,
+  replyHeaderAndQuestion,
+  srvAnswer,
+  startFakeDnsServer,
+  type FakeDnsServer,
+  type TcpHandler,
+  type UdpHandler
+} from '../helpers/fake-dns-server'
 
 const NAME = '_vlmcs._tcp.corp.test'
 /** Tests that expect a reply use a generous timeout (a slow machine must not fail them); tests that expect a
@@ -21,15 +30,14 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
-const client = (servers: string[], options: Partial<DnsClientOptions> = {}) => tracedDnsClient(servers, { timeoutMs: REPLY_TIMEOUT_MS, ...options })
+const client = (servers: string[], options: Partial<DnsClientOptions> = {}) =>
+  tracedDnsClient(servers, { timeoutMs: REPLY_TIMEOUT_MS, ...options })
 
 async function fake(udp: UdpHandler, tcp?: TcpHandler): Promise<FakeDnsServer> {
   const server = await startFakeDnsServer(tcp ? { udp, tcp } : { udp })
   servers.push(server)
   return server
 }
-
-
 
 const goodAnswer = [srvAnswer(NAME, 'kms1.corp.test', 1688, 0, 10)]
 const tcBit = 0x8000 | 0x0200 | 0x0100 | 0x0080
@@ -69,7 +77,10 @@ describe('well-behaved replies', () => {
 
 describe('replies that are not ours are ignored, the right one is still accepted', () => {
   it('wrong ID first, then the right one', async () => {
-    const server = await fake((q) => [buildReply(q, { id: (q.id + 1) & 0xffff, answers: goodAnswer }), buildReply(q, { answers: goodAnswer })])
+    const server = await fake((q) => [
+      buildReply(q, { id: (q.id + 1) & 0xffff, answers: goodAnswer }),
+      buildReply(q, { answers: goodAnswer })
+    ])
     const { dns, events } = client([server.spec])
     const answer = await dns.query(NAME, 'SRV')
     expect(answer.answers).toHaveLength(1)
@@ -83,7 +94,10 @@ describe('replies that are not ours are ignored, the right one is still accepted
       Buffer.alloc(0),
       Buffer.from('not dns at all, just bytes'),
       q.raw,
-      buildReply(q, { questions: [{ name: '_vlmcs._tcp.evil.test', type: 'SRV', class: 'IN' }], answers: [srvAnswer('_vlmcs._tcp.evil.test', 'evil.test')] }),
+      buildReply(q, {
+        questions: [{ name: '_vlmcs._tcp.evil.test', type: 'SRV', class: 'IN' }],
+        answers: [srvAnswer('_vlmcs._tcp.evil.test', 'evil.test')]
+      }),
       buildReply(q, { answers: goodAnswer })
     ])
     const { dns, events } = client([server.spec])
@@ -97,7 +111,9 @@ describe('replies that are not ours are ignored, the right one is still accepted
   })
 
   it('only answers for another name → timeout after every attempt, each attempt with a fresh ID', async () => {
-    const server = await fake((q) => [buildReply(q, { questions: [{ name: 'other.test', type: 'SRV', class: 'IN' }], answers: [srvAnswer('other.test', 'x.test')] })])
+    const server = await fake((q) => [
+      buildReply(q, { questions: [{ name: 'other.test', type: 'SRV', class: 'IN' }], answers: [srvAnswer('other.test', 'x.test')] })
+    ])
     const error = await dnsError(client([server.spec], { timeoutMs: TIMEOUT_MS }).dns.query(NAME, 'SRV'))
     expect(error.code).toBe('timeout')
     expect(error.failures.map((f) => f.code)).toEqual(['timeout', 'timeout'])
@@ -121,10 +137,22 @@ describe('replies that are not ours are ignored, the right one is still accepted
 
 describe('hostile replies that match our query → named errors', () => {
   const malformedCases: Array<[string, (q: Parameters<UdpHandler>[0]) => Buffer, RegExp]> = [
-    ['compression loop in an answer name', (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }), Buffer.from([0xc0, q.raw.length])]), /not to earlier data \(a pointer loop\)/],
-    ['record truncated inside its data', (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }), Buffer.from([0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 40, 0, 0])]), /RDLENGTH says 40 bytes/],
+    [
+      'compression loop in an answer name',
+      (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }), Buffer.from([0xc0, q.raw.length])]),
+      /not to earlier data \(a pointer loop\)/
+    ],
+    [
+      'record truncated inside its data',
+      (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }), Buffer.from([0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 40, 0, 0])]),
+      /RDLENGTH says 40 bytes/
+    ],
     ['answer count 65535', (q) => replyHeaderAndQuestion(q, { an: 65535 }), /answer record 1 of 65535/],
-    ['additional count 65535 after a valid answer', (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 0, ar: 65535 }), Buffer.alloc(20)]), /additional record/]
+    [
+      'additional count 65535 after a valid answer',
+      (q) => Buffer.concat([replyHeaderAndQuestion(q, { an: 0, ar: 65535 }), Buffer.alloc(20)]),
+      /additional record/
+    ]
   ]
   it.each(malformedCases)('%s', async (_label, make, reason) => {
     const server = await fake((q) => [make(q)])
@@ -210,15 +238,57 @@ describe('TC set → TCP, and hostile TCP servers', () => {
   })
 
   const tcpCases: Array<[string, TcpHandler, Partial<DnsClientOptions>, string, RegExp]> = [
-    ['garbage then close', (_q, s) => s.end(frameTcp(Buffer.from('garbage garbage garbage'))), {}, 'network', /closed the TCP connection without a reply/],
-    ['unframed garbage then close', (_q, s) => s.end(Buffer.from([0x00, 0x40, 1, 2, 3])), {}, 'malformed', /middle of a message \(3 of 64 bytes/],
-    ['a huge length, then silence (connection left open)', (_q, s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])), { timeoutMs: TIMEOUT_MS }, 'timeout', /no valid reply/],
-    ['a length above our cap', (_q, s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])), { maxTcpMessageBytes: 4096 }, 'malformed', /announced a 65535-byte TCP message; the limit is 4096/],
+    [
+      'garbage then close',
+      (_q, s) => s.end(frameTcp(Buffer.from('garbage garbage garbage'))),
+      {},
+      'network',
+      /closed the TCP connection without a reply/
+    ],
+    [
+      'unframed garbage then close',
+      (_q, s) => s.end(Buffer.from([0x00, 0x40, 1, 2, 3])),
+      {},
+      'malformed',
+      /middle of a message \(3 of 64 bytes/
+    ],
+    [
+      'a huge length, then silence (connection left open)',
+      (_q, s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])),
+      { timeoutMs: TIMEOUT_MS },
+      'timeout',
+      /no valid reply/
+    ],
+    [
+      'a length above our cap',
+      (_q, s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])),
+      { maxTcpMessageBytes: 4096 },
+      'malformed',
+      /announced a 65535-byte TCP message; the limit is 4096/
+    ],
     ['closes at once', (_q, s) => s.end(), {}, 'network', /closed the TCP connection without a reply/],
     ['half a length prefix then close', (_q, s) => s.end(Buffer.from([0x00])), {}, 'malformed', /1 byte of the 2-byte length prefix/],
-    ['a reply with TC set again', (q, s) => s.end(frameTcp(buildReply(q, { flags: 0x0200 }))), {}, 'malformed', /TC \(truncated\) flag set/],
-    ['endless wrong-ID messages', (q, s) => s.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => frameTcp(buildReply(q, { id: (q.id + 1 + i) & 0xffff }))))), {}, 'malformed', /16 TCP messages in a row did not match/],
-    ['a compression loop', (q, s) => s.end(frameTcp(Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }, tcBit & ~0x0200), Buffer.from([0xc0, q.raw.length])]))), {}, 'malformed', /pointer loop/]
+    [
+      'a reply with TC set again',
+      (q, s) => s.end(frameTcp(buildReply(q, { flags: 0x0200 }))),
+      {},
+      'malformed',
+      /TC \(truncated\) flag set/
+    ],
+    [
+      'endless wrong-ID messages',
+      (q, s) => s.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => frameTcp(buildReply(q, { id: (q.id + 1 + i) & 0xffff }))))),
+      {},
+      'malformed',
+      /16 TCP messages in a row did not match/
+    ],
+    [
+      'a compression loop',
+      (q, s) => s.end(frameTcp(Buffer.concat([replyHeaderAndQuestion(q, { an: 1 }, tcBit & ~0x0200), Buffer.from([0xc0, q.raw.length])]))),
+      {},
+      'malformed',
+      /pointer loop/
+    ]
   ]
   it.each(tcpCases)('%s', async (_label, tcp, options, code, reason) => {
     const server = await fake(truncatedUdp, tcp)

@@ -69,13 +69,18 @@ afterAll(async () => {
 
 const client = (servers: string[] = [dnsmasq.spec4]) => tracedDnsClient(servers)
 
-
-
 describe('dnsmasq: SRV lookups', () => {
   it('one host: SRV fields, TTL, addresses from the additional section', async () => {
     const { dns, events } = client()
     const result = await lookupKmsSrv(dns, 'one.test')
-    expect(result).toMatchObject({ qname: '_vlmcs._tcp.one.test', ownerName: '_vlmcs._tcp.one.test', server: dnsmasq.spec4, transport: 'udp', authoritative: true, minTtl: 300 })
+    expect(result).toMatchObject({
+      qname: '_vlmcs._tcp.one.test',
+      ownerName: '_vlmcs._tcp.one.test',
+      server: dnsmasq.spec4,
+      transport: 'udp',
+      authoritative: true,
+      minTtl: 300
+    })
     expect(result.records).toHaveLength(1)
     const [record] = result.records
     expect(record).toMatchObject({ priority: 0, weight: 0, port: 1688, target: 'kms1.one.test', ttl: 300, addressSource: 'additional' })
@@ -86,9 +91,19 @@ describe('dnsmasq: SRV lookups', () => {
   it('priority groups and weights: records intact, selection honours priority', async () => {
     const result = await lookupKmsSrv(client().dns, 'prio.test')
     const summary = result.records.map((r) => `${r.target}:${r.port}/${r.priority}/${r.weight}`).sort()
-    expect(summary).toEqual(['kms-a.prio.test:1688/0/60', 'kms-b.prio.test:1688/0/30', 'kms-backup.prio.test:1700/10/5', 'kms-z.prio.test:1688/0/0'])
+    expect(summary).toEqual([
+      'kms-a.prio.test:1688/0/60',
+      'kms-b.prio.test:1688/0/30',
+      'kms-backup.prio.test:1700/10/5',
+      'kms-z.prio.test:1688/0/0'
+    ])
     const addressOf = Object.fromEntries(result.records.map((r) => [r.target, r.addresses.map((a) => a.address)]))
-    expect(addressOf).toEqual({ 'kms-a.prio.test': ['127.0.0.2'], 'kms-b.prio.test': ['127.0.0.3'], 'kms-z.prio.test': ['127.0.0.4'], 'kms-backup.prio.test': ['127.0.0.5'] })
+    expect(addressOf).toEqual({
+      'kms-a.prio.test': ['127.0.0.2'],
+      'kms-b.prio.test': ['127.0.0.3'],
+      'kms-z.prio.test': ['127.0.0.4'],
+      'kms-backup.prio.test': ['127.0.0.5']
+    })
 
     const rng = createSeededRandom(2782)
     for (let i = 0; i < 500; i++) {
@@ -110,7 +125,11 @@ describe('dnsmasq: SRV lookups', () => {
     const { dns, events } = client()
     const result = await lookupKmsSrv(dns, 'cname.test')
     const [record] = result.records
-    expect(record).toMatchObject({ target: 'alias.cname.test', addressSource: 'lookup', addresses: [{ address: '127.0.0.6', family: 4, ttl: 300 }] })
+    expect(record).toMatchObject({
+      target: 'alias.cname.test',
+      addressSource: 'lookup',
+      addresses: [{ address: '127.0.0.6', family: 4, ttl: 300 }]
+    })
     expect(record?.targetCnames).toEqual(['hop.cname.test', 'real.cname.test'])
     expect(record?.addressLookups.map((l) => `${l.qtype}:${l.outcome}`)).toEqual(['A:found', 'AAAA:nodata'])
     const queried = events.filter((e) => e.kind === 'dns-query').map((e) => (e.kind === 'dns-query' ? `${e.qname}|${e.qtype}` : ''))

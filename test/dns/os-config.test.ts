@@ -32,11 +32,19 @@ describe('parseResolvConf (glibc semantics)', () => {
 
   it('systemd-resolved stub file', () => {
     const parsed = parseResolvConf(fixture('resolv-conf/systemd-resolved-stub.conf'))
-    expect(parsed).toMatchObject({ nameservers: ['127.0.0.53'], search: ['corp.example.com'], options: ['edns0', 'trust-ad'], warnings: [] })
+    expect(parsed).toMatchObject({
+      nameservers: ['127.0.0.53'],
+      search: ['corp.example.com'],
+      options: ['edns0', 'trust-ad'],
+      warnings: []
+    })
   })
 
   it('macOS copy with a scoped IPv6 server', () => {
-    expect(parseResolvConf(fixture('resolv-conf/macos.conf'))).toMatchObject({ nameservers: ['10.20.0.2', 'fe80::1%en0'], search: ['corp.example.com'] })
+    expect(parseResolvConf(fixture('resolv-conf/macos.conf'))).toMatchObject({
+      nameservers: ['10.20.0.2', 'fe80::1%en0'],
+      search: ['corp.example.com']
+    })
   })
 
   it('hand-edited file: comments, CRLF, bad lines warned, last of search/domain wins', () => {
@@ -65,7 +73,13 @@ describe('parseScutilDns / resolverConfigFromScutil', () => {
     const parsed = parseScutilDns(fixture('scutil/vpn-split-dns.txt'))
     expect(parsed.resolvers).toHaveLength(7)
     expect(parsed.scopedResolvers).toHaveLength(2)
-    expect(parsed.resolvers[1]).toMatchObject({ number: 2, domain: 'corp.example.com', nameservers: ['10.20.0.2', '10.20.0.3'], interfaceName: 'utun3', order: 102400 })
+    expect(parsed.resolvers[1]).toMatchObject({
+      number: 2,
+      domain: 'corp.example.com',
+      nameservers: ['10.20.0.2', '10.20.0.3'],
+      interfaceName: 'utun3',
+      order: 102400
+    })
     expect(parsed.resolvers[1]?.flags).toEqual(['Supplemental', 'Request A records'])
     expect(parsed.resolvers[3]?.options).toEqual(['mdns'])
 
@@ -143,7 +157,9 @@ describe('Windows PowerShell JSON', () => {
       ['vEthernet (Default Switch)', '', []],
       ['Loopback Pseudo-Interface 1', '', []]
     ])
-    expect(parseDnsClientJson(fixture('windows/Get-DnsClient.single-selected.json'))[0]?.connectionSpecificSuffixSearchList).toEqual(['branch-search.example.org'])
+    expect(parseDnsClientJson(fixture('windows/Get-DnsClient.single-selected.json'))[0]?.connectionSpecificSuffixSearchList).toEqual([
+      'branch-search.example.org'
+    ])
   })
 
   it('Get-DnsClientGlobalSetting', () => {
@@ -170,7 +186,9 @@ describe('Windows PowerShell JSON', () => {
 
   it('rejects non-JSON and wrong shapes with a message naming the command', () => {
     expect(() => parseDnsClientServerAddressJson('InterfaceAlias : Ethernet0')).toThrow(WindowsConfigParseError)
-    expect(() => parseDnsClientServerAddressJson('InterfaceAlias : Ethernet0')).toThrow(/Get-DnsClientServerAddress: output is not JSON.*ConvertTo-Json/)
+    expect(() => parseDnsClientServerAddressJson('InterfaceAlias : Ethernet0')).toThrow(
+      /Get-DnsClientServerAddress: output is not JSON.*ConvertTo-Json/
+    )
     expect(() => parseDnsClientServerAddressJson('[{"ServerAddresses": 5}]')).toThrow(/entry 1 has an unexpected shape: ServerAddresses/)
     expect(parseDnsClientServerAddressJson('')).toEqual([])
   })
@@ -184,7 +202,9 @@ describe('Windows PowerShell JSON', () => {
     })
     expect(config.servers).toEqual(['10.20.0.2', '10.20.0.3', '10.30.0.53', 'fd00:20::53'])
     expect(config.domains).toEqual(['corp.example.com', 'vpn.corp.example.com', 'lab.example', 'example.com'])
-    expect(config.warnings).toEqual(['ignored 3 fec0:0:0:ffff::1/2/3 placeholder address(es): Windows lists them when no IPv6 DNS server is configured'])
+    expect(config.warnings).toEqual([
+      'ignored 3 fec0:0:0:ffff::1/2/3 placeholder address(es): Windows lists them when no IPv6 DNS server is configured'
+    ])
     expect(config.domainServers).toEqual([])
   })
 
@@ -256,38 +276,61 @@ describe('readOsResolverConfig with injected platform, exec and readFile', () =>
   })
 
   it('darwin: scutil --dns', async () => {
-    const d = deps({ platform: 'darwin', exec: async (file, args) => (file === '/usr/sbin/scutil' && args[0] === '--dns' ? fixture('scutil/vpn-split-dns.txt') : '') })
+    const d = deps({
+      platform: 'darwin',
+      exec: async (file, args) => (file === '/usr/sbin/scutil' && args[0] === '--dns' ? fixture('scutil/vpn-split-dns.txt') : '')
+    })
     const config = await readOsResolverConfig(d)
     expect(config.source).toBe('scutil --dns')
     expect(config.domainServers).toHaveLength(2)
   })
 
   it('darwin: scutil failing → /etc/resolv.conf, with the reason', async () => {
-    const config = await readOsResolverConfig(deps({ platform: 'darwin', readFile: async (p) => (p === '/etc/resolv.conf' ? fixture('resolv-conf/macos.conf') : '') }))
+    const config = await readOsResolverConfig(
+      deps({ platform: 'darwin', readFile: async (p) => (p === '/etc/resolv.conf' ? fixture('resolv-conf/macos.conf') : '') })
+    )
     expect(config.source).toBe('/etc/resolv.conf')
     expect(config.servers).toEqual(['10.20.0.2', 'fe80::1%en0'])
     expect(config.warnings[0]).toMatch(/^scutil --dns failed \(exec not expected\); falling back to \/etc\/resolv\.conf/)
   })
 
   it('linux: resolv.conf, search list de-duplicated case-insensitively, "." dropped', async () => {
-    const config = await readOsResolverConfig(deps({ platform: 'linux', readFile: async () => fixture('resolv-conf/search-after-domain.conf') }))
-    expect(config).toEqual({ servers: ['192.0.2.1'], domains: ['new.example', 'other.example'], source: '/etc/resolv.conf', warnings: [], domainServers: [] })
+    const config = await readOsResolverConfig(
+      deps({ platform: 'linux', readFile: async () => fixture('resolv-conf/search-after-domain.conf') })
+    )
+    expect(config).toEqual({
+      servers: ['192.0.2.1'],
+      domains: ['new.example', 'other.example'],
+      source: '/etc/resolv.conf',
+      warnings: [],
+      domainServers: []
+    })
   })
 
   it('linux: systemd-resolved stub is explained', async () => {
-    const config = await readOsResolverConfig(deps({ platform: 'linux', readFile: async () => fixture('resolv-conf/systemd-resolved-stub.conf') }))
+    const config = await readOsResolverConfig(
+      deps({ platform: 'linux', readFile: async () => fixture('resolv-conf/systemd-resolved-stub.conf') })
+    )
     expect(config.servers).toEqual(['127.0.0.53'])
     expect(config.warnings[0]).toMatch(/systemd-resolved stub/)
   })
 
   it('linux: LOCALDOMAIN replaces the search list', async () => {
-    const config = await readOsResolverConfig(deps({ platform: 'linux', env: { LOCALDOMAIN: 'env.example  other.example' }, readFile: async () => fixture('resolv-conf/networkmanager.conf') }))
+    const config = await readOsResolverConfig(
+      deps({
+        platform: 'linux',
+        env: { LOCALDOMAIN: 'env.example  other.example' },
+        readFile: async () => fixture('resolv-conf/networkmanager.conf')
+      })
+    )
     expect(config.domains).toEqual(['env.example', 'other.example'])
     expect(config.warnings).toContain('LOCALDOMAIN is set in the environment and replaces the search list of resolv.conf')
   })
 
   it("linux: no search/domain → the host name's domain; no nameserver → 127.0.0.1 (like glibc)", async () => {
-    const withServer = await readOsResolverConfig(deps({ platform: 'linux', hostname: () => 'ws01.branch.example', readFile: async () => fixture('resolv-conf/no-search.conf') }))
+    const withServer = await readOsResolverConfig(
+      deps({ platform: 'linux', hostname: () => 'ws01.branch.example', readFile: async () => fixture('resolv-conf/no-search.conf') })
+    )
     expect(withServer.domains).toEqual(['branch.example'])
     const empty = await readOsResolverConfig(deps({ platform: 'freebsd', hostname: () => 'ws01', readFile: async () => '# nothing\n' }))
     expect(empty.servers).toEqual(['127.0.0.1'])

@@ -33,7 +33,6 @@ const a = (name: string, address: string, ttl = 300): dnsPacket.Answer => ({ nam
 const aaaa = (name: string, address: string, ttl = 300): dnsPacket.Answer => ({ name, type: 'AAAA', class: 'IN', ttl, data: address })
 const cname = (name: string, target: string, ttl = 300): dnsPacket.Answer => ({ name, type: 'CNAME', class: 'IN', ttl, data: target })
 
-
 describe('kmsSrvName', () => {
   it('prefixes _vlmcs._tcp and canonicalises', () => {
     expect(kmsSrvName('Corp.Example.')).toBe('_vlmcs._tcp.corp.example')
@@ -48,18 +47,60 @@ describe('lookupSrv', () => {
   it('takes target addresses from the additional section when present (no extra queries)', async () => {
     const { dns, server, events } = await zoneServer({
       '_vlmcs._tcp.corp.test|SRV': {
-        answers: [srvAnswer('_vlmcs._tcp.corp.test', 'kms1.corp.test', 1688, 0, 10, 900), srvAnswer('_vlmcs._tcp.corp.test', 'kms2.corp.test', 1689, 5, 0, 600)],
-        additionals: [a('kms1.corp.test', '127.0.0.2', 120), aaaa('KMS1.corp.test', '::1', 100), a('kms2.corp.test', '127.0.0.3'), a('unrelated.test', '127.0.0.9')]
+        answers: [
+          srvAnswer('_vlmcs._tcp.corp.test', 'kms1.corp.test', 1688, 0, 10, 900),
+          srvAnswer('_vlmcs._tcp.corp.test', 'kms2.corp.test', 1689, 5, 0, 600)
+        ],
+        additionals: [
+          a('kms1.corp.test', '127.0.0.2', 120),
+          aaaa('KMS1.corp.test', '::1', 100),
+          a('kms2.corp.test', '127.0.0.3'),
+          a('unrelated.test', '127.0.0.9')
+        ]
       }
     })
     const result = await lookupKmsSrv(dns, 'corp.test')
-    expect(result).toMatchObject({ qname: '_vlmcs._tcp.corp.test', ownerName: '_vlmcs._tcp.corp.test', cnameChain: [], transport: 'udp', minTtl: 600 })
+    expect(result).toMatchObject({
+      qname: '_vlmcs._tcp.corp.test',
+      ownerName: '_vlmcs._tcp.corp.test',
+      cnameChain: [],
+      transport: 'udp',
+      minTtl: 600
+    })
     expect(result.records).toEqual([
-      { priority: 0, weight: 10, port: 1688, target: 'kms1.corp.test', ttl: 900, addressSource: 'additional', addressLookups: [], targetCnames: [], addresses: [{ address: '127.0.0.2', family: 4, ttl: 120 }, { address: '::1', family: 6, ttl: 100 }] },
-      { priority: 5, weight: 0, port: 1689, target: 'kms2.corp.test', ttl: 600, addressSource: 'additional', addressLookups: [], targetCnames: [], addresses: [{ address: '127.0.0.3', family: 4, ttl: 300 }] }
+      {
+        priority: 0,
+        weight: 10,
+        port: 1688,
+        target: 'kms1.corp.test',
+        ttl: 900,
+        addressSource: 'additional',
+        addressLookups: [],
+        targetCnames: [],
+        addresses: [
+          { address: '127.0.0.2', family: 4, ttl: 120 },
+          { address: '::1', family: 6, ttl: 100 }
+        ]
+      },
+      {
+        priority: 5,
+        weight: 0,
+        port: 1689,
+        target: 'kms2.corp.test',
+        ttl: 600,
+        addressSource: 'additional',
+        addressLookups: [],
+        targetCnames: [],
+        addresses: [{ address: '127.0.0.3', family: 4, ttl: 300 }]
+      }
     ])
     expect(server.queries).toHaveLength(1)
-    expect(events.find((e) => e.kind === 'srv-records')).toMatchObject({ records: [{ target: 'kms1.corp.test', ttl: 900 }, { target: 'kms2.corp.test', ttl: 600 }] })
+    expect(events.find((e) => e.kind === 'srv-records')).toMatchObject({
+      records: [
+        { target: 'kms1.corp.test', ttl: 900 },
+        { target: 'kms2.corp.test', ttl: 600 }
+      ]
+    })
   })
 
   it('looks up A and AAAA when the additional section has nothing for a target, following CNAMEs', async () => {
@@ -72,9 +113,15 @@ describe('lookupSrv', () => {
     const result = await lookupSrv(dns, '_vlmcs._tcp.corp.test')
     const [record] = result.records
     expect(record?.addressSource).toBe('lookup')
-    expect(record?.addresses).toEqual([{ address: '127.0.0.4', family: 4, ttl: 50 }, { address: '::1', family: 6, ttl: 50 }])
+    expect(record?.addresses).toEqual([
+      { address: '127.0.0.4', family: 4, ttl: 50 },
+      { address: '::1', family: 6, ttl: 50 }
+    ])
     expect(record?.targetCnames).toEqual(['real.corp.test'])
-    expect(record?.addressLookups).toEqual([{ qtype: 'A', outcome: 'found' }, { qtype: 'AAAA', outcome: 'found' }])
+    expect(record?.addressLookups).toEqual([
+      { qtype: 'A', outcome: 'found' },
+      { qtype: 'AAAA', outcome: 'found' }
+    ])
     // The AAAA chain ended without an address in that answer, so real.corp.test was asked directly.
     expect(server.queries.map((q) => `${q.name}|${q.type}`)).toContain('real.corp.test|AAAA')
   })
@@ -83,7 +130,10 @@ describe('lookupSrv', () => {
     const { dns, events } = await zoneServer({
       '_vlmcs._tcp.corp.test|SRV': { answers: [cname('_vlmcs._tcp.corp.test', '_vlmcs._tcp.hop.test', 30)] },
       '_vlmcs._tcp.hop.test|SRV': {
-        answers: [cname('_vlmcs._tcp.hop.test', '_vlmcs._tcp.kms.test', 40), srvAnswer('_vlmcs._tcp.kms.test', 'kms.kms.test', 1688, 0, 0, 600)],
+        answers: [
+          cname('_vlmcs._tcp.hop.test', '_vlmcs._tcp.kms.test', 40),
+          srvAnswer('_vlmcs._tcp.kms.test', 'kms.kms.test', 1688, 0, 0, 600)
+        ],
         additionals: [a('kms.kms.test', '127.0.0.2')]
       }
     })
@@ -99,7 +149,9 @@ describe('lookupSrv', () => {
 
   it('detects a CNAME loop', async () => {
     const { dns } = await zoneServer({
-      '_vlmcs._tcp.corp.test|SRV': { answers: [cname('_vlmcs._tcp.corp.test', 'b.corp.test'), cname('b.corp.test', '_vlmcs._tcp.corp.test')] }
+      '_vlmcs._tcp.corp.test|SRV': {
+        answers: [cname('_vlmcs._tcp.corp.test', 'b.corp.test'), cname('b.corp.test', '_vlmcs._tcp.corp.test')]
+      }
     })
     const error = await dnsError(lookupKmsSrv(dns, 'corp.test'))
     expect(error.code).toBe('cname-loop')
@@ -130,7 +182,9 @@ describe('lookupSrv', () => {
   })
 
   it('NXDOMAIN at the end of a CNAME chain says so', async () => {
-    const { dns } = await zoneServer({ '_vlmcs._tcp.corp.test|SRV': { rcode: 3, answers: [cname('_vlmcs._tcp.corp.test', '_vlmcs._tcp.gone.test')] } })
+    const { dns } = await zoneServer({
+      '_vlmcs._tcp.corp.test|SRV': { rcode: 3, answers: [cname('_vlmcs._tcp.corp.test', '_vlmcs._tcp.gone.test')] }
+    })
     const error = await dnsError(lookupKmsSrv(dns, 'corp.test'))
     expect(error.code).toBe('nxdomain')
     expect(error.message).toMatch(/_vlmcs\._tcp\.gone\.test does not exist .*CNAME _vlmcs\._tcp\.corp\.test → _vlmcs\._tcp\.gone\.test/)
@@ -139,28 +193,40 @@ describe('lookupSrv', () => {
   it('drops "." targets and reports "declined" when nothing else remains', async () => {
     const { dns } = await zoneServer({
       '_vlmcs._tcp.no.test|SRV': { answers: [srvAnswer('_vlmcs._tcp.no.test', '.', 0)] },
-      '_vlmcs._tcp.mixed.test|SRV': { answers: [srvAnswer('_vlmcs._tcp.mixed.test', '.', 0), srvAnswer('_vlmcs._tcp.mixed.test', '127.0.0.7')] }
+      '_vlmcs._tcp.mixed.test|SRV': {
+        answers: [srvAnswer('_vlmcs._tcp.mixed.test', '.', 0), srvAnswer('_vlmcs._tcp.mixed.test', '127.0.0.7')]
+      }
     })
     expect((await dnsError(lookupKmsSrv(dns, 'no.test'))).code).toBe('declined')
     const mixed = await lookupKmsSrv(dns, 'mixed.test')
     expect(mixed.records).toHaveLength(1)
     // An IP literal as target is misconfigured but usable: taken as is, flagged as 'literal'.
-    expect(mixed.records[0]).toMatchObject({ target: '127.0.0.7', addressSource: 'literal', addresses: [{ address: '127.0.0.7', family: 4 }] })
+    expect(mixed.records[0]).toMatchObject({
+      target: '127.0.0.7',
+      addressSource: 'literal',
+      addresses: [{ address: '127.0.0.7', family: 4 }]
+    })
   })
 
   it('reports failed address lookups per record without failing the SRV lookup', async () => {
-    const { dns, events } = await zoneServer({
-      '_vlmcs._tcp.corp.test|SRV': { answers: [srvAnswer('_vlmcs._tcp.corp.test', 'kms.corp.test')] },
-      'kms.corp.test|A': 'silent',
-      'kms.corp.test|AAAA': {}
-    }, 250)
+    const { dns, events } = await zoneServer(
+      {
+        '_vlmcs._tcp.corp.test|SRV': { answers: [srvAnswer('_vlmcs._tcp.corp.test', 'kms.corp.test')] },
+        'kms.corp.test|A': 'silent',
+        'kms.corp.test|AAAA': {}
+      },
+      250
+    )
     const result = await lookupKmsSrv(dns, 'corp.test')
     expect(result.records[0]).toMatchObject({ addressSource: 'none', addresses: [] })
     expect(result.records[0]?.addressLookups).toEqual([
       { qtype: 'A', outcome: 'error', code: 'timeout', message: expect.stringMatching(/no valid reply/) },
       { qtype: 'AAAA', outcome: 'nodata', code: 'nodata', message: expect.stringMatching(/no AAAA records/) }
     ])
-    expect(events.find((e) => e.kind === 'srv-target-addresses')).toMatchObject({ source: 'none', problems: [expect.stringMatching(/^A: /)] })
+    expect(events.find((e) => e.kind === 'srv-target-addresses')).toMatchObject({
+      source: 'none',
+      problems: [expect.stringMatching(/^A: /)]
+    })
   })
 
   it('can skip address resolution and restrict families', async () => {
@@ -178,7 +244,9 @@ describe('lookupSrv', () => {
 
   it('resolves each distinct target once', async () => {
     const { dns, server } = await zoneServer({
-      '_vlmcs._tcp.corp.test|SRV': { answers: [srvAnswer('_vlmcs._tcp.corp.test', 'kms.corp.test', 1688), srvAnswer('_vlmcs._tcp.corp.test', 'KMS.corp.test', 1689)] },
+      '_vlmcs._tcp.corp.test|SRV': {
+        answers: [srvAnswer('_vlmcs._tcp.corp.test', 'kms.corp.test', 1688), srvAnswer('_vlmcs._tcp.corp.test', 'KMS.corp.test', 1689)]
+      },
       'kms.corp.test|A': { answers: [a('kms.corp.test', '127.0.0.2')] },
       'kms.corp.test|AAAA': {}
     })

@@ -7,7 +7,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createSeededRandom, randomIntFromFloat, uniformInt } from '../../src-main/discovery/srv-prng'
-import { createSrvPicker, firstPickProbabilities, orderSrvRecords, type SrvCandidate, type SrvSelectionTraceEvent } from '../../src-main/discovery/srv-selection'
+import {
+  createSrvPicker,
+  firstPickProbabilities,
+  orderSrvRecords,
+  type SrvCandidate,
+  type SrvSelectionTraceEvent
+} from '../../src-main/discovery/srv-selection'
 
 const DRAWS = 100_000
 const CRITICAL = { 1: 10.828, 2: 13.816, 3: 16.266, 5: 20.515, 23: 49.728 } as const
@@ -24,7 +30,11 @@ function chiSquare(observed: readonly number[], probabilities: readonly number[]
 }
 
 /** Counts how often each record (by target) is drawn first. */
-function firstPickCounts(records: readonly SrvCandidate[], seed: number, mode: 'rfc2782' | 'legacy-random' = 'rfc2782'): Map<string, number> {
+function firstPickCounts(
+  records: readonly SrvCandidate[],
+  seed: number,
+  mode: 'rfc2782' | 'legacy-random' = 'rfc2782'
+): Map<string, number> {
   const rng = createSeededRandom(seed)
   const counts = new Map(records.map((r) => [r.target, 0]))
   for (let i = 0; i < DRAWS; i++) {
@@ -60,7 +70,13 @@ describe('RFC 2782 ordering — statistics over 100,000 seeded draws', () => {
     expect(chiSquare([pair.get('first')!, pair.get('second')!], [0.5, 0.5], DRAWS)).toBeLessThan(CRITICAL[1])
 
     const four = firstPickCounts([rec('w1', 0, 1), rec('w2', 0, 2), rec('w3', 0, 3), rec('w4', 0, 4)], 3)
-    expect(chiSquare(['w1', 'w2', 'w3', 'w4'].map((t) => four.get(t)!), [0.1, 0.2, 0.3, 0.4], DRAWS)).toBeLessThan(CRITICAL[3])
+    expect(
+      chiSquare(
+        ['w1', 'w2', 'w3', 'w4'].map((t) => four.get(t)!),
+        [0.1, 0.2, 0.3, 0.4],
+        DRAWS
+      )
+    ).toBeLessThan(CRITICAL[3])
   })
 
   it('the RFC inclusive draw without our correction would fail this test (the check has teeth)', () => {
@@ -106,22 +122,38 @@ describe('RFC 2782 ordering — statistics over 100,000 seeded draws', () => {
     const counts = new Map(Object.keys(expected).map((k) => [k, 0]))
     const records = [rec('z', 0, 0), rec('one', 0, 1), rec('two', 0, 2)]
     for (let i = 0; i < DRAWS; i++) {
-      const key = orderSrvRecords(records, { random: rng.int }).map((r) => r.target).join(',')
+      const key = orderSrvRecords(records, { random: rng.int })
+        .map((r) => r.target)
+        .join(',')
       counts.set(key, counts.get(key)! + 1)
     }
     const keys = Object.keys(expected)
-    expect(chiSquare(keys.map((k) => counts.get(k)!), keys.map((k) => expected[k]!), DRAWS)).toBeLessThan(CRITICAL[5])
+    expect(
+      chiSquare(
+        keys.map((k) => counts.get(k)!),
+        keys.map((k) => expected[k]!),
+        DRAWS
+      )
+    ).toBeLessThan(CRITICAL[5])
   })
 
   it('legacy mode ignores priority and weight: uniform order', () => {
     const records = [rec('p0', 0, 1000), rec('p10', 10, 0), rec('p20', 20, 1)]
     const counts = firstPickCounts(records, 7, 'legacy-random')
-    expect(chiSquare(['p0', 'p10', 'p20'].map((t) => counts.get(t)!), [1 / 3, 1 / 3, 1 / 3], DRAWS)).toBeLessThan(CRITICAL[2])
+    expect(
+      chiSquare(
+        ['p0', 'p10', 'p20'].map((t) => counts.get(t)!),
+        [1 / 3, 1 / 3, 1 / 3],
+        DRAWS
+      )
+    ).toBeLessThan(CRITICAL[2])
 
     const rng = createSeededRandom(8)
     const perms = new Map<string, number>()
     for (let i = 0; i < DRAWS; i++) {
-      const key = orderSrvRecords(records, { random: rng.int, mode: 'legacy-random' }).map((r) => r.target).join(',')
+      const key = orderSrvRecords(records, { random: rng.int, mode: 'legacy-random' })
+        .map((r) => r.target)
+        .join(',')
       perms.set(key, (perms.get(key) ?? 0) + 1)
     }
     expect(perms.size).toBe(6)
@@ -176,7 +208,10 @@ describe('picker', () => {
     expect(picker.next()?.target).toBe('a') // drawn 1 ≤ 2
     expect(picker.next()?.target).toBe('b')
     expect(calls).toEqual([5, 3])
-    expect(events.map((e) => (e.kind === 'srv-draw' ? e.range : null))).toEqual([[1, 5], [1, 3]])
+    expect(events.map((e) => (e.kind === 'srv-draw' ? e.range : null))).toEqual([
+      [1, 5],
+      [1, 3]
+    ])
 
     calls.length = 0
     const zeroPicker = createSrvPicker([rec('only', 0, 0)], { random })
@@ -186,11 +221,24 @@ describe('picker', () => {
 
   it('removes a failed host (all its records, name case-insensitive) and picks again from the rest', () => {
     const events: SrvSelectionTraceEvent[] = []
-    const records = [rec('KMS1.corp.test', 0, 10, 1688), rec('kms1.corp.test.', 0, 10, 1689), rec('kms2.corp.test', 0, 10), rec('kms3.corp.test', 5, 10)]
+    const records = [
+      rec('KMS1.corp.test', 0, 10, 1688),
+      rec('kms1.corp.test.', 0, 10, 1689),
+      rec('kms2.corp.test', 0, 10),
+      rec('kms3.corp.test', 5, 10)
+    ]
     const picker = createSrvPicker(records, { random: createSeededRandom(10).int, trace: (e) => events.push(e) })
     expect(picker.removeHost('kms1.corp.test')).toBe(2)
     expect(picker.remaining.map((r) => r.target)).toEqual(['kms2.corp.test', 'kms3.corp.test'])
-    expect(events[0]).toMatchObject({ kind: 'srv-remove', removed: [{ target: 'KMS1.corp.test', port: 1688 }, { target: 'kms1.corp.test.', port: 1689 }], reason: 'host failed', remaining: 2 })
+    expect(events[0]).toMatchObject({
+      kind: 'srv-remove',
+      removed: [
+        { target: 'KMS1.corp.test', port: 1688 },
+        { target: 'kms1.corp.test.', port: 1689 }
+      ],
+      reason: 'host failed',
+      remaining: 2
+    })
     expect(picker.next()?.target).toBe('kms2.corp.test')
     expect(picker.removeHost('kms3.corp.test', 9999)).toBe(0) // other port: not removed
     expect(picker.remove((r) => r.priority === 5, 'unreachable')).toBe(1)
@@ -208,7 +256,9 @@ describe('picker', () => {
   it('rejects out-of-range fields and a misbehaving RNG', () => {
     expect(() => createSrvPicker([rec('a', 0, 70000)], { random: () => 0 })).toThrow(/weight must be an integer 0-65535/)
     expect(() => createSrvPicker([rec('a', -1, 0)], { random: () => 0 })).toThrow(/priority/)
-    expect(() => createSrvPicker([rec('a', 0, 1), rec('b', 0, 1)], { random: (n) => n }).next()).toThrow(/must return an integer in \[0, 2\)/)
+    expect(() => createSrvPicker([rec('a', 0, 1), rec('b', 0, 1)], { random: (n) => n }).next()).toThrow(
+      /must return an integer in \[0, 2\)/
+    )
     expect(() => createSrvPicker([rec('a', 0, 1), rec('b', 0, 1)], { random: () => 0.5 }).next()).toThrow(RangeError)
   })
 })

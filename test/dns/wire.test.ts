@@ -56,7 +56,15 @@ describe('inspectReply — accepting', () => {
     const verdict = inspectReply(
       reply({
         flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED,
-        answers: [{ name: expected.qname, type: 'SRV', class: 'IN', ttl: 600, data: { priority: 10, weight: 60, port: 1688, target: 'kms1.corp.test' } }],
+        answers: [
+          {
+            name: expected.qname,
+            type: 'SRV',
+            class: 'IN',
+            ttl: 600,
+            data: { priority: 10, weight: 60, port: 1688, target: 'kms1.corp.test' }
+          }
+        ],
         additionals: [
           { name: 'kms1.corp.test', type: 'A', class: 'IN', ttl: 300, data: '127.0.0.2' },
           { name: 'kms1.corp.test', type: 'AAAA', class: 'IN', ttl: 300, data: '::1' },
@@ -68,7 +76,9 @@ describe('inspectReply — accepting', () => {
     expect(verdict.kind).toBe('answer')
     if (verdict.kind !== 'answer') return
     expect(verdict.message.authoritative).toBe(true)
-    expect(verdict.message.answers).toEqual([{ name: expected.qname, ttl: 600, type: 'SRV', priority: 10, weight: 60, port: 1688, target: 'kms1.corp.test' }])
+    expect(verdict.message.answers).toEqual([
+      { name: expected.qname, ttl: 600, type: 'SRV', priority: 10, weight: 60, port: 1688, target: 'kms1.corp.test' }
+    ])
     expect(verdict.message.additionals).toEqual([
       { name: 'kms1.corp.test', ttl: 300, type: 'A', address: '127.0.0.2' },
       { name: 'kms1.corp.test', ttl: 300, type: 'AAAA', address: '::1' },
@@ -120,10 +130,29 @@ describe('inspectReply — accepting', () => {
   })
 
   it('keeps records of other types and classes as OTHER without decoding them', () => {
-    const bytes = Buffer.concat([head(2), PTR_QNAME, u16(16), u16(1), u32(5), u16(3), Buffer.from([2, 0x68, 0x69]), PTR_QNAME, u16(33), u16(3), u32(5), u16(1), Buffer.from([0xff])])
+    const bytes = Buffer.concat([
+      head(2),
+      PTR_QNAME,
+      u16(16),
+      u16(1),
+      u32(5),
+      u16(3),
+      Buffer.from([2, 0x68, 0x69]),
+      PTR_QNAME,
+      u16(33),
+      u16(3),
+      u32(5),
+      u16(1),
+      Buffer.from([0xff])
+    ])
     expect(inspectReply(bytes, expected)).toMatchObject({
       kind: 'answer',
-      message: { answers: [{ type: 'OTHER', rrtype: 16, rrclass: 1 }, { type: 'OTHER', rrtype: 33, rrclass: 3 }] }
+      message: {
+        answers: [
+          { type: 'OTHER', rrtype: 16, rrclass: 1 },
+          { type: 'OTHER', rrtype: 33, rrclass: 3 }
+        ]
+      }
     })
   })
 })
@@ -134,10 +163,23 @@ describe('inspectReply — ignoring what is not our reply', () => {
     ['a short datagram', Buffer.from([0x12, 0x34, 0x81]), /shorter than a DNS header/],
     ['a wrong ID', reply({ id: 0x4321 }), /ID 17185 does not match our query ID 4660/],
     ['a query (QR=0)', encodeQuery({ id: expected.id, qname: expected.qname, qtype: 'SRV' }), /QR bit is 0/],
-    ['another name', reply({ questions: [{ name: '_vlmcs._tcp.evil.test', type: 'SRV', class: 'IN' }] }), /question is for _vlmcs\._tcp\.evil\.test/],
+    [
+      'another name',
+      reply({ questions: [{ name: '_vlmcs._tcp.evil.test', type: 'SRV', class: 'IN' }] }),
+      /question is for _vlmcs\._tcp\.evil\.test/
+    ],
     ['another type', reply({ questions: [{ name: expected.qname, type: 'A', class: 'IN' }] }), /type 1/],
     ['another class', reply({ questions: [{ name: expected.qname, type: 'SRV', class: 'CH' }] }), /class 3/],
-    ['two questions', reply({ questions: [{ name: expected.qname, type: 'SRV', class: 'IN' }, { name: expected.qname, type: 'SRV', class: 'IN' }] }), /2 questions/]
+    [
+      'two questions',
+      reply({
+        questions: [
+          { name: expected.qname, type: 'SRV', class: 'IN' },
+          { name: expected.qname, type: 'SRV', class: 'IN' }
+        ]
+      }),
+      /2 questions/
+    ]
   ])('%s', (_label, bytes, reason) => {
     const verdict = inspectReply(bytes, expected)
     expect(verdict.kind).toBe('ignore')
@@ -164,22 +206,57 @@ describe('inspectReply — ignoring what is not our reply', () => {
 
 describe('inspectReply — our reply, but malformed', () => {
   it.each([
-    ['a self-referencing pointer in an answer name', Buffer.concat([head(1), Buffer.from([0xc0, 0x27])]), /points to offset 39, not to earlier data/],
+    [
+      'a self-referencing pointer in an answer name',
+      Buffer.concat([head(1), Buffer.from([0xc0, 0x27])]),
+      /points to offset 39, not to earlier data/
+    ],
     [
       'a two-pointer loop (forward pointer)',
       // answer name at 39: pointer to 41; at 41: pointer back to 39
       Buffer.concat([head(1), Buffer.from([0xc0, 41, 0xc0, 39])]),
       /pointer loop/
     ],
-    ['an answer count of 65535 with one record', Buffer.concat([head(65535), PTR_QNAME, u16(1), u16(1), u32(1), u16(4), Buffer.from([127, 0, 0, 2])]), /answer record 2 of 65535/],
+    [
+      'an answer count of 65535 with one record',
+      Buffer.concat([head(65535), PTR_QNAME, u16(1), u16(1), u32(1), u16(4), Buffer.from([127, 0, 0, 2])]),
+      /answer record 2 of 65535/
+    ],
     ['a record cut inside its fixed fields', Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1)]), /cut off/],
-    ['an RDLENGTH beyond the message', Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1), u32(60), u16(40), u16(0), u16(0)]), /RDLENGTH says 40 bytes but only 4 remain/],
-    ['an A record of 5 bytes', Buffer.concat([head(1), PTR_QNAME, u16(1), u16(1), u32(60), u16(5), Buffer.from([127, 0, 0, 2, 9])]), /A record must hold 4 bytes/],
-    ['an AAAA record of 4 bytes', Buffer.concat([head(1), PTR_QNAME, u16(28), u16(1), u32(60), u16(4), Buffer.from([127, 0, 0, 2])]), /AAAA record must hold 16 bytes/],
-    ['an SRV record too short for its target', Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1), u32(60), u16(6), u16(0), u16(0), u16(1688)]), /SRV data is too short/],
+    [
+      'an RDLENGTH beyond the message',
+      Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1), u32(60), u16(40), u16(0), u16(0)]),
+      /RDLENGTH says 40 bytes but only 4 remain/
+    ],
+    [
+      'an A record of 5 bytes',
+      Buffer.concat([head(1), PTR_QNAME, u16(1), u16(1), u32(60), u16(5), Buffer.from([127, 0, 0, 2, 9])]),
+      /A record must hold 4 bytes/
+    ],
+    [
+      'an AAAA record of 4 bytes',
+      Buffer.concat([head(1), PTR_QNAME, u16(28), u16(1), u32(60), u16(4), Buffer.from([127, 0, 0, 2])]),
+      /AAAA record must hold 16 bytes/
+    ],
+    [
+      'an SRV record too short for its target',
+      Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1), u32(60), u16(6), u16(0), u16(0), u16(1688)]),
+      /SRV data is too short/
+    ],
     [
       'an SRV target running past RDLENGTH',
-      Buffer.concat([head(1), PTR_QNAME, u16(33), u16(1), u32(60), u16(9), u16(0), u16(0), u16(1688), Buffer.from([4, 0x6b, 0x6d, 0x73, 0x31, 0])]),
+      Buffer.concat([
+        head(1),
+        PTR_QNAME,
+        u16(33),
+        u16(1),
+        u32(60),
+        u16(9),
+        u16(0),
+        u16(0),
+        u16(1688),
+        Buffer.from([4, 0x6b, 0x6d, 0x73, 0x31, 0])
+      ]),
       /target label at offset \d+ runs past the end of its record/
     ],
     [
@@ -188,7 +265,15 @@ describe('inspectReply — our reply, but malformed', () => {
       /2 unexplained bytes after the target name/
     ],
     ['a reserved label type', Buffer.concat([head(1), Buffer.from([0x40, 1])]), /unsupported label type 0x40/],
-    ['a name longer than 255 bytes', Buffer.concat([head(1), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)])), Buffer.from([0])]), /longer than 255 bytes/],
+    [
+      'a name longer than 255 bytes',
+      Buffer.concat([
+        head(1),
+        ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)])),
+        Buffer.from([0])
+      ]),
+      /longer than 255 bytes/
+    ],
     ['records missing from the authority section', Buffer.concat([head(0, 3)]), /authority record 1 of 3: the message ends/]
   ])('%s', (_label, bytes, reason) => {
     const verdict = inspectReply(bytes, expected)
@@ -213,24 +298,34 @@ describe('inspectReply never throws', () => {
   it('on valid replies with random bytes overwritten (only the ID kept)', () => {
     const base = reply({
       answers: [
-        { name: expected.qname, type: 'SRV', class: 'IN', ttl: 600, data: { priority: 0, weight: 5, port: 1688, target: 'kms1.corp.test' } },
+        {
+          name: expected.qname,
+          type: 'SRV',
+          class: 'IN',
+          ttl: 600,
+          data: { priority: 0, weight: 5, port: 1688, target: 'kms1.corp.test' }
+        },
         { name: expected.qname, type: 'SRV', class: 'IN', ttl: 600, data: { priority: 1, weight: 0, port: 1688, target: 'kms2.corp.test' } }
       ],
       additionals: [{ name: 'kms1.corp.test', type: 'A', class: 'IN', ttl: 300, data: '127.0.0.2' }]
     })
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat({ max: base.length }), (edits, cut) => {
-        const buf = Buffer.from(base.subarray(0, Math.max(cut, 12)))
-        for (const [at, value] of edits) if (at >= 2 && at < buf.length) buf[at] = value
-        const verdict = inspectReply(buf, expected)
-        expect(['ignore', 'truncated', 'rcode-failure', 'malformed', 'answer']).toContain(verdict.kind)
-        if (verdict.kind === 'answer') {
-          for (const record of [...verdict.message.answers, ...verdict.message.additionals]) {
-            if (record.type === 'A') expect(record.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
-            if (record.type === 'SRV') expect(record.port).toBeLessThan(65536)
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat({ max: base.length }),
+        (edits, cut) => {
+          const buf = Buffer.from(base.subarray(0, Math.max(cut, 12)))
+          for (const [at, value] of edits) if (at >= 2 && at < buf.length) buf[at] = value
+          const verdict = inspectReply(buf, expected)
+          expect(['ignore', 'truncated', 'rcode-failure', 'malformed', 'answer']).toContain(verdict.kind)
+          if (verdict.kind === 'answer') {
+            for (const record of [...verdict.message.answers, ...verdict.message.additionals]) {
+              if (record.type === 'A') expect(record.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+              if (record.type === 'SRV') expect(record.port).toBeLessThan(65536)
+            }
           }
         }
-      }),
+      ),
       { numRuns: 5000 }
     )
   })

@@ -35,7 +35,8 @@ export interface RunningDnsmasq {
   stop(): Promise<void>
 }
 
-const INSTALL_HINT = 'dnsmasq is required for the DNS integration tests: install it with `apt-get install -y dnsmasq-base` (Debian/Ubuntu; CI does this).'
+const INSTALL_HINT =
+  'dnsmasq is required for the DNS integration tests: install it with `apt-get install -y dnsmasq-base` (Debian/Ubuntu; CI does this).'
 
 /** Path of the dnsmasq binary; throws with install instructions when missing. */
 function findDnsmasq(): string {
@@ -99,7 +100,12 @@ function probe(host: string, port: number, timeoutMs: number): Promise<boolean> 
     socket.on('message', (msg: Buffer) => {
       if (msg.length >= 2 && msg.readUInt16BE(0) === id) finish(true)
     })
-    const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'probe.kms-scout.invalid' }] })
+    const query = dnsPacket.encode({
+      type: 'query',
+      id,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: 'A', name: 'probe.kms-scout.invalid' }]
+    })
     socket.send(query, port, host)
   })
 }

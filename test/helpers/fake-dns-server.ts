@@ -149,7 +149,11 @@ export function buildReply(query: ReceivedQuery, parts: ReplyParts = {}): Buffer
  * The query's header and question with QR set and the given counts, ready for hand-made record bytes to be
  * appended. (Our client sends classic queries — header + one question, nothing after — so that is the raw query.)
  */
-export function replyHeaderAndQuestion(query: ReceivedQuery, counts: { an?: number; ns?: number; ar?: number } = {}, flags = 0x8180): Buffer {
+export function replyHeaderAndQuestion(
+  query: ReceivedQuery,
+  counts: { an?: number; ns?: number; ar?: number } = {},
+  flags = 0x8180
+): Buffer {
   const head = Buffer.from(query.raw)
   head.writeUInt16BE(flags, 2)
   head.writeUInt16BE(1, 4)

@@ -130,8 +130,13 @@ export async function startKmsTestHost(options: KmsTestHostOptions = {}): Promis
         const call = step.call
         calls.push(call)
         if (options.refuseWith !== undefined) send(session.answerError(call, options.refuseWith), 'response')
-        else if (options.maxProtocol !== undefined && call.request.protocol > options.maxProtocol) send(session.answerError(call, HRESULT.invalidData), 'response')
-        else send(session.answer(call, answerFor(call), (n) => randomBytes(n)), 'response')
+        else if (options.maxProtocol !== undefined && call.request.protocol > options.maxProtocol)
+          send(session.answerError(call, HRESULT.invalidData), 'response')
+        else
+          send(
+            session.answer(call, answerFor(call), (n) => randomBytes(n)),
+            'response'
+          )
       }
       // a bad header after whole PDUs: those were answered above; now close, as for a bad header alone
       if (framer.error) socket.destroy()

@@ -12,7 +12,11 @@ import { LAB_HOST_IDENTITY_FILE, loadLabHostIdentity } from '../../src-main/lab-
 
 const dir = process.argv[2]
 if (!dir) throw new Error('usage: lab-host-child.ts <dir>')
-const { identity } = await loadLabHostIdentity({ file: path.join(dir, LAB_HOST_IDENTITY_FILE), random: (n) => randomBytes(n), now: () => new Date() })
+const { identity } = await loadLabHostIdentity({
+  file: path.join(dir, LAB_HOST_IDENTITY_FILE),
+  random: (n) => randomBytes(n),
+  now: () => new Date()
+})
 const workers = Number(process.argv[3] ?? 0)
 const script = fileURLToPath(new URL('../../src-main/lab-host/worker.ts', import.meta.url))
 const host = new LabHost({

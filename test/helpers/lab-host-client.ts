@@ -163,7 +163,12 @@ export class TestKmsConnection {
 }
 
 /** Connect, bind, one request, close: the outcome. */
-export async function kmsExchange(port: number, base: BaseRequest, host = '127.0.0.1', options: KmsClientSessionOptions = {}): Promise<KmsCallOutcome> {
+export async function kmsExchange(
+  port: number,
+  base: BaseRequest,
+  host = '127.0.0.1',
+  options: KmsClientSessionOptions = {}
+): Promise<KmsCallOutcome> {
   const c = await TestKmsConnection.open(port, host, options)
   try {
     await c.bind()
@@ -175,6 +180,9 @@ export async function kmsExchange(port: number, base: BaseRequest, host = '127.0
 
 /** The verified response of an outcome, or a thrown error describing what came back instead. */
 export function expectResponse(outcome: KmsCallOutcome): Extract<KmsCallOutcome, { kind: 'response' }> {
-  if (outcome.kind !== 'response') throw new Error(`expected a verified response, got ${outcome.kind}: ${'message' in outcome ? outcome.message : 'reason' in outcome ? outcome.reason : ''}`)
+  if (outcome.kind !== 'response')
+    throw new Error(
+      `expected a verified response, got ${outcome.kind}: ${'message' in outcome ? outcome.message : 'reason' in outcome ? outcome.reason : ''}`
+    )
   return outcome
 }

@@ -55,7 +55,11 @@ export function useLabHosts(): LabHostFixture {
 }
 
 /** Resolves with the first event `name` that satisfies `match`. */
-export function nextEvent<E extends LabHostEventName>(host: LabHost, name: E, match: (payload: LabHostEvents[E]) => boolean = () => true): Promise<LabHostEvents[E]> {
+export function nextEvent<E extends LabHostEventName>(
+  host: LabHost,
+  name: E,
+  match: (payload: LabHostEvents[E]) => boolean = () => true
+): Promise<LabHostEvents[E]> {
   return new Promise((resolve) => {
     const off = host.on(name, (payload) => {
       if (match(payload)) {

@@ -84,7 +84,15 @@ function req(m: Map<string, string>, key: string): string {
 /** Splits "guid (name)" */
 function guidAndName(v: string): [string, string] {
   const i = v.indexOf(' ')
-  return i < 0 ? [v, ''] : [v.slice(0, i), v.slice(i + 1).replace(/^\(/, '').replace(/\)$/, '')]
+  return i < 0
+    ? [v, '']
+    : [
+        v.slice(0, i),
+        v
+          .slice(i + 1)
+          .replace(/^\(/, '')
+          .replace(/\)$/, '')
+      ]
 }
 
 function parseVlmcsOutput(text: string): PrintedExchange {

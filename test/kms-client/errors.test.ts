@@ -14,7 +14,13 @@ import { NCA_STATUS, productCatalog, PTYPE, type RequestIdentity } from '../../s
 import { CONTEXT_RESULT, PFC, PFC_FIRST_LAST, REJECT_REASON } from '../../src-main/protocol/rpc/constants'
 import { decodePdu, encodePdu, rpcCommon } from '../../src-main/protocol/rpc/pdu'
 import { NIL_SYNTAX } from '../../src-main/protocol/rpc/syntax'
-import { isKmsQueryError, queryKmsHost, type KmsQueryError, type KmsQueryRequestParams, type QueryKmsHostOptions } from '../../src-main/kms-client/kms-client'
+import {
+  isKmsQueryError,
+  queryKmsHost,
+  type KmsQueryError,
+  type KmsQueryRequestParams,
+  type QueryKmsHostOptions
+} from '../../src-main/kms-client/kms-client'
 import { PduChannel } from '../../src-main/kms-client/socket'
 import { closedPort, startKmsTestHost, type KmsTestHost, type KmsTestHostOptions } from '../helpers/kms-test-host'
 
@@ -79,7 +85,11 @@ function allRejected(bind: Uint8Array): Uint8Array {
     secAddr: new TextEncoder().encode('1688\0'),
     secAddrPad: new Uint8Array(1),
     reserved: 0,
-    results: b.contexts.map(() => ({ result: CONTEXT_RESULT.providerRejection, reason: REJECT_REASON.proposedTransferSyntaxesNotSupported, transferSyntax: NIL_SYNTAX })),
+    results: b.contexts.map(() => ({
+      result: CONTEXT_RESULT.providerRejection,
+      reason: REJECT_REASON.proposedTransferSyntaxesNotSupported,
+      transferSyntax: NIL_SYNTAX
+    })),
     trailer: new Uint8Array(0)
   })
 }
@@ -110,7 +120,13 @@ describe('connect phase', () => {
 
   it('a connection that never completes → timeout in the connect phase, the socket is destroyed', async () => {
     const made: Socket[] = []
-    const e = await failure({ host: '127.0.0.1', port: 1688, requests: params(), timeouts: { connectMs: 100 }, connect: neverConnects(made) })
+    const e = await failure({
+      host: '127.0.0.1',
+      port: 1688,
+      requests: params(),
+      timeouts: { connectMs: 100 },
+      connect: neverConnects(made)
+    })
     expect([e.code, e.phase, e.details.timeoutMs]).toEqual(['timeout', 'connect', 100])
     expect(made).toHaveLength(1)
     expect(made[0]!.destroyed).toBe(true)
@@ -119,7 +135,8 @@ describe('connect phase', () => {
   it('after a connect timeout on one address the next one is tried', async () => {
     const h = await host()
     const made: Socket[] = []
-    const real = (t: { host: string; port: number; family: 4 | 6 }) => new Socket().connect({ host: t.host, port: t.port, family: t.family })
+    const real = (t: { host: string; port: number; family: 4 | 6 }) =>
+      new Socket().connect({ host: t.host, port: t.port, family: t.family })
     const result = await queryKmsHost({
       host: 'kms.scout.test',
       port: h.port,
@@ -151,7 +168,12 @@ describe('resolve phase', () => {
   })
 
   it('a resolver that never answers → timeout in the resolve phase', async () => {
-    const e = await failure({ host: 'slow.scout.test', requests: params(), timeouts: { resolveMs: 100 }, lookup: () => new Promise(() => {}) })
+    const e = await failure({
+      host: 'slow.scout.test',
+      requests: params(),
+      timeouts: { resolveMs: 100 },
+      lookup: () => new Promise(() => {})
+    })
     expect([e.code, e.phase]).toEqual(['timeout', 'resolve'])
   })
 
@@ -182,7 +204,9 @@ describe('bind phase', () => {
   })
 
   it('garbage instead of a bind_ack → protocol-violation naming the RPC field', async () => {
-    const h = await host({ intercept: () => ({ reply: new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n') }) })
+    const h = await host({
+      intercept: () => ({ reply: new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n') })
+    })
     const e = await against(h)
     expect([e.code, e.phase, e.details.field, e.details.offset]).toEqual(['protocol-violation', 'bind', 'rpc_vers', 0])
   })
@@ -190,7 +214,15 @@ describe('bind phase', () => {
   it('a valid PDU of the wrong type (a fault-free response) → protocol-violation on PTYPE', async () => {
     const h = await host({
       intercept: (pdu) => ({
-        reply: encodePdu({ ...rpcCommon(decodePdu(pdu).callId), ptype: PTYPE.response, allocHint: 0, contextId: 0, cancelCount: 0, reserved: 0, stub: new Uint8Array(8) })
+        reply: encodePdu({
+          ...rpcCommon(decodePdu(pdu).callId),
+          ptype: PTYPE.response,
+          allocHint: 0,
+          contextId: 0,
+          cancelCount: 0,
+          reserved: 0,
+          stub: new Uint8Array(8)
+        })
       })
     })
     const e = await against(h)
@@ -236,7 +268,13 @@ describe('request phase', () => {
   it('a fault PDU for the request → rpc-fault with its NCA status name', async () => {
     const h = await host({ intercept: (pdu, i) => (i === 2 ? { reply: fault(pdu, NCA_STATUS.unknownInterface) } : undefined) })
     const e = await against(h)
-    expect([e.code, e.phase, e.details.status, e.details.statusText, e.details.requestIndex]).toEqual(['rpc-fault', 'request', 0x1c010003, '0x1C010003', 0])
+    expect([e.code, e.phase, e.details.status, e.details.statusText, e.details.requestIndex]).toEqual([
+      'rpc-fault',
+      'request',
+      0x1c010003,
+      '0x1C010003',
+      0
+    ])
     expect(e.details.statusName).toContain('nca_s_unk_if')
   })
 

@@ -30,7 +30,6 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.close()))
 })
 
-
 describe('queryKmsHost over real sockets', () => {
   it.each([
     ['Windows 7 Professional', 4],
@@ -43,14 +42,27 @@ describe('queryKmsHost over real sockets', () => {
     const result = await queryKmsHost({ host: h.address, port: h.port, requests: params(name) })
     expect(result.address).toBe('127.0.0.1')
     expect(result.family).toBe(4)
-    expect(result.bound).toMatchObject({ contextId: 0, syntax: 'ndr32', ndr64ContextId: 1, btfnFeatures: 3, altered: true, secondaryAddress: String(h.port) })
+    expect(result.bound).toMatchObject({
+      contextId: 0,
+      syntax: 'ndr32',
+      ndr64ContextId: 1,
+      btfnFeatures: 3,
+      altered: true,
+      secondaryAddress: String(h.port)
+    })
     expect(result.exchanges).toHaveLength(1)
     const ex = result.exchanges[0]!
     const n = identityOf(name).nPolicy
     expect(ex.request).toMatchObject({ callId: 2, contextId: 0, syntax: 'ndr32' })
     expect(ex.request.base).toMatchObject({ majorVer: protocol, cmid: CMID, nPolicy: n, workstationName: 'scout-test.example.test' })
     expect(ex.response.majorVer).toBe(protocol)
-    expect(ex.response.base).toMatchObject({ cmid: CMID, count: 2 * n, activationInterval: 120, renewalInterval: 10080, clientTime: ex.request.base.clientTime })
+    expect(ex.response.base).toMatchObject({
+      cmid: CMID,
+      count: 2 * n,
+      activationInterval: 120,
+      renewalInterval: 10080,
+      clientTime: ex.request.base.clientTime
+    })
     expect(ex.response.hwid === undefined ? undefined : formatHwid(ex.response.hwid)).toBe(protocol === 6 ? '3A1C049600B60076' : undefined)
     expect(ex.countSufficient).toBe(true)
     expect(ex.checks.length).toBeGreaterThan(5)
@@ -68,7 +80,13 @@ describe('queryKmsHost over real sockets', () => {
   it('NDR32-only: a single-context bind, no alter_context, the request on ctx 0', async () => {
     const h = await host()
     const result = await queryKmsHost({ host: h.address, port: h.port, requests: params(), ndr32Only: true })
-    expect(result.bound).toMatchObject({ contextId: 0, syntax: 'ndr32', ndr64ContextId: undefined, btfnFeatures: undefined, altered: false })
+    expect(result.bound).toMatchObject({
+      contextId: 0,
+      syntax: 'ndr32',
+      ndr64ContextId: undefined,
+      btfnFeatures: undefined,
+      altered: false
+    })
     expect(h.calls.map((c) => [c.contextId, c.syntax])).toEqual([[0, 'ndr32']])
   })
 
@@ -156,7 +174,12 @@ describe('queryKmsHost over real sockets', () => {
 
   it('ClientTime comes from the injected wall clock; N_Policy is the product threshold', async () => {
     const h = await host()
-    const result = await queryKmsHost({ host: h.address, port: h.port, requests: params('Windows Server 2019 Standard'), now: () => new Date('2026-03-01T12:00:00Z') })
+    const result = await queryKmsHost({
+      host: h.address,
+      port: h.port,
+      requests: params('Windows Server 2019 Standard'),
+      now: () => new Date('2026-03-01T12:00:00Z')
+    })
     expect(h.calls[0]!.request.base.clientTime).toBe(BigInt(Date.parse('2026-03-01T12:00:00Z')) * 10000n + 116444736000000000n)
     expect(h.calls[0]!.request.base.nPolicy).toBe(5)
     expect(result.exchanges[0]!.response.base.count).toBe(10)
@@ -169,7 +192,12 @@ describe('KMS-level refusals (HRESULT error path)', () => {
     const error = await queryError(queryKmsHost({ host: h.address, port: h.port, requests: params() }))
     expect(error.code).toBe('kms-error')
     expect(error.phase).toBe('request')
-    expect(error.details).toMatchObject({ hresult: HRESULT.invalidData, hresultText: '0x8007000D', hresultName: 'ERROR_INVALID_DATA', requestIndex: 0 })
+    expect(error.details).toMatchObject({
+      hresult: HRESULT.invalidData,
+      hresultText: '0x8007000D',
+      hresultName: 'ERROR_INVALID_DATA',
+      requestIndex: 0
+    })
     expect(error.message).toContain('does not support this KMS protocol version')
     expect(error.progress?.bound).toBeDefined()
     expect(error.progress?.exchanges).toEqual([])
@@ -177,7 +205,9 @@ describe('KMS-level refusals (HRESULT error path)', () => {
 
   it('an unsupported protocol number (7) is refused by the host session itself with 0x8007000D', async () => {
     const h = await host()
-    const error = await queryError(queryKmsHost({ host: h.address, port: h.port, requests: params('Windows 10 Professional', { protocol: 7 }) }))
+    const error = await queryError(
+      queryKmsHost({ host: h.address, port: h.port, requests: params('Windows 10 Professional', { protocol: 7 }) })
+    )
     expect([error.code, error.details.hresult]).toEqual(['kms-error', 0x8007000d])
     expect(h.calls).toEqual([])
   })
@@ -205,7 +235,9 @@ describe('KMS-level refusals (HRESULT error path)', () => {
 describe('setup errors cost no connection', () => {
   it('a workstation name longer than 63 characters', async () => {
     const port = await closedPort()
-    const error = await queryError(queryKmsHost({ host: '127.0.0.1', port, requests: params('Windows 10 Professional', { workstationName: 'w'.repeat(64) }) }))
+    const error = await queryError(
+      queryKmsHost({ host: '127.0.0.1', port, requests: params('Windows 10 Professional', { workstationName: 'w'.repeat(64) }) })
+    )
     expect([error.code, error.phase, error.details.field]).toEqual(['invalid-request', 'setup', 'WorkstationName'])
     expect(error.progress?.attempts).toEqual([])
   })

@@ -86,7 +86,11 @@ async function startTinyHost(planFor: (connection: number) => ConnectionPlan): P
           continue
         }
         calls.push({ connection, call: step.call })
-        const reply = session.answer(step.call, { epid, hwid: VLMCSD_DEFAULT_HWID, count: 50, activationInterval: 120, renewalInterval: 10080 }, (n) => randomBytes(n))
+        const reply = session.answer(
+          step.call,
+          { epid, hwid: VLMCSD_DEFAULT_HWID, count: 50, activationInterval: 120, renewalInterval: 10080 },
+          (n) => randomBytes(n)
+        )
         if (plan.answers !== undefined && answered === plan.answers) return finish(reply.subarray(0, reply.byteLength >> 1))
         answered++
         if (plan.answers !== undefined && answered === plan.answers && plan.then === 'close') return finish(reply)
@@ -138,7 +142,6 @@ async function testHost(options: Parameters<typeof startKmsTestHost>[0]): Promis
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((h) => h.close()))
 })
-
 
 describe('reconnect when the host closed the connection between requests', () => {
   it('a host that closes after each answer (FIN): two requests are both answered, one reconnect', async () => {
@@ -219,7 +222,9 @@ describe('a bad frame after a good one', () => {
 
   it('after the bind_ack: the bind_ack is used, the request fails at once with protocol-violation', async () => {
     const h = await testHost({ mutateReply: (reply, kind) => (kind === 'bind' ? concatBytes(reply, badHeader) : reply) })
-    const error = await queryError(queryKmsHost({ host: h.address, port: h.port, requests: params(), ndr32Only: true, timeouts: { requestMs: 60_000 } }))
+    const error = await queryError(
+      queryKmsHost({ host: h.address, port: h.port, requests: params(), ndr32Only: true, timeouts: { requestMs: 60_000 } })
+    )
     expect([error.code, error.phase, error.details.field]).toEqual(['protocol-violation', 'request', 'frag_length'])
     expect(error.progress?.bound).toMatchObject({ contextId: 0, syntax: 'ndr32' })
     expect(h.connections).toBe(1)
@@ -227,8 +232,12 @@ describe('a bad frame after a good one', () => {
 
   it('after a response: that exchange counts, the next request fails with protocol-violation (no reconnect)', async () => {
     let responses = 0
-    const h = await testHost({ mutateReply: (reply, kind) => (kind === 'response' && ++responses === 1 ? concatBytes(reply, badHeader) : reply) })
-    const error = await queryError(queryKmsHost({ host: h.address, port: h.port, requests: params(), count: 2, timeouts: { requestMs: 60_000 } }))
+    const h = await testHost({
+      mutateReply: (reply, kind) => (kind === 'response' && ++responses === 1 ? concatBytes(reply, badHeader) : reply)
+    })
+    const error = await queryError(
+      queryKmsHost({ host: h.address, port: h.port, requests: params(), count: 2, timeouts: { requestMs: 60_000 } })
+    )
     expect([error.code, error.phase]).toEqual(['protocol-violation', 'request'])
     expect(error.progress?.exchanges).toHaveLength(1)
     expect(error.progress?.reconnects).toBe(0)

@@ -36,7 +36,6 @@ async function channelAfter(bytes: Uint8Array): Promise<{ channel: PduChannel; s
   return { channel, socket }
 }
 
-
 describe('PduChannel', () => {
   it('a whole PDU then a clean close: the PDU, then connection-closed; closedByHost once nothing is left', async () => {
     const pdu = loadPdu('v6-resp')

@@ -32,7 +32,9 @@ describe('localWorkstationName', () => {
   it('never exceeds 63 characters', async () => {
     const long = `${'h'.repeat(40)}.${'d'.repeat(40)}.example`
     expect(await localWorkstationName({ hostname: () => long })).toBe('h'.repeat(40))
-    expect(await localWorkstationName({ hostname: () => 'x'.repeat(80), lookup: () => Promise.reject(new Error('no')) })).toBe('x'.repeat(63))
+    expect(await localWorkstationName({ hostname: () => 'x'.repeat(80), lookup: () => Promise.reject(new Error('no')) })).toBe(
+      'x'.repeat(63)
+    )
     expect(await localWorkstationName({ hostname: () => 'pc01', ...resolvesTo(`pc01.${'d'.repeat(70)}`) })).toBe('pc01')
     expect(await localWorkstationName({ hostname: () => '' })).toBe('kms-scout')
   })

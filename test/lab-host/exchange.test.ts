@@ -19,7 +19,15 @@ import {
 } from '../../src-main/protocol/index'
 import { buildKmsRequest } from '../../src-main/protocol/kms/request'
 import type { LabHostExchange } from '../../src-main/lab-host/events'
-import { baseFor, cryptoRandom, expectResponse, kmsExchange, newCmid, PRODUCT_BY_PROTOCOL, TestKmsConnection } from '../helpers/lab-host-client'
+import {
+  baseFor,
+  cryptoRandom,
+  expectResponse,
+  kmsExchange,
+  newCmid,
+  PRODUCT_BY_PROTOCOL,
+  TestKmsConnection
+} from '../helpers/lab-host-client'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 
 const labs = useLabHosts()
@@ -47,7 +55,13 @@ describe('lab host: KMS exchanges over sockets', () => {
 
     expect(status.counters.requests[`v${protocol}`]).toEqual({ ok: 1, refused: 0 })
     expect(logged).toHaveLength(1)
-    expect(logged[0]).toMatchObject({ outcome: 'ok', protocolMajor: protocol, cmid: base.cmid, count: 1, productName: PRODUCT_BY_PROTOCOL[protocol] })
+    expect(logged[0]).toMatchObject({
+      outcome: 'ok',
+      protocolMajor: protocol,
+      cmid: base.cmid,
+      count: 1,
+      productName: PRODUCT_BY_PROTOCOL[protocol]
+    })
 
     // The log row exists once the client has its answer.
     const rows = await host.clientLog!.recent(10)
@@ -110,7 +124,10 @@ describe('lab host: KMS exchanges over sockets', () => {
     expectResponse(await kmsExchange(v4!.port, baseFor(PRODUCT_BY_PROTOCOL[6])))
     expectResponse(await kmsExchange(v6!.port, baseFor(PRODUCT_BY_PROTOCOL[6]), '::1'))
     const rows = await host.clientLog!.recent(10)
-    expect(rows.map((r) => r.clientAddress).sort()).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/), expect.stringMatching(/^\[::1\]:\d+$/)])
+    expect(rows.map((r) => r.clientAddress).sort()).toEqual([
+      expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      expect.stringMatching(/^\[::1\]:\d+$/)
+    ])
   })
 
   it('answers an unsupported protocol version with HRESULT 0x8007000D and logs it as an error with the CMID', async () => {
@@ -131,7 +148,11 @@ describe('lab host: KMS exchanges over sockets', () => {
     const { host, port } = await labs.start()
     const lines: string[] = []
     host.on('request-logged', (e) => lines.push(`${e.productName ?? 'unknown'} / ${e.kmsCountedName ?? 'unknown'}`))
-    const base = { ...baseFor(PRODUCT_BY_PROTOCOL[6]), actId: '0badc0de-0000-4000-8000-000000000001', kmsId: '0badc0de-0000-4000-8000-000000000002' }
+    const base = {
+      ...baseFor(PRODUCT_BY_PROTOCOL[6]),
+      actId: '0badc0de-0000-4000-8000-000000000001',
+      kmsId: '0badc0de-0000-4000-8000-000000000002'
+    }
     const r = expectResponse(await kmsExchange(port, base))
     expect(r.response.base.epid).toBe(host.status().identity.epids.Windows)
     expect(r.response.base.count).toBe(1)
@@ -144,7 +165,10 @@ describe('lab host: KMS exchanges over sockets', () => {
     const { host, port } = await labs.start()
     const c = await TestKmsConnection.open(port)
     await c.bind()
-    expect(await c.request(baseFor(PRODUCT_BY_PROTOCOL[6], { nPolicy: 1001 }))).toMatchObject({ kind: 'kms-error', hresult: HRESULT.invalidData })
+    expect(await c.request(baseFor(PRODUCT_BY_PROTOCOL[6], { nPolicy: 1001 }))).toMatchObject({
+      kind: 'kms-error',
+      hresult: HRESULT.invalidData
+    })
     expectResponse(await c.request(baseFor(PRODUCT_BY_PROTOCOL[6])))
     await c.close()
     const rows = await host.clientLog!.recent(10)
@@ -158,7 +182,20 @@ describe('lab host: KMS exchanges over sockets', () => {
     const base = baseFor(PRODUCT_BY_PROTOCOL[6])
     const stub = encodeRequestStub(buildKmsRequest(base, cryptoRandom).bytes, 'ndr32')
     const request = (contextId: number, opnum: number, callId: number): Uint8Array =>
-      encodePdu({ rpcVers: 5, rpcVersMinor: 0, pfcFlags: 3, drep: 0x10, authLength: 0, callId, ptype: PTYPE.request, allocHint: stub.byteLength, contextId, opnum, objectUuid: undefined, stub })
+      encodePdu({
+        rpcVers: 5,
+        rpcVersMinor: 0,
+        pfcFlags: 3,
+        drep: 0x10,
+        authLength: 0,
+        callId,
+        ptype: PTYPE.request,
+        allocHint: stub.byteLength,
+        contextId,
+        opnum,
+        objectUuid: undefined,
+        stub
+      })
 
     c.send(request(7, 0, 9))
     const unknownContext = decodePdu(await c.nextPdu())
@@ -178,12 +215,19 @@ describe('lab host: KMS exchanges over sockets', () => {
     const c = await TestKmsConnection.open(port)
     const bind = decodePdu(c.session.bind())
     if (bind.ptype !== PTYPE.bind) throw new Error('bind')
-    const other = { ...bind, contexts: bind.contexts.map((ctx) => ({ ...ctx, abstractSyntax: { uuid: '12345678-1234-abcd-ef00-0123456789ab', version: 1 } })) }
+    const other = {
+      ...bind,
+      contexts: bind.contexts.map((ctx) => ({ ...ctx, abstractSyntax: { uuid: '12345678-1234-abcd-ef00-0123456789ab', version: 1 } }))
+    }
     c.send(encodePdu(other))
     const ack = decodePdu(await c.nextPdu()) as BindAckPdu
     expect(ack.ptype).toBe(PTYPE.bindAck)
     // the BTFN item is answered regardless of the interface (like vlmcsd); the NDR items are rejected
-    expect(ack.results.map((r) => r.result)).toEqual([CONTEXT_RESULT.providerRejection, CONTEXT_RESULT.providerRejection, CONTEXT_RESULT.negotiateAck])
+    expect(ack.results.map((r) => r.result)).toEqual([
+      CONTEXT_RESULT.providerRejection,
+      CONTEXT_RESULT.providerRejection,
+      CONTEXT_RESULT.negotiateAck
+    ])
     c.destroy()
   })
 })

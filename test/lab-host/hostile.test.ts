@@ -139,10 +139,16 @@ const conversationCase = fc
   .record({
     conversation: fc.nat(CONVERSATIONS.length - 1),
     // per PDU: no mutation (often), or 1–3
-    mutations: fc.array(fc.oneof({ weight: 2, arbitrary: fc.constant([] as Mutation[]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) }), {
-      minLength: 4,
-      maxLength: 4
-    }),
+    mutations: fc.array(
+      fc.oneof(
+        { weight: 2, arbitrary: fc.constant([] as Mutation[]) },
+        { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) }
+      ),
+      {
+        minLength: 4,
+        maxLength: 4
+      }
+    ),
     repeatLast: fc.nat(2),
     extra: fc.array(fc.oneof(headerValidPdu, fc.constantFrom(...ALL_PDUS), fc.uint8Array({ maxLength: 300 })), { maxLength: 2 })
   })
@@ -159,7 +165,11 @@ const boundRandomCase = fc.array(headerValidPdu, { minLength: 1, maxLength: 4 })
 
 const fuzzCase: fc.Arbitrary<FuzzCase> = fc
   .record({
-    pdus: fc.oneof({ weight: 6, arbitrary: conversationCase }, { weight: 2, arbitrary: randomCase }, { weight: 2, arbitrary: boundRandomCase }),
+    pdus: fc.oneof(
+      { weight: 6, arbitrary: conversationCase },
+      { weight: 2, arbitrary: randomCase },
+      { weight: 2, arbitrary: boundRandomCase }
+    ),
     cuts: fc.array(fc.nat(2000), { maxLength: 4 })
   })
   .map(({ pdus, cuts }) => ({ pdus, cuts }))
@@ -192,7 +202,10 @@ async function runCase(host: LabHost, c: FuzzCase): Promise<void> {
   for (const out of t.written) {
     const h = decodeRpcHeader(out)
     checkRpcHeader(h, MAX_PDU)
-    if (h.fragLength !== out.byteLength || ![PTYPE.bindAck, PTYPE.alterContextResp, PTYPE.response, PTYPE.fault].includes(h.ptype as never)) {
+    if (
+      h.fragLength !== out.byteLength ||
+      ![PTYPE.bindAck, PTYPE.alterContextResp, PTYPE.response, PTYPE.fault].includes(h.ptype as never)
+    ) {
       throw new Error(`host wrote a bad PDU: ptype ${h.ptype}, frag_length ${h.fragLength}, ${out.byteLength} bytes`)
     }
   }

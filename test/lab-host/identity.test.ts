@@ -62,14 +62,30 @@ describe('lab host identity', () => {
     const file = path.join(dir, LAB_HOST_IDENTITY_FILE)
     const own = await loadLabHostIdentity({ file, random: seededRandom(4), now: () => NOW })
     const epid = '03612-00206-567-887631-03-2074-14393.0000-0092024'
-    const o = await loadLabHostIdentity({ file, random: seededRandom(5), now: () => NOW, overrides: { epids: { Windows: epid }, hwid: '3a1c049600b60076' } })
+    const o = await loadLabHostIdentity({
+      file,
+      random: seededRandom(5),
+      now: () => NOW,
+      overrides: { epids: { Windows: epid }, hwid: '3a1c049600b60076' }
+    })
     expect(o.identity.epids.Windows).toBe(epid)
     expect(o.identity.epids.Office2010).toBe(own.identity.epids.Office2010)
     expect(formatHwid(o.identity.hwid)).toBe('3A1C049600B60076')
     expect(o.sources).toMatchObject({ Windows: 'override', Office2010: 'file' })
     // one ePID for every group; a per-group override still wins
-    const all = await loadLabHostIdentity({ file, random: seededRandom(5), now: () => NOW, overrides: { allEpids: epid, epids: { Office2010: own.identity.epids.Office2013! } } })
-    expect(new Set(Object.entries(all.identity.epids).filter(([g]) => g !== 'Office2010').map(([, e]) => e))).toEqual(new Set([epid]))
+    const all = await loadLabHostIdentity({
+      file,
+      random: seededRandom(5),
+      now: () => NOW,
+      overrides: { allEpids: epid, epids: { Office2010: own.identity.epids.Office2013! } }
+    })
+    expect(
+      new Set(
+        Object.entries(all.identity.epids)
+          .filter(([g]) => g !== 'Office2010')
+          .map(([, e]) => e)
+      )
+    ).toEqual(new Set([epid]))
     expect(all.identity.epids.Office2010).toBe(own.identity.epids.Office2013)
     expect(all.warnings.some((w) => w.includes('names CSVLK group 206'))).toBe(true) // Office 2010 is group 96
     // the file still holds the host's own identity
@@ -79,9 +95,15 @@ describe('lab host identity', () => {
 
   it('rejects invalid overrides', async () => {
     const file = path.join(labs.tempDir(), LAB_HOST_IDENTITY_FILE)
-    await expect(loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { allEpids: 'not-an-epid' } })).rejects.toThrow(/invalid/)
-    await expect(loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { hwid: 'XYZ' } })).rejects.toThrow(/16 hex digits/)
-    await expect(loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { epids: { Windows: `${'1'.repeat(60)}` } } })).rejects.toThrow(/Windows/)
+    await expect(
+      loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { allEpids: 'not-an-epid' } })
+    ).rejects.toThrow(/invalid/)
+    await expect(loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { hwid: 'XYZ' } })).rejects.toThrow(
+      /16 hex digits/
+    )
+    await expect(
+      loadLabHostIdentity({ file, random: seededRandom(7), now: () => NOW, overrides: { epids: { Windows: `${'1'.repeat(60)}` } } })
+    ).rejects.toThrow(/Windows/)
   })
 
   it('moves an unusable file aside and makes a new identity, with a warning', async () => {
@@ -105,6 +127,8 @@ describe('lab host identity', () => {
     const again = await loadLabHostIdentity({ file, random: seededRandom(10), now: () => NOW })
     expect(again.identity.epids.Windows).toBe(own.identity.epids.Windows)
     expect(parseEpid(again.identity.epids.Office2019!).ok).toBe(true)
-    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as { epids: Record<string, string> }).epids.Office2019).toBe(again.identity.epids.Office2019)
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as { epids: Record<string, string> }).epids.Office2019).toBe(
+      again.identity.epids.Office2019
+    )
   })
 })

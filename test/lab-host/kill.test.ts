@@ -25,8 +25,14 @@ interface Round {
   epids: Set<string>
 }
 
-async function startChild(dir: string, workers: number): Promise<{ proc: ChildProcess; port: number; exited: Promise<unknown[]>; stderrClosed: Promise<unknown>; stderr: () => string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, String(workers)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+async function startChild(
+  dir: string,
+  workers: number
+): Promise<{ proc: ChildProcess; port: number; exited: Promise<unknown[]>; stderrClosed: Promise<unknown>; stderr: () => string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, String(workers)], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let stderr = ''
   proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   // Worker processes inherit the child's stderr: the pipe ends only when the child and all its workers are gone.

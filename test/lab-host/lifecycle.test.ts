@@ -123,7 +123,11 @@ describe('lab host lifecycle', () => {
   it('a listen failure leaves nothing open and names the address', async () => {
     const { port } = await labs.start()
     const dir = labs.tempDir()
-    const host = new LabHost({ listen: ['127.0.0.1:0', `127.0.0.1:${port}`], dbPath: path.join(dir, 'log.sqlite'), identity: await labs.identity(dir) })
+    const host = new LabHost({
+      listen: ['127.0.0.1:0', `127.0.0.1:${port}`],
+      dbPath: path.join(dir, 'log.sqlite'),
+      identity: await labs.identity(dir)
+    })
     const err = await host.start().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(LabHostListenError)
     expect(err).toMatchObject({ code: 'EADDRINUSE', address: `127.0.0.1:${port}` })

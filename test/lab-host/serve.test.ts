@@ -64,7 +64,10 @@ describe('kms-scout serve', () => {
   it('starts, prints the notice and its address, answers a client, and stops gracefully on interrupt', async () => {
     const dir = labs.tempDir()
     const io = serveIo(dir)
-    const exit = runCli(['serve', '--listen', '127.0.0.1:0', '--count', '7', '--activation-interval', '60', '--hwid', '0102030405060708'], io)
+    const exit = runCli(
+      ['serve', '--listen', '127.0.0.1:0', '--count', '7', '--activation-interval', '60', '--hwid', '0102030405060708'],
+      io
+    )
     const address = await io.listening
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/)
     expect(io.out()).toContain('a test fixture')
@@ -122,7 +125,9 @@ describe('kms-scout serve', () => {
     const epid = '03612-00206-567-887631-03-2074-14393.0000-0092024'
     fs.writeFileSync(
       path.join(dir, 'settings.json'),
-      JSON.stringify({ labHost: { listen: ['127.0.0.1:0'], countMode: { fixed: 5 }, renewalInterval: 1000, epids: { Windows: epid }, dbPath: 'lab.sqlite' } })
+      JSON.stringify({
+        labHost: { listen: ['127.0.0.1:0'], countMode: { fixed: 5 }, renewalInterval: 1000, epids: { Windows: epid }, dbPath: 'lab.sqlite' }
+      })
     )
     const io = serveIo(dir)
     const exit = runCli(['serve', '--count', 'real', '--json-log'], io)
@@ -133,7 +138,11 @@ describe('kms-scout serve', () => {
     expect(r.response.base.epid).toBe(epid)
     io.interrupt()
     expect(await exit).toBe(0)
-    const lines = io.out().trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; count?: number; message?: string })
+    const lines = io
+      .out()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; count?: number; message?: string })
     expect(lines.map((l) => l.event)).toEqual(['notice', 'notice', 'started', 'request', 'stopping', 'stopped'])
     expect(lines[0]!.message).toMatch(/test fixture/)
     expect(lines[3]!.count).toBe(1)

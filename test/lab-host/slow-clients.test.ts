@@ -98,7 +98,8 @@ describe('lab host: slow clients', () => {
       expect(host.status().counters.connections.active).toBeGreaterThanOrEqual(SLOW)
       console.log(`real client answered in ${times.map((t) => t.toFixed(1)).join(', ')} ms with ${SLOW} slow connections open`)
       // the real client's connections are gone before the stop
-      if (host.status().counters.connections.active > SLOW) await nextEvent(host, 'connection-closed', () => host.status().counters.connections.active === SLOW)
+      if (host.status().counters.connections.active > SLOW)
+        await nextEvent(host, 'connection-closed', () => host.status().counters.connections.active === SLOW)
     } finally {
       stop()
     }

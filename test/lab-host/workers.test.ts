@@ -72,7 +72,9 @@ describe('lab host with worker processes', () => {
     let sent = 0
     for (let batch = 0; batch < 6 && (host.status().workers[0]?.counters.connections.accepted ?? 0) === 0; batch++) {
       const protocols = Array.from({ length: 8 }, (_, i) => ([4, 5, 6] as const)[(sent + i) % 3]!)
-      const answers = await Promise.all(protocols.map((protocol) => kmsExchange(port, baseFor(PRODUCT_BY_PROTOCOL[protocol], { protocol }))))
+      const answers = await Promise.all(
+        protocols.map((protocol) => kmsExchange(port, baseFor(PRODUCT_BY_PROTOCOL[protocol], { protocol })))
+      )
       answers.forEach((a, i) => counts[protocols[i]!].push(expectResponse(a).response.base.count))
       sent += protocols.length
       // the worker's counters reach the owner every 250 ms: wait until every connection is accounted for

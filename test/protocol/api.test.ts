@@ -44,7 +44,9 @@ describe('public API: a whole conversation over chunked streams', () => {
     const hwid = generateHwid(random)
     const cmid = generateCmid(random)
     // one product per KMS counted ID
-    const skus = productCatalog.kmsCountedIds.map((k) => productCatalog.skus.find((s) => s.kmsCountedId === k.guid)).filter((s) => s !== undefined)
+    const skus = productCatalog.kmsCountedIds
+      .map((k) => productCatalog.skus.find((s) => s.kmsCountedId === k.guid))
+      .filter((s) => s !== undefined)
     expect(skus.length).toBeGreaterThan(20)
     for (const sku of skus) {
       const client = new KmsClientSession()
@@ -62,7 +64,13 @@ describe('public API: a whole conversation over chunked streams', () => {
           if (step.kind === 'reply') replies.push(step.reply)
           if (step.kind === 'call') {
             seen.push(step.call) // a lab host logs here, then answers
-            const answer: HostAnswer = { epid, hwid, count: 2 * step.call.request.base.nPolicy, activationInterval: 120, renewalInterval: 10080 }
+            const answer: HostAnswer = {
+              epid,
+              hwid,
+              count: 2 * step.call.request.base.nPolicy,
+              activationInterval: 120,
+              renewalInterval: 10080
+            }
             replies.push(host.answer(step.call, answer, random))
           }
         }
@@ -96,7 +104,9 @@ describe('public API: a whole conversation over chunked streams', () => {
       expect(o.countSufficient).toBe(true)
       expect(o.response.base.epid).toBe(epid)
       expect(formatFileTimeUtc(o.response.base.clientTime)).toBe('2026-11-25 08:22:47')
-      expect(o.response.hwid === undefined ? undefined : formatHwid(o.response.hwid)).toBe(sku.protocolVersion === 6 ? formatHwid(hwid) : undefined)
+      expect(o.response.hwid === undefined ? undefined : formatHwid(o.response.hwid)).toBe(
+        sku.protocolVersion === 6 ? formatHwid(hwid) : undefined
+      )
       const parsed = parseEpid(o.response.base.epid)
       expect(parsed.ok && explainEpid(parsed.parts).csvlk?.iniName).toBe(productCatalog.csvlkForKmsCountedId(sku.kmsCountedId).iniName)
       expect(seen.map((c) => [c.request.protocol, c.request.base.actId])).toEqual([[sku.protocolVersion, sku.guid]])

@@ -21,7 +21,15 @@ import {
   utf16leDecodeRange,
   xorBytes
 } from '../../src-main/protocol/bytes'
-import { cbcDecrypt, cbcEncrypt, cbcMacBitPadded, decryptBlock, encryptBlock, expandKey, roundKeyBytes } from '../../src-main/protocol/crypto/rijndael'
+import {
+  cbcDecrypt,
+  cbcEncrypt,
+  cbcMacBitPadded,
+  decryptBlock,
+  encryptBlock,
+  expandKey,
+  roundKeyBytes
+} from '../../src-main/protocol/crypto/rijndael'
 import {
   HmacSha256,
   hmacSha256,
@@ -37,7 +45,14 @@ import {
   ZERO_BLOCK
 } from '../../src-main/protocol/crypto/kms-crypto'
 import { guidFromBytes, guidToBytes } from '../../src-main/protocol/guid'
-import { decodeBaseRequest, encodeBaseRequest, encodeBaseResponse, readBaseRequest, type BaseRequest, type BaseResponse } from '../../src-main/protocol/kms/base'
+import {
+  decodeBaseRequest,
+  encodeBaseRequest,
+  encodeBaseResponse,
+  readBaseRequest,
+  type BaseRequest,
+  type BaseResponse
+} from '../../src-main/protocol/kms/base'
 import { buildKmsRequest, parseKmsRequest } from '../../src-main/protocol/kms/request'
 import { buildKmsResponse } from '../../src-main/protocol/kms/response'
 import { seededRandom } from '../helpers/vectors'
@@ -251,7 +266,8 @@ function freshCbc(encrypt: boolean, iv: Uint8Array, data: Uint8Array): string {
   return toHex(Buffer.concat([c.update(data), c.final()]))
 }
 
-type V5Op = { kind: 'cbcEncrypt' | 'cbcDecrypt'; iv: Uint8Array; data: Uint8Array } | { kind: 'encryptBlock' | 'decryptBlock'; block: Uint8Array }
+type V5Op =
+  { kind: 'cbcEncrypt' | 'cbcDecrypt'; iv: Uint8Array; data: Uint8Array } | { kind: 'encryptBlock' | 'decryptBlock'; block: Uint8Array }
 
 const v5OpArb: fc.Arbitrary<V5Op> = fc.oneof(
   fc.record({ kind: fc.constantFrom('cbcEncrypt' as const, 'cbcDecrypt' as const), iv: block, data: blocksArb(17) }),
@@ -391,13 +407,17 @@ describe('byte helpers equal DataView / Buffer', () => {
 
   it('UTF-16LE decoding of any code units (lone surrogates included) and encoding in place', () => {
     fc.assert(
-      fc.property(bytesArb(0, 200).map((b) => b.subarray(0, b.length & ~1)), fc.nat(5), (units, lead) => {
-        const buf = concatBytes(new Uint8Array(lead), units)
-        const s = utf16leDecodeRange(buf, lead, lead + units.length)
-        expect(s).toBe(Buffer.from(units).toString('utf16le'))
-        const w = new ByteWriter(units.length)
-        expect(toHex(w.utf16le(s, 'text').done())).toBe(toHex(units))
-      }),
+      fc.property(
+        bytesArb(0, 200).map((b) => b.subarray(0, b.length & ~1)),
+        fc.nat(5),
+        (units, lead) => {
+          const buf = concatBytes(new Uint8Array(lead), units)
+          const s = utf16leDecodeRange(buf, lead, lead + units.length)
+          expect(s).toBe(Buffer.from(units).toString('utf16le'))
+          const w = new ByteWriter(units.length)
+          expect(toHex(w.utf16le(s, 'text').done())).toBe(toHex(units))
+        }
+      ),
       { seed: 0xb17e2, numRuns: RUNS }
     )
     const long = new Uint8Array(2 * 3000).map((_, i) => (i * 37) & 0xff)
@@ -527,7 +547,13 @@ describe('base request / response codecs equal DataView / Buffer based ones', ()
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('V5 / V6 messages through the fast paths, opened with the reference ciphers', () => {
-  const ANSWER = { epid: '03612-00206-567-887631-03-2074-14393.0000-0092024', hwid: hex('3a1c049600b60076'), count: 50, activationInterval: 120, renewalInterval: 10080 }
+  const ANSWER = {
+    epid: '03612-00206-567-887631-03-2074-14393.0000-0092024',
+    hwid: hex('3a1c049600b60076'),
+    count: 50,
+    activationInterval: 120,
+    renewalInterval: 10080
+  }
 
   it('the host decrypts what the client sent and its response carries Hash, HwId, XoredIVs and HMAC as the references compute them', () => {
     fc.assert(
@@ -538,7 +564,9 @@ describe('V5 / V6 messages through the fast paths, opened with the reference cip
         const refDec = (iv: Uint8Array, ct: Uint8Array): Uint8Array =>
           major === 5 ? hex(freshCbc(false, iv, ct)) : refCbcDecrypt(V6_REF, iv, ct)
         // The client's request, opened by the reference: IV ‖ CBC(IV, BaseRequest ‖ 04 04 04 04).
-        expect(toHex(refDec(built.iv!, built.bytes.subarray(20)))).toBe(toHex(concatBytes(refEncodeBaseRequest(request), Uint8Array.of(4, 4, 4, 4))))
+        expect(toHex(refDec(built.iv!, built.bytes.subarray(20)))).toBe(
+          toHex(concatBytes(refEncodeBaseRequest(request), Uint8Array.of(4, 4, 4, 4)))
+        )
         const parsed = parseKmsRequest(built.bytes)
         expect(parsed.ok).toBe(true)
         if (!parsed.ok) return
@@ -547,7 +575,16 @@ describe('V5 / V6 messages through the fast paths, opened with the reference cip
 
         const response = buildKmsResponse(parsed.request, ANSWER, seededRandom(seed + 1))
         const pt = refDec(ZERO_BLOCK, response.subarray(4))
-        const baseBytes = refEncodeBaseResponse({ minorVer: 0, majorVer: major, epid: ANSWER.epid, cmid, clientTime, count: 50, activationInterval: 120, renewalInterval: 10080 })
+        const baseBytes = refEncodeBaseResponse({
+          minorVer: 0,
+          majorVer: major,
+          epid: ANSWER.epid,
+          cmid,
+          clientTime,
+          count: 50,
+          activationInterval: 120,
+          renewalInterval: 10080
+        })
         let at = 16
         expect(toHex(pt.subarray(at, (at += baseBytes.length)))).toBe(toHex(baseBytes))
         const r = xorBytes(pt.subarray(at, (at += 16)), parsed.request.decryptedIv!)

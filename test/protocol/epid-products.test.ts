@@ -15,13 +15,28 @@ describe('ePID parsing and explanation', () => {
     const p = parseEpid('03612-00206-567-887631-03-2074-14393.0000-0092024')
     expect(p.ok).toBe(true)
     if (!p.ok) return
-    expect(p.parts).toEqual({ platformId: 3612, groupId: 206, keyId: 567887631, channel: 3, lcid: 2074, build: 14393, buildSuffix: '0000', activationDay: 9, activationYear: 2024 })
+    expect(p.parts).toEqual({
+      platformId: 3612,
+      groupId: 206,
+      keyId: 567887631,
+      channel: 3,
+      lcid: 2074,
+      build: 14393,
+      buildSuffix: '0000',
+      activationDay: 9,
+      activationYear: 2024
+    })
     const e = explainEpid(p.parts)
     expect(e.groupName).toBe('Windows')
     expect(e.keyIdInRange).toBe(true)
     expect(e.hostBuild?.displayName).toBe('Windows 10 1607 / Server 2016')
     expect(e.platformMatchesBuild).toBe(true)
-    expect(e.platformHostOs).toEqual(['Windows 11 24H2 / Windows Server 2025', 'Windows Server 2022 (21H2)', 'Windows 10 1809 / Server 2019', 'Windows 10 1607 / Server 2016'])
+    expect(e.platformHostOs).toEqual([
+      'Windows 11 24H2 / Windows Server 2025',
+      'Windows Server 2022 (21H2)',
+      'Windows 10 1809 / Server 2019',
+      'Windows 10 1607 / Server 2016'
+    ])
     expect(e.isVolumeChannel).toBe(true)
     expect(e.activationDate).toBe('2024-01-09')
   })
@@ -32,9 +47,18 @@ describe('ePID parsing and explanation', () => {
     const office2010 = parseEpid('03612-00096-209-634674-03-2074-14393.0000-0092024')
     expect(office2010.ok && explainEpid(office2010.parts).groupName).toBe('Office2010')
     const outside = parseEpid('03612-00206-999-000000-03-1033-17763.0000-0012020')
-    expect(outside.ok && explainEpid(outside.parts)).toMatchObject({ keyIdInRange: false, csvlk: undefined, groupName: 'Windows / Office2013 / Office2016 / Office2019' })
+    expect(outside.ok && explainEpid(outside.parts)).toMatchObject({
+      keyIdInRange: false,
+      csvlk: undefined,
+      groupName: 'Windows / Office2013 / Office2016 / Office2019'
+    })
     const unknown = parseEpid('12345-00001-000-000001-03-1033-12345.0000-3662020')
-    expect(unknown.ok && explainEpid(unknown.parts)).toMatchObject({ groupName: 'unknown group 1', hostBuild: undefined, platformMatchesBuild: undefined, platformHostOs: [] })
+    expect(unknown.ok && explainEpid(unknown.parts)).toMatchObject({
+      groupName: 'unknown group 1',
+      hostBuild: undefined,
+      platformMatchesBuild: undefined,
+      platformHostOs: []
+    })
   })
 
   it('accepts 48- and 50-character ePIDs (4-digit build, 5-digit LCID)', () => {
@@ -134,19 +158,37 @@ describe('products', () => {
     expect(productCatalog.kmsCountedIds).toHaveLength(34)
     expect(productCatalog.skus).toHaveLength(262)
     expect(productCatalog.hostBuilds).toHaveLength(8)
-    for (const old of legacy.kmsCountedIds) expect(productCatalog.kmsCountedIdById(old.guid)).toMatchObject({ name: old.name, csvlk: old.csvlk, index: old.index })
-    expect(productCatalog.skus.slice(0, 202).map((s) => [s.guid, s.name, s.vlmcsListNumber])).toEqual(legacy.skus.map((s) => [s.guid, s.name, s.vlmcsListNumber]))
-    for (const old of legacy.hostBuilds) expect(productCatalog.hostBuildByNumber(old.buildNumber)).toMatchObject({ platformId: old.platformId, flags: old.flags, releaseDateUtc: old.releaseDateUtc, displayName: old.displayName })
+    for (const old of legacy.kmsCountedIds)
+      expect(productCatalog.kmsCountedIdById(old.guid)).toMatchObject({ name: old.name, csvlk: old.csvlk, index: old.index })
+    expect(productCatalog.skus.slice(0, 202).map((s) => [s.guid, s.name, s.vlmcsListNumber])).toEqual(
+      legacy.skus.map((s) => [s.guid, s.name, s.vlmcsListNumber])
+    )
+    for (const old of legacy.hostBuilds)
+      expect(productCatalog.hostBuildByNumber(old.buildNumber)).toMatchObject({
+        platformId: old.platformId,
+        flags: old.flags,
+        releaseDateUtc: old.releaseDateUtc,
+        displayName: old.displayName
+      })
     expect(productCatalog.skus.filter((s) => s.requiredClientCount === 25).length).toBeGreaterThan(75)
-    for (const s of productCatalog.skus) expect(productCatalog.kmsCountedIdById(s.kmsCountedId)?.requiredClientCount).toBe(s.requiredClientCount)
+    for (const s of productCatalog.skus)
+      expect(productCatalog.kmsCountedIdById(s.kmsCountedId)?.requiredClientCount).toBe(s.requiredClientCount)
   })
 
   it('finds a product by GUID (any case, braces) and by name: exact, then unique substring', () => {
     const byGuid = productCatalog.findProduct('{2DE67392-B7A7-462A-B1CA-108DD189F588}')
     expect(byGuid).toMatchObject({ kind: 'found', matchedBy: 'guid', sku: { name: 'Windows 10 Professional' } })
     // "windows 10 professional" is also a substring of several names; the exact match wins
-    expect(productCatalog.findProduct('windows 10 professional')).toMatchObject({ kind: 'found', matchedBy: 'exact-name', sku: { guid: '2de67392-b7a7-462a-b1ca-108dd189f588' } })
-    expect(productCatalog.findProduct('server 2019 arm64')).toMatchObject({ kind: 'found', matchedBy: 'substring', sku: { vlmcsListNumber: 1 } })
+    expect(productCatalog.findProduct('windows 10 professional')).toMatchObject({
+      kind: 'found',
+      matchedBy: 'exact-name',
+      sku: { guid: '2de67392-b7a7-462a-b1ca-108dd189f588' }
+    })
+    expect(productCatalog.findProduct('server 2019 arm64')).toMatchObject({
+      kind: 'found',
+      matchedBy: 'substring',
+      sku: { vlmcsListNumber: 1 }
+    })
     expect(productCatalog.findProduct('00000000-0000-0000-0000-000000000001')).toMatchObject({ kind: 'not-found' })
     expect(productCatalog.findProduct('no such product')).toMatchObject({ kind: 'not-found' })
     expect(productCatalog.findProduct('  ')).toMatchObject({ kind: 'not-found' })
@@ -196,7 +238,8 @@ describe('products', () => {
   })
 
   it('maps KMS counted IDs to CSVLK groups as the data says', () => {
-    const csvlkOf = (name: string) => productCatalog.csvlkForKmsCountedId(productCatalog.kmsCountedIds.find((k) => k.name === name)!.guid).iniName
+    const csvlkOf = (name: string) =>
+      productCatalog.csvlkForKmsCountedId(productCatalog.kmsCountedIds.find((k) => k.name === name)!.guid).iniName
     expect(csvlkOf('Windows 10 2015 (Volume)')).toBe('Windows')
     expect(csvlkOf('Office 2010')).toBe('Office2010')
     expect(csvlkOf('Office 2016')).toBe('Office2016')

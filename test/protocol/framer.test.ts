@@ -53,24 +53,27 @@ describe('PduFramer: a bad header after good PDUs', () => {
   it.each([
     ['shorter than the header', 8, /shorter than the 16-byte header/],
     ['above the limit', 4000, /exceeds the limit of 300/]
-  ] as const)('good PDU + frag_length %s in one chunk: the PDU is returned, error set, next push throws it', (_what, fragLength, message) => {
-    const good = loadPdu('v6-bind-ack')
-    const bad = badHeader(fragLength)
-    const f = new PduFramer(300)
-    expect(f.error).toBeUndefined()
-    const got = f.push(concatBytes(good, bad, Uint8Array.of(1, 2, 3)))
-    expect(got.map(toHex)).toEqual([toHex(good)])
-    expect(f.error).toBeInstanceOf(ProtocolDecodeError)
-    expect(f.error!.field).toBe('frag_length')
-    expect(f.error!.message).toMatch(message)
-    // the bad header and what followed it were received but never framed
-    expect(f.pendingBytes).toBe(bad.byteLength + 3)
-    const first = f.error
-    expect(caught(() => f.push(loadPdu('v6-req')))).toBe(first)
-    expect(caught(() => f.push(new Uint8Array(0)))).toBe(first)
-    expect(f.error).toBe(first)
-    expect(f.pendingBytes).toBe(bad.byteLength + 3)
-  })
+  ] as const)(
+    'good PDU + frag_length %s in one chunk: the PDU is returned, error set, next push throws it',
+    (_what, fragLength, message) => {
+      const good = loadPdu('v6-bind-ack')
+      const bad = badHeader(fragLength)
+      const f = new PduFramer(300)
+      expect(f.error).toBeUndefined()
+      const got = f.push(concatBytes(good, bad, Uint8Array.of(1, 2, 3)))
+      expect(got.map(toHex)).toEqual([toHex(good)])
+      expect(f.error).toBeInstanceOf(ProtocolDecodeError)
+      expect(f.error!.field).toBe('frag_length')
+      expect(f.error!.message).toMatch(message)
+      // the bad header and what followed it were received but never framed
+      expect(f.pendingBytes).toBe(bad.byteLength + 3)
+      const first = f.error
+      expect(caught(() => f.push(loadPdu('v6-req')))).toBe(first)
+      expect(caught(() => f.push(new Uint8Array(0)))).toBe(first)
+      expect(f.error).toBe(first)
+      expect(f.pendingBytes).toBe(bad.byteLength + 3)
+    }
+  )
 
   it('several good PDUs across chunks, the bad header in the chunk that completes the last one', () => {
     const a = loadPdu('v6-bind-ack')

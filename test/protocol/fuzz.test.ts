@@ -33,7 +33,10 @@ function reach(label: string): void {
 // ------------------------------------------------------------------------------------------------ corpus
 
 /** Every captured PDU, plus the vlmcsd fault PDU printed in docs/protocol.md §2.7 (no fault was captured). */
-const PDUS = [...listPduFiles().map(loadPdu), fromHex('05 00 03 23 10 00 00 00 20 00 00 00 02 00 00 00 20 00 00 00 00 00 00 00 03 00 01 1c 00 00 00 00')!]
+const PDUS = [
+  ...listPduFiles().map(loadPdu),
+  fromHex('05 00 03 23 10 00 00 00 20 00 00 00 02 00 00 00 20 00 00 00 00 00 00 00 03 00 01 1c 00 00 00 00')!
+]
 
 function kmsPayloadOf(name: string): Uint8Array {
   const p = decodePdu(loadPdu(name))
@@ -88,7 +91,11 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }) }),
   // length-like fields: frag_length at 8, alloc_hint at 16, n_context_elem/sec_addr.length at 24, NDR sizes at 24..44,
   // PIDSize inside V4 responses at 40 (PDU offset of the KMS payload + 4)
-  fc.record({ op: fc.constant('u16' as const), at: fc.constantFrom(8, 10, 16, 20, 22, 24, 26, 28, 32), value: smallish.map((v) => v & 0xffff) }),
+  fc.record({
+    op: fc.constant('u16' as const),
+    at: fc.constantFrom(8, 10, 16, 20, 22, 24, 26, 28, 32),
+    value: smallish.map((v) => v & 0xffff)
+  }),
   fc.record({ op: fc.constant('u32' as const), at: fc.constantFrom(12, 16, 24, 28, 32, 36, 40, 44), value: smallish.map((v) => v >>> 0) }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(400), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(400), count: fc.integer({ min: 1, max: 8 }) })
@@ -162,7 +169,14 @@ interface MutationOptions {
 
 const inPlaceMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(400), mask: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('set' as const), at: fc.nat(400), value: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 0x10, 0x13, 0xff) }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('set' as const),
+      at: fc.nat(400),
+      value: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 0x10, 0x13, 0xff)
+    })
+  }
 )
 
 function mutatedFrom(corpus: Uint8Array[], options: MutationOptions = {}): fc.Arbitrary<Uint8Array> {
@@ -284,7 +298,8 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
             for (const syntax of ['ndr32', 'ndr64'] as const) {
               if (pdu.ptype === PTYPE.request) {
                 const s = confined((b) => decodeRequestStub(b, syntax), pdu.stub)
-                if (s) assert(same(encodeRequestStub(s.kmsRequest, syntax, s.trailer), pdu.stub), `request stub round trip ${toHex(pdu.stub)}`)
+                if (s)
+                  assert(same(encodeRequestStub(s.kmsRequest, syntax, s.trailer), pdu.stub), `request stub round trip ${toHex(pdu.stub)}`)
               } else {
                 const s = confined((b) => decodeResponseStub(b, syntax), pdu.stub)
                 if (s) assert(same(encodeResponseStub(s, syntax), pdu.stub), `response stub round trip ${toHex(pdu.stub)}`)
@@ -309,7 +324,12 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
     ]
     const kmsInputs = fc.oneof(
       { weight: 3, arbitrary: fc.tuple(mutatedFrom(KMS_REQUESTS), fc.constantFrom(PENDING.v4, PENDING.v5, PENDING.v6)) },
-      { weight: 3, arbitrary: fc.constantFrom(...pairs).chain((p) => fc.tuple(mutatedFrom([p.resp], { inPlaceOnly: true, maxMutations: 2 }), fc.constant(p.pending))) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .constantFrom(...pairs)
+          .chain((p) => fc.tuple(mutatedFrom([p.resp], { inPlaceOnly: true, maxMutations: 2 }), fc.constant(p.pending)))
+      },
       { weight: 1, arbitrary: fc.constantFrom(...pairs).chain((p) => fc.tuple(mutatedFrom([p.resp]), fc.constant(p.pending))) },
       { weight: 1, arbitrary: fc.tuple(randomBytes, fc.constantFrom(PENDING.v4, PENDING.v5, PENDING.v6)) }
     )
@@ -343,15 +363,30 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
         const host = hosts[which]!
         const step = confined((b) => host.receive(b), input)
         assert(step !== undefined, 'host.receive threw')
-        reach(`host:${step?.kind}${step?.kind === 'reply' && step.refused ? ':refused' : ''}${step?.kind === 'reply' && step.fault ? ':fault' : ''}`)
+        reach(
+          `host:${step?.kind}${step?.kind === 'reply' && step.refused ? ':refused' : ''}${step?.kind === 'reply' && step.fault ? ':fault' : ''}`
+        )
         if (step?.kind === 'reply') {
           // every reply is a well-formed PDU we can decode again
           const reply = decodePdu(step.reply)
-          assert([PTYPE.bindAck, PTYPE.alterContextResp, PTYPE.fault, PTYPE.response].includes(reply.ptype as 12), `reply type ${reply.ptype}`)
+          assert(
+            [PTYPE.bindAck, PTYPE.alterContextResp, PTYPE.fault, PTYPE.response].includes(reply.ptype as 12),
+            `reply type ${reply.ptype}`
+          )
           if (reply.ptype === PTYPE.response) assert(reply.pfcFlags === 0x03, 'response flags')
         }
         if (step?.kind === 'call') {
-          const reply = host.answer(step.call, { epid: '03612-00206-567-887631-03-2074-14393.0000-0092024', hwid: new Uint8Array(8), count: 1, activationInterval: 120, renewalInterval: 10080 }, (n) => new Uint8Array(n).fill(9))
+          const reply = host.answer(
+            step.call,
+            {
+              epid: '03612-00206-567-887631-03-2074-14393.0000-0092024',
+              hwid: new Uint8Array(8),
+              count: 1,
+              activationInterval: 120,
+              renewalInterval: 10080
+            },
+            (n) => new Uint8Array(n).fill(9)
+          )
           assert(decodePdu(reply).ptype === PTYPE.response, 'answer is a response')
         }
       }),
@@ -368,7 +403,12 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
       { pending: PENDING.v6, resp: loadPdu('bad-version-7-resp') }
     ]
     const responses = fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...pairs).chain((p) => fc.tuple(mutatedFrom([p.resp], { inPlaceOnly: true, maxMutations: 2, fixFragTenths: 9 }), fc.constant(p.pending))) },
+      {
+        weight: 4,
+        arbitrary: fc
+          .constantFrom(...pairs)
+          .chain((p) => fc.tuple(mutatedFrom([p.resp], { inPlaceOnly: true, maxMutations: 2, fixFragTenths: 9 }), fc.constant(p.pending)))
+      },
       { weight: 2, arbitrary: fc.constantFrom(...pairs).chain((p) => fc.tuple(mutatedFrom([p.resp]), fc.constant(p.pending))) },
       { weight: 1, arbitrary: fc.tuple(pduInputs, fc.constantFrom(PENDING.v4, PENDING.v5, PENDING.v6, PENDING.v6ndr64)) }
     )
@@ -429,11 +469,17 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
 
   it('parseEpid never throws on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.stringMatching(/^[0-9]{5}-[0-9]{5}-[0-9]{3}-[0-9]{6}-[0-9]{2}-[0-9]{1,6}-[0-9]{3,6}\.[0-9]{4}-[0-9]{7}$/)), (s) => {
-        inputs++
-        const r = parseEpid(s)
-        if (!r.ok) assert(r.error.message.length > 0, 'no message')
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.stringMatching(/^[0-9]{5}-[0-9]{5}-[0-9]{3}-[0-9]{6}-[0-9]{2}-[0-9]{1,6}-[0-9]{3,6}\.[0-9]{4}-[0-9]{7}$/)
+        ),
+        (s) => {
+          inputs++
+          const r = parseEpid(s)
+          if (!r.ok) assert(r.error.message.length > 0, 'no message')
+        }
+      ),
       { seed: 0x1006, numRuns: 3_000 }
     )
   })
@@ -444,7 +490,8 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
     for (const ptype of [0, 2, 3, 11, 12, 14, 15]) expect(at(`pdu:${ptype}`), `pdu:${ptype}`).toBeGreaterThan(100)
     expect(at('kms-request:ok')).toBeGreaterThan(100)
     for (const problem of ['too-short', 'unsupported-version', 'padding']) expect(at(`kms-request:${problem}`), problem).toBeGreaterThan(50)
-    for (const failed of ['version', 'padding', 'length', 'v4-mac', 'hash', 'hmac']) expect(at(`kms-response:${failed}`), failed).toBeGreaterThan(20)
+    for (const failed of ['version', 'padding', 'length', 'v4-mac', 'hash', 'hmac'])
+      expect(at(`kms-response:${failed}`), failed).toBeGreaterThan(20)
     expect(at('host:call')).toBeGreaterThan(100)
     expect(at('host:reply')).toBeGreaterThan(100)
     expect(at('host:reply:fault')).toBeGreaterThan(20)
@@ -452,6 +499,7 @@ describe('fuzzing every decoder with random and mutated inputs', () => {
     expect(at('host:close')).toBeGreaterThan(100)
     expect(at('client:kms-error')).toBeGreaterThan(20)
     expect(at('client:protocol-violation')).toBeGreaterThan(100)
-    for (const failed of ['hmac', 'hash', 'v4-mac', 'ndr', 'call-id']) expect(at(`client:verification-failed:${failed}`), failed).toBeGreaterThan(10)
+    for (const failed of ['hmac', 'hash', 'v4-mac', 'ndr', 'call-id'])
+      expect(at(`client:verification-failed:${failed}`), failed).toBeGreaterThan(10)
   })
 })

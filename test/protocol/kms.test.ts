@@ -87,7 +87,16 @@ describe('base request / base response codecs', () => {
   })
 
   it('encoders refuse values the wire cannot carry', () => {
-    const v: BaseResponse = { minorVer: 0, majorVer: 6, epid: 'x'.repeat(64), cmid: guidFromBytes(new Uint8Array(16)), clientTime: 0n, count: 0, activationInterval: 0, renewalInterval: 0 }
+    const v: BaseResponse = {
+      minorVer: 0,
+      majorVer: 6,
+      epid: 'x'.repeat(64),
+      cmid: guidFromBytes(new Uint8Array(16)),
+      clientTime: 0n,
+      count: 0,
+      activationInterval: 0,
+      renewalInterval: 0
+    }
     expect(() => encodeBaseResponse(v)).toThrow(ProtocolEncodeError)
     expect(() => encodeBaseResponse({ ...v, epid: 'a\0b' })).toThrow(ProtocolEncodeError)
     expect(() => encodeBaseResponse({ ...v, epid: 'ok', count: -1 })).toThrow(ProtocolEncodeError)
@@ -96,7 +105,16 @@ describe('base request / base response codecs', () => {
   })
 
   it('decodeBaseResponse names the ePID problems', () => {
-    const good = encodeBaseResponse({ minorVer: 0, majorVer: 4, epid: 'abc', cmid: guidFromBytes(new Uint8Array(16)), clientTime: 1n, count: 2, activationInterval: 3, renewalInterval: 4 })
+    const good = encodeBaseResponse({
+      minorVer: 0,
+      majorVer: 4,
+      epid: 'abc',
+      cmid: guidFromBytes(new Uint8Array(16)),
+      clientTime: 1n,
+      count: 2,
+      activationInterval: 3,
+      renewalInterval: 4
+    })
     const fieldOf = (b: Uint8Array): string => {
       try {
         decodeBaseResponse(b)
@@ -155,7 +173,13 @@ describe('KMS requests', () => {
   })
 })
 
-const ANSWER: HostAnswer = { epid: '03612-00206-567-887631-03-2074-14393.0000-0092024', hwid: VLMCSD_DEFAULT_HWID, count: 50, activationInterval: 120, renewalInterval: 10080 }
+const ANSWER: HostAnswer = {
+  epid: '03612-00206-567-887631-03-2074-14393.0000-0092024',
+  hwid: VLMCSD_DEFAULT_HWID,
+  count: 50,
+  activationInterval: 120,
+  renewalInterval: 10080
+}
 
 describe('KMS responses', () => {
   it('build → verify round trip for V4, V5, V6 with any base request and answer', () => {
@@ -163,7 +187,13 @@ describe('KMS responses', () => {
       fc.property(
         baseRequestArb(),
         fc.integer({ min: 1, max: 0xffffffff }),
-        fc.record({ epid: epidArb, count: u32, activationInterval: u32, renewalInterval: u32, hwid: fc.uint8Array({ minLength: 8, maxLength: 8 }) }),
+        fc.record({
+          epid: epidArb,
+          count: u32,
+          activationInterval: u32,
+          renewalInterval: u32,
+          hwid: fc.uint8Array({ minLength: 8, maxLength: 8 })
+        }),
         (base, seed, answer) => {
           const random = seededRandom(seed)
           const built = buildKmsRequest(base, random)
@@ -185,14 +215,27 @@ describe('KMS responses', () => {
     const base = { ...fc.sample(baseRequestArb([5]), { seed: 5, numRuns: 1 })[0]!, workstationName: 'x' }
     const parsed = toParsed(buildKmsRequest(base, seededRandom(2)))
     expect(buildKmsResponse(parsed, ANSWER, seededRandom(3)).byteLength).toBe(228)
-    expect(buildKmsResponse(parsed, { ...ANSWER, epid: '06401-00206-271-392135-03-1033-9600.0000-3622014' }, seededRandom(3)).byteLength).toBe(212)
+    expect(
+      buildKmsResponse(parsed, { ...ANSWER, epid: '06401-00206-271-392135-03-1033-9600.0000-3622014' }, seededRandom(3)).byteLength
+    ).toBe(212)
     const v6 = toParsed(buildKmsRequest({ ...base, majorVer: 6 }, seededRandom(2)))
-    expect(buildKmsResponse(v6, { ...ANSWER, epid: '06401-00206-271-392135-03-1033-9600.0000-3622014' }, seededRandom(3)).byteLength).toBe(260)
+    expect(buildKmsResponse(v6, { ...ANSWER, epid: '06401-00206-271-392135-03-1033-9600.0000-3622014' }, seededRandom(3)).byteLength).toBe(
+      260
+    )
   })
 
   /** A V6 response made by hand so tests can choose S and the HMAC time slot. */
   function handMadeV6(built: BuiltKmsRequest, s: Uint8Array, slotShift: number): Uint8Array {
-    const base = encodeBaseResponse({ minorVer: 0, majorVer: 6, epid: ANSWER.epid, cmid: built.base.cmid, clientTime: built.base.clientTime, count: 50, activationInterval: 120, renewalInterval: 10080 })
+    const base = encodeBaseResponse({
+      minorVer: 0,
+      majorVer: 6,
+      epid: ANSWER.epid,
+      cmid: built.base.cmid,
+      clientTime: built.base.clientTime,
+      count: 50,
+      activationInterval: 120,
+      renewalInterval: 10080
+    })
     const r = new Uint8Array(16).fill(7)
     const parts = [s, base, xorBytes(r, built.decryptedIv!), sha256(r), VLMCSD_DEFAULT_HWID, built.decryptedIv!]
     const body = concatBytes(...parts, v6Hmac(built.base.clientTime, concatBytes(...parts), slotShift))
@@ -212,7 +255,10 @@ describe('KMS responses', () => {
       expect(v.ok).toBe(true)
       if (v.ok) {
         expect(v.response.hmacSlot).toBe(shift)
-        expect(v.checks.find((c) => c.name === 'hmac')).toMatchObject({ status: 'warn', detail: shift < 0 ? expect.stringMatching(/previous/) : expect.stringMatching(/next/) })
+        expect(v.checks.find((c) => c.name === 'hmac')).toMatchObject({
+          status: 'warn',
+          detail: shift < 0 ? expect.stringMatching(/previous/) : expect.stringMatching(/next/)
+        })
       }
     }
     expect(verifyKmsResponse(built, handMadeV6(built, s, 2))).toMatchObject({ ok: false, failed: 'hmac' })
@@ -242,9 +288,17 @@ describe('KMS responses', () => {
     expect(verifyKmsResponse(built, wrongVersion)).toMatchObject({ ok: false, failed: 'version' })
     expect(verifyKmsResponse(built, good.subarray(0, 3))).toMatchObject({ ok: false, failed: 'length' })
     expect(verifyKmsResponse(built, good.subarray(0, good.byteLength - 8))).toMatchObject({ ok: false, failed: 'length' })
-    const otherCmid = buildKmsResponse({ ...parsed, base: { ...parsed.base, cmid: '01234567-89ab-cdef-0123-456789abcdef' } }, ANSWER, seededRandom(7))
+    const otherCmid = buildKmsResponse(
+      { ...parsed, base: { ...parsed.base, cmid: '01234567-89ab-cdef-0123-456789abcdef' } },
+      ANSWER,
+      seededRandom(7)
+    )
     expect(verifyKmsResponse(built, otherCmid)).toMatchObject({ ok: false, failed: 'cmid-echo' })
-    const otherTime = buildKmsResponse({ ...parsed, base: { ...parsed.base, clientTime: parsed.base.clientTime ^ 1n } }, ANSWER, seededRandom(7))
+    const otherTime = buildKmsResponse(
+      { ...parsed, base: { ...parsed.base, clientTime: parsed.base.clientTime ^ 1n } },
+      ANSWER,
+      seededRandom(7)
+    )
     expect(verifyKmsResponse(built, otherTime)).toMatchObject({ ok: false, failed: 'client-time-echo' })
     const badEpid = buildKmsResponse(parsed, { ...ANSWER, epid: 'not an epid' }, seededRandom(7))
     const v = verifyKmsResponse(built, badEpid)

@@ -35,13 +35,16 @@ describe('every captured PDU', () => {
     expect(toHex(encodePdu(decodePdu(bytes)))).toBe(toHex(bytes))
   })
 
-  it.each(files.filter((f) => /-req(-2)?$/.test(f) && !f.includes('alter') && !f.includes('bind')))('%s: request stub round trip', (name) => {
-    const req = decodeAs(loadPdu(name), PTYPE.request)
-    const syntax = req.contextId === 1 ? 'ndr64' : 'ndr32'
-    const stub = decodeRequestStub(req.stub, syntax)
-    expect(toHex(encodeRequestStub(stub.kmsRequest, syntax, stub.trailer))).toBe(toHex(req.stub))
-    expect(req.allocHint).toBe(req.stub.byteLength)
-  })
+  it.each(files.filter((f) => /-req(-2)?$/.test(f) && !f.includes('alter') && !f.includes('bind')))(
+    '%s: request stub round trip',
+    (name) => {
+      const req = decodeAs(loadPdu(name), PTYPE.request)
+      const syntax = req.contextId === 1 ? 'ndr64' : 'ndr32'
+      const stub = decodeRequestStub(req.stub, syntax)
+      expect(toHex(encodeRequestStub(stub.kmsRequest, syntax, stub.trailer))).toBe(toHex(req.stub))
+      expect(req.allocHint).toBe(req.stub.byteLength)
+    }
+  )
 
   it.each(files.filter((f) => /-resp(-2)?$/.test(f) && !f.includes('alter')))('%s: response stub round trip', (name) => {
     const resp = decodeAs(loadPdu(name), PTYPE.response)
@@ -119,7 +122,12 @@ describe('decoded fields of the worked examples (docs/protocol.md §2)', () => {
     const bytes = loadPdu('bad-version-7-resp')
     expect(bytes.byteLength).toBe(36)
     const resp = decodeAs(bytes, PTYPE.response)
-    expect(decodeResponseStub(resp.stub, 'ndr32')).toEqual({ kind: 'error', responseSize: 0, hresult: 0x8007000d, trailer: new Uint8Array(0) })
+    expect(decodeResponseStub(resp.stub, 'ndr32')).toEqual({
+      kind: 'error',
+      responseSize: 0,
+      hresult: 0x8007000d,
+      trailer: new Uint8Array(0)
+    })
   })
 
   it('the vlmcsd fault example of docs/protocol.md §2.7 decodes and re-encodes', () => {

@@ -55,7 +55,13 @@ function connect(client: KmsClientSession, host: KmsHostSession): { step: Client
   }
 }
 
-function call(client: KmsClientSession, host: KmsHostSession, base: BaseRequest, random = seededRandom(7), answer = ANSWER): { step: ClientStep; host: HostStep; request: Uint8Array } {
+function call(
+  client: KmsClientSession,
+  host: KmsHostSession,
+  base: BaseRequest,
+  random = seededRandom(7),
+  answer = ANSWER
+): { step: ClientStep; host: HostStep; request: Uint8Array } {
   const request = client.request(base, random)
   const h = host.receive(request)
   const bytes = h.kind === 'call' ? host.answer(h.call, answer, random) : reply(h)
@@ -79,7 +85,18 @@ describe('client session ↔ host session in memory', () => {
     const host = newHost()
     const { step, sent } = connect(client, host)
     expect(sent).toBe(2)
-    expect(step).toMatchObject({ kind: 'bound', info: { contextId: 0, syntax: 'ndr32', ndr64ContextId: 1, btfnFeatures: 3, altered: true, secondaryAddress: '1688', assocGroupId: 0x23c70e8c } })
+    expect(step).toMatchObject({
+      kind: 'bound',
+      info: {
+        contextId: 0,
+        syntax: 'ndr32',
+        ndr64ContextId: 1,
+        btfnFeatures: 3,
+        altered: true,
+        secondaryAddress: '1688',
+        assocGroupId: 0x23c70e8c
+      }
+    })
     const base = baseFor(name)
     expect(base.majorVer).toBe(protocol)
     const { step: result, host: h } = call(client, host, base)
@@ -87,8 +104,19 @@ describe('client session ↔ host session in memory', () => {
     const outcome = outcomeOf(result)
     expect(outcome.kind).toBe('response')
     if (outcome.kind !== 'response') return
-    expect(outcome.response.base).toEqual({ minorVer: 0, majorVer: protocol, epid: EPID, cmid: base.cmid, clientTime: base.clientTime, count: 50, activationInterval: 120, renewalInterval: 10080 })
-    expect(outcome.response.hwid === undefined ? undefined : formatHwid(outcome.response.hwid)).toBe(protocol === 6 ? '3A1C049600B60076' : undefined)
+    expect(outcome.response.base).toEqual({
+      minorVer: 0,
+      majorVer: protocol,
+      epid: EPID,
+      cmid: base.cmid,
+      clientTime: base.clientTime,
+      count: 50,
+      activationInterval: 120,
+      renewalInterval: 10080
+    })
+    expect(outcome.response.hwid === undefined ? undefined : formatHwid(outcome.response.hwid)).toBe(
+      protocol === 6 ? '3A1C049600B60076' : undefined
+    )
     expect(outcome.countSufficient).toBe(true)
     expect(outcome.checks.filter((c) => c.status !== 'pass')).toEqual([])
     expect(client.state).toBe('ready')
@@ -109,12 +137,30 @@ describe('client session ↔ host session in memory', () => {
     const host = newHost()
     connect(client, host)
     const first = call(client, host, baseFor('Windows Server 2019 Standard', undefined, 'd50746f6-959e-4396-a600-7674ea49f7b0'))
-    const second = call(client, host, baseFor('Windows Server 2019 Standard', undefined, '01e5e3b4-81d8-4939-9628-4674fd5b2b41'), seededRandom(9), { ...ANSWER, count: 10 })
-    expect(first.host.kind === 'call' && [first.host.call.callId, first.host.call.contextId, first.host.call.syntax]).toEqual([2, 0, 'ndr32'])
-    expect(second.host.kind === 'call' && [second.host.call.callId, second.host.call.contextId, second.host.call.syntax]).toEqual([3, 1, 'ndr64'])
+    const second = call(
+      client,
+      host,
+      baseFor('Windows Server 2019 Standard', undefined, '01e5e3b4-81d8-4939-9628-4674fd5b2b41'),
+      seededRandom(9),
+      { ...ANSWER, count: 10 }
+    )
+    expect(first.host.kind === 'call' && [first.host.call.callId, first.host.call.contextId, first.host.call.syntax]).toEqual([
+      2,
+      0,
+      'ndr32'
+    ])
+    expect(second.host.kind === 'call' && [second.host.call.callId, second.host.call.contextId, second.host.call.syntax]).toEqual([
+      3,
+      1,
+      'ndr64'
+    ])
     expect(second.request.byteLength).toBe(300)
     const o = outcomeOf(second.step)
-    expect(o.kind === 'response' && [o.response.base.count, o.countSufficient, o.response.base.cmid]).toEqual([10, true, '01e5e3b4-81d8-4939-9628-4674fd5b2b41'])
+    expect(o.kind === 'response' && [o.response.base.count, o.countSufficient, o.response.base.cmid]).toEqual([
+      10,
+      true,
+      '01e5e3b4-81d8-4939-9628-4674fd5b2b41'
+    ])
   })
 
   it('a host that accepts NDR32 and rejects NDR64 (py-kms-like, ndr64: false): no alter_context, every request on NDR32', () => {
@@ -153,13 +199,22 @@ describe('client session ↔ host session in memory', () => {
       // buildKmsRequest refuses protocols below 4; send a hand-made 3.0 payload
       const kms = buildKmsRequest({ ...base, majorVer: 6 }, seededRandom(1)).bytes
       kms[2] = 3
-      request = encodePdu({ ...rpcCommon(2), ptype: PTYPE.request, allocHint: 268, contextId: 0, opnum: 0, objectUuid: undefined, stub: encodeRequestStub(kms, 'ndr32') })
+      request = encodePdu({
+        ...rpcCommon(2),
+        ptype: PTYPE.request,
+        allocHint: 268,
+        contextId: 0,
+        opnum: 0,
+        objectUuid: undefined,
+        stub: encodeRequestStub(kms, 'ndr32')
+      })
     }
     const h = host.receive(request)
     expect(h).toMatchObject({ kind: 'reply', refused: { problem, hresult: HRESULT.invalidData } })
     const resp = reply(h)
     expect(resp.byteLength).toBe(36)
-    if (major >= 4) expect(outcomeOf(client.receive(resp))).toMatchObject({ kind: 'kms-error', hresult: 0x8007000d, name: 'ERROR_INVALID_DATA' })
+    if (major >= 4)
+      expect(outcomeOf(client.receive(resp))).toMatchObject({ kind: 'kms-error', hresult: 0x8007000d, name: 'ERROR_INVALID_DATA' })
   })
 
   it('HRESULT error on the NDR64 context is the 44-byte response', () => {
@@ -201,7 +256,15 @@ describe('client session ↔ host session in memory', () => {
 
 function requestPdu(contextId: number, opnum: number, kms: Uint8Array, callId = 0x1235, syntax: 'ndr32' | 'ndr64' = 'ndr32'): Uint8Array {
   const stub = encodeRequestStub(kms, syntax)
-  return encodePdu({ ...rpcCommon(callId), ptype: PTYPE.request, allocHint: stub.byteLength, contextId, opnum, objectUuid: undefined, stub })
+  return encodePdu({
+    ...rpcCommon(callId),
+    ptype: PTYPE.request,
+    allocHint: stub.byteLength,
+    contextId,
+    opnum,
+    objectUuid: undefined,
+    stub
+  })
 }
 
 function decodeReply(step: HostStep): RpcPdu {
@@ -215,7 +278,15 @@ describe('host session: contexts, faults, refusals and closing', () => {
     const host = newHost()
     host.receive(loadPdu('v6-bind-req'))
     const f = decodeReply(host.receive(requestPdu(0, 0, kms6)))
-    expect(f).toMatchObject({ ptype: PTYPE.fault, pfcFlags: 0x23, callId: 0x1235, contextId: 0, status: 0x1c010003, allocHint: 0, cancelCount: 0 })
+    expect(f).toMatchObject({
+      ptype: PTYPE.fault,
+      pfcFlags: 0x23,
+      callId: 0x1235,
+      contextId: 0,
+      status: 0x1c010003,
+      allocHint: 0,
+      cancelCount: 0
+    })
     expect(encodePdu(f).byteLength).toBe(32)
     // ctx 9 never existed either
     expect(decodeReply(host.receive(requestPdu(9, 0, kms6)))).toMatchObject({ ptype: PTYPE.fault, contextId: 9, status: 0x1c010003 })
@@ -228,7 +299,11 @@ describe('host session: contexts, faults, refusals and closing', () => {
   it('opnum ≠ 0 → fault 0x1C010002', () => {
     const host = newHost()
     host.receive(loadPdu('v6-ndr32-only-bind-req'))
-    expect(decodeReply(host.receive(requestPdu(0, 3, kms6)))).toMatchObject({ ptype: PTYPE.fault, status: NCA_STATUS.opRangeError, callId: 0x1235 })
+    expect(decodeReply(host.receive(requestPdu(0, 3, kms6)))).toMatchObject({
+      ptype: PTYPE.fault,
+      status: NCA_STATUS.opRangeError,
+      callId: 0x1235
+    })
   })
 
   it('a call on the NDR64 context answers with NDR64 stubs, flags 0x03 and the request call_id', () => {
@@ -266,7 +341,15 @@ describe('host session: contexts, faults, refusals and closing', () => {
     // NDR conformance that disagrees with the size
     const stub = encodeRequestStub(kms6, 'ndr32')
     stub[4] = 0
-    const raw = encodePdu({ ...rpcCommon(5), ptype: PTYPE.request, allocHint: stub.byteLength, contextId: 0, opnum: 0, objectUuid: undefined, stub })
+    const raw = encodePdu({
+      ...rpcCommon(5),
+      ptype: PTYPE.request,
+      allocHint: stub.byteLength,
+      contextId: 0,
+      opnum: 0,
+      objectUuid: undefined,
+      stub
+    })
     expect(host.receive(raw)).toMatchObject({ kind: 'reply', refused: { problem: 'ndr' } })
   })
 
@@ -318,7 +401,16 @@ describe('host session: contexts, faults, refusals and closing', () => {
   })
 
   function bindWith(contexts: BindPdu['contexts'], ptype: BindPdu['ptype'] = PTYPE.bind): Uint8Array {
-    return encodePdu({ ...rpcCommon(2, 0x13), ptype, maxXmitFrag: 5840, maxRecvFrag: 5840, assocGroupId: 0, reserved: 0, contexts, trailer: new Uint8Array(0) })
+    return encodePdu({
+      ...rpcCommon(2, 0x13),
+      ptype,
+      maxXmitFrag: 5840,
+      maxRecvFrag: 5840,
+      assocGroupId: 0,
+      reserved: 0,
+      contexts,
+      trailer: new Uint8Array(0)
+    })
   }
 
   function resultsOf(step: HostStep): [number, number, string][] {
@@ -363,7 +455,14 @@ describe('host session: contexts, faults, refusals and closing', () => {
   it('an item offering NDR32 and NDR64 together is accepted as NDR64; a second transfer syntax is considered', () => {
     const host = newHost()
     const step = host.receive(
-      bindWith([{ contextId: 7, reserved: 0, abstractSyntax: { uuid: '51c82175-844e-4750-b0d8-ec255555bc06', version: 1 }, transferSyntaxes: [NDR32, NDR64] }])
+      bindWith([
+        {
+          contextId: 7,
+          reserved: 0,
+          abstractSyntax: { uuid: '51c82175-844e-4750-b0d8-ec255555bc06', version: 1 },
+          transferSyntaxes: [NDR32, NDR64]
+        }
+      ])
     )
     expect(resultsOf(step)).toEqual([[CONTEXT_RESULT.acceptance, 0, NDR64.uuid]])
     expect([...host.acceptedContexts]).toEqual([[7, 'ndr64']])
@@ -397,35 +496,69 @@ describe('client session: bind outcomes and protocol violations', () => {
   }
 
   it('every context rejected → bind-rejected', () => {
-    expect(started().receive(ack([rejected, rejected, btfnAck]))).toMatchObject({ kind: 'failed', error: { kind: 'bind-rejected', reason: 'all-contexts-rejected' } })
+    expect(started().receive(ack([rejected, rejected, btfnAck]))).toMatchObject({
+      kind: 'failed',
+      error: { kind: 'bind-rejected', reason: 'all-contexts-rejected' }
+    })
   })
 
   it('bind_nak → bind-rejected; fault → rpc-fault', () => {
-    const nak = encodePdu({ ...rpcCommon(2), ptype: PTYPE.bindNak, rejectReason: 4, versions: [{ major: 5, minor: 0 }], trailer: new Uint8Array(0) })
+    const nak = encodePdu({
+      ...rpcCommon(2),
+      ptype: PTYPE.bindNak,
+      rejectReason: 4,
+      versions: [{ major: 5, minor: 0 }],
+      trailer: new Uint8Array(0)
+    })
     expect(started().receive(nak)).toMatchObject({ kind: 'failed', error: { kind: 'bind-rejected', reason: 'bind_nak' } })
-    const fault = encodePdu({ ...rpcCommon(2, 0x23), ptype: PTYPE.fault, allocHint: 0, contextId: 0, cancelCount: 0, reserved: 0, status: 0x1c01000b, reserved2: 0, trailer: new Uint8Array(0) })
+    const fault = encodePdu({
+      ...rpcCommon(2, 0x23),
+      ptype: PTYPE.fault,
+      allocHint: 0,
+      contextId: 0,
+      cancelCount: 0,
+      reserved: 0,
+      status: 0x1c01000b,
+      reserved2: 0,
+      trailer: new Uint8Array(0)
+    })
     expect(started().receive(fault)).toMatchObject({ kind: 'failed', error: { kind: 'rpc-fault', status: 0x1c01000b } })
   })
 
   it('wrong number of results, wrong call_id, unoffered syntax and non-PDUs are protocol violations', () => {
-    expect(started().receive(ack([accepted32]))).toMatchObject({ kind: 'failed', error: { kind: 'protocol-violation', field: 'n_results' } })
-    expect(started().receive(ack([accepted32, accepted64, btfnAck], PTYPE.bindAck, 9))).toMatchObject({ error: { kind: 'protocol-violation', field: 'call_id' } })
-    expect(started().receive(ack([accepted64, accepted64, btfnAck]))).toMatchObject({ error: { kind: 'protocol-violation', field: 'p_results[0].transfer_syntax' } })
-    expect(started().receive(ack([accepted32, accepted64, btfnAck], PTYPE.alterContextResp))).toMatchObject({ error: { kind: 'protocol-violation', field: 'PTYPE' } })
+    expect(started().receive(ack([accepted32]))).toMatchObject({
+      kind: 'failed',
+      error: { kind: 'protocol-violation', field: 'n_results' }
+    })
+    expect(started().receive(ack([accepted32, accepted64, btfnAck], PTYPE.bindAck, 9))).toMatchObject({
+      error: { kind: 'protocol-violation', field: 'call_id' }
+    })
+    expect(started().receive(ack([accepted64, accepted64, btfnAck]))).toMatchObject({
+      error: { kind: 'protocol-violation', field: 'p_results[0].transfer_syntax' }
+    })
+    expect(started().receive(ack([accepted32, accepted64, btfnAck], PTYPE.alterContextResp))).toMatchObject({
+      error: { kind: 'protocol-violation', field: 'PTYPE' }
+    })
     expect(started().receive(new Uint8Array(3))).toMatchObject({ error: { kind: 'protocol-violation', field: 'rpc_header', offset: 0 } })
   })
 
   it('alter_context rejected after NDR64 was accepted → requests go on NDR64', () => {
     const c = started()
     expect(c.receive(ack([rejected, accepted64, btfnAck])).kind).toBe('send')
-    expect(c.receive(ack([rejected], PTYPE.alterContextResp))).toMatchObject({ kind: 'bound', info: { contextId: 1, syntax: 'ndr64', altered: true } })
+    expect(c.receive(ack([rejected], PTYPE.alterContextResp))).toMatchObject({
+      kind: 'bound',
+      info: { contextId: 1, syntax: 'ndr64', altered: true }
+    })
     const req = decodePdu(c.request(baseFor('Windows 10 Professional'), seededRandom(1)))
     expect(req).toMatchObject({ ptype: PTYPE.request, contextId: 1, callId: 2 })
   })
 
   it('py-kms bind_ack (NDR32 accepted): straight to the request on ctx 0', () => {
     const c = started()
-    expect(c.receive(loadPdu('cross-pykms-v6-bind-ack'))).toMatchObject({ kind: 'bound', info: { contextId: 0, ndr64ContextId: undefined, altered: false, secondaryAddress: '11689' } })
+    expect(c.receive(loadPdu('cross-pykms-v6-bind-ack'))).toMatchObject({
+      kind: 'bound',
+      info: { contextId: 0, ndr64ContextId: undefined, altered: false, secondaryAddress: '11689' }
+    })
   })
 
   it('a PDU while no call is pending fails the session; request() outside ready throws', () => {

@@ -157,7 +157,7 @@ function hostCall(step: HostStep): KmsCall {
 }
 
 describe('our host against the captured conversations', () => {
-  it.each(CAPTURED_EXCHANGES)('$name: bind_ack byte for byte, alter_context_resp except vlmcsd\'s junk pad', (x) => {
+  it.each(CAPTURED_EXCHANGES)("$name: bind_ack byte for byte, alter_context_resp except vlmcsd's junk pad", (x) => {
     const host = new KmsHostSession({ portSpec: '11688', assocGroupId: assocGroupOf(x.bindAck) })
     expect(toHex(hostReply(host.receive(loadPdu(x.bindReq))))).toBe(toHex(loadPdu(x.bindAck)))
     if (x.alterReq) {
@@ -169,32 +169,36 @@ describe('our host against the captured conversations', () => {
     }
   })
 
-  it.each(CAPTURED_EXCHANGES)('$name: with a bind cache shared by sessions, a replayed bind_ack matches the captured one and its contexts work', (x) => {
-    const cache = new BindReplyCache()
-    const group = assocGroupOf(x.bindAck)
-    // the first session fills the cache under another assoc_group_id; the second is answered from it
-    const first = new KmsHostSession({ portSpec: '11688', assocGroupId: group ^ 0x5a5a5a5a, bindCache: cache })
-    hostReply(first.receive(loadPdu(x.bindReq)))
-    if (x.alterReq) hostReply(first.receive(loadPdu(x.alterReq)))
-    expect(cache.size).toBe(x.alterReq ? 2 : 1)
-    const second = new KmsHostSession({ portSpec: '11688', assocGroupId: group, bindCache: cache })
-    expect(toHex(hostReply(second.receive(loadPdu(x.bindReq))))).toBe(toHex(loadPdu(x.bindAck)))
-    if (x.alterReq) hostReply(second.receive(loadPdu(x.alterReq)))
-    expect(second.acceptedContexts).toEqual(first.acceptedContexts)
-    // the request on the replayed contexts is handled as on the decoded ones (a call, or the same refusal)
-    const ours = second.receive(loadPdu(x.calls[0]!.req))
-    const reference = first.receive(loadPdu(x.calls[0]!.req))
-    expect(ours.kind).toBe(reference.kind)
-    if (ours.kind === 'call' && reference.kind === 'call') expect(ours.call.syntax).toBe(reference.call.syntax)
-    if (ours.kind === 'reply' && reference.kind === 'reply') expect(toHex(ours.reply)).toBe(toHex(reference.reply))
-    // another port text is another answer (sec_addr differs), not a hit
-    const otherPort = new KmsHostSession({ portSpec: '1688', assocGroupId: group, bindCache: cache })
-    expect(toHex(hostReply(otherPort.receive(loadPdu(x.bindReq))))).not.toBe(toHex(loadPdu(x.bindAck)))
-  })
+  it.each(CAPTURED_EXCHANGES)(
+    '$name: with a bind cache shared by sessions, a replayed bind_ack matches the captured one and its contexts work',
+    (x) => {
+      const cache = new BindReplyCache()
+      const group = assocGroupOf(x.bindAck)
+      // the first session fills the cache under another assoc_group_id; the second is answered from it
+      const first = new KmsHostSession({ portSpec: '11688', assocGroupId: group ^ 0x5a5a5a5a, bindCache: cache })
+      hostReply(first.receive(loadPdu(x.bindReq)))
+      if (x.alterReq) hostReply(first.receive(loadPdu(x.alterReq)))
+      expect(cache.size).toBe(x.alterReq ? 2 : 1)
+      const second = new KmsHostSession({ portSpec: '11688', assocGroupId: group, bindCache: cache })
+      expect(toHex(hostReply(second.receive(loadPdu(x.bindReq))))).toBe(toHex(loadPdu(x.bindAck)))
+      if (x.alterReq) hostReply(second.receive(loadPdu(x.alterReq)))
+      expect(second.acceptedContexts).toEqual(first.acceptedContexts)
+      // the request on the replayed contexts is handled as on the decoded ones (a call, or the same refusal)
+      const ours = second.receive(loadPdu(x.calls[0]!.req))
+      const reference = first.receive(loadPdu(x.calls[0]!.req))
+      expect(ours.kind).toBe(reference.kind)
+      if (ours.kind === 'call' && reference.kind === 'call') expect(ours.call.syntax).toBe(reference.call.syntax)
+      if (ours.kind === 'reply' && reference.kind === 'reply') expect(toHex(ours.reply)).toBe(toHex(reference.reply))
+      // another port text is another answer (sec_addr differs), not a hit
+      const otherPort = new KmsHostSession({ portSpec: '1688', assocGroupId: group, bindCache: cache })
+      expect(toHex(hostReply(otherPort.receive(loadPdu(x.bindReq))))).not.toBe(toHex(loadPdu(x.bindAck)))
+    }
+  )
 
   it('a bind cache stays bounded: it starts over when full', () => {
     const cache = new BindReplyCache(2)
-    for (let port = 1; port <= 5; port++) new KmsHostSession({ portSpec: String(port), assocGroupId: 1, bindCache: cache }).receive(new KmsClientSession().bind())
+    for (let port = 1; port <= 5; port++)
+      new KmsHostSession({ portSpec: String(port), assocGroupId: 1, bindCache: cache }).receive(new KmsClientSession().bind())
     expect(cache.size).toBeLessThanOrEqual(2)
   })
 
@@ -239,13 +243,24 @@ describe('our host against the captured conversations', () => {
       const call = hostCall(host.receive(loadPdu(c.req)))
       const reply = host.answer(
         call,
-        { epid: '06401-00206-271-392135-03-1033-9600.0000-3622014', hwid: parseHwid('0011223344556677'), count: 7, activationInterval: 60, renewalInterval: 1440 },
+        {
+          epid: '06401-00206-271-392135-03-1033-9600.0000-3622014',
+          hwid: parseHwid('0011223344556677'),
+          count: 7,
+          activationInterval: 60,
+          renewalInterval: 1440
+        },
         (n) => Uint8Array.from({ length: n }, () => (seed = (seed * 73 + 41) & 0xff))
       )
       const outcome = verifyResponsePdu(reply, pendingFor(c.req, x))
       expect(outcome.kind).toBe('response')
       if (outcome.kind === 'response') {
-        expect(outcome.response.base).toMatchObject({ epid: '06401-00206-271-392135-03-1033-9600.0000-3622014', count: 7, activationInterval: 60, renewalInterval: 1440 })
+        expect(outcome.response.base).toMatchObject({
+          epid: '06401-00206-271-392135-03-1033-9600.0000-3622014',
+          count: 7,
+          activationInterval: 60,
+          renewalInterval: 1440
+        })
         expect(outcome.countSufficient).toBe(7 >= call.request.base.nPolicy)
         if (call.request.protocol === 6) expect(formatHwid(outcome.response.hwid!)).toBe('0011223344556677')
       }
@@ -315,7 +330,10 @@ describe('any single flipped byte of a captured response is caught with a named 
   it('the verdict names the failing check for a forged field', () => {
     const exchange = CAPTURED_EXCHANGES.find((e) => e.name === 'v6')!
     const pending = pendingFor('v6-req', exchange)
-    const wrongCmid = { ...pending, request: { ...pending.request, base: { ...pending.request.base, cmid: '11111111-2222-3333-4444-555555555556' } } }
+    const wrongCmid = {
+      ...pending,
+      request: { ...pending.request, base: { ...pending.request.base, cmid: '11111111-2222-3333-4444-555555555556' } }
+    }
     expect(verifyResponsePdu(loadPdu('v6-resp'), wrongCmid)).toMatchObject({ kind: 'verification-failed', failed: 'cmid-echo' })
     const wrongCall = { ...pending, callId: 3 }
     expect(verifyResponsePdu(loadPdu('v6-resp'), wrongCall)).toMatchObject({ kind: 'verification-failed', failed: 'call-id' })

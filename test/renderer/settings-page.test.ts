@@ -8,7 +8,10 @@ import { installFakeKms } from './fake-kms'
 describe('SettingsPage', () => {
   it('shows load warnings and saves a manual KMS host through the API', async () => {
     const kms = installFakeKms({
-      getSettings: async () => ({ ok: true, value: { settings: defaultSettings(), warnings: ['settings.json was corrupt and was moved aside'] } }),
+      getSettings: async () => ({
+        ok: true,
+        value: { settings: defaultSettings(), warnings: ['settings.json was corrupt and was moved aside'] }
+      }),
       updateSettings: vi.fn(async (settings) => ({ ok: true, value: { settings, warnings: [] } }))
     })
     render(SettingsPage)

@@ -62,7 +62,10 @@ describe('runCheck through the app service', () => {
   it('uses the manual host from the settings when the form leaves it out', async () => {
     host = await startKmsTestHost({ count: 10 })
     const settings = defaultSettings()
-    await service.handlers.updateSettings({ ...settings, client: { ...settings.client, manualHost: { host: '127.0.0.1', port: host.port } } })
+    await service.handlers.updateSettings({
+      ...settings,
+      client: { ...settings.client, manualHost: { host: '127.0.0.1', port: host.port } }
+    })
     const report = await service.handlers.runCheck({ productSkuId: 'de32eafd-aaee-4662-9444-c1befb41bde2' })
     expect(report.product.name).toBe('Windows Server 2019 Standard')
     expect(report.status).toBe('ok')

@@ -15,7 +15,7 @@ function countingRandom(start = 0) {
     random: (n: number) => {
       source.calls += 1
       return Uint8Array.from({ length: n }, () => next++ & 0xff)
-    },
+    }
   }
   return source
 }
@@ -43,7 +43,7 @@ describe('ClientIdentityStore', () => {
       version: 1,
       cmid: '00010203-0405-4607-8809-0a0b0c0d0e0f',
       createdAt: '2026-05-06T07:08:09.000Z',
-      previousCmid: null,
+      previousCmid: null
     })
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(identity)
     expect(warnings).toEqual([])

@@ -25,7 +25,7 @@ interface Run {
 async function runAndKill(file: string, startSeq: number, killAfter: number): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, String(startSeq)], {
     cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe']
   })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
@@ -67,7 +67,7 @@ describe('ClientLog durability', () => {
     const rounds = [
       { start: 0, killAfter: 400 },
       { start: 100_000, killAfter: 1500 },
-      { start: 200_000, killAfter: 50 },
+      { start: 200_000, killAfter: 50 }
     ]
     for (const [i, round] of rounds.entries()) {
       const run = await runAndKill(file, round.start, round.killAfter)

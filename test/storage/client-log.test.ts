@@ -4,13 +4,7 @@ import path from 'node:path'
 import { once } from 'node:events'
 import { describe, it, expect, afterEach, vi } from 'vitest'
 import { ZodError } from 'zod'
-import {
-  ClientLog,
-  ClientLogBusyError,
-  ClientLogFormatError,
-  CLIENT_LOG_APPLICATION_ID,
-  DAY_MS,
-} from '../../src-main/storage/client-log'
+import { ClientLog, ClientLogBusyError, ClientLogFormatError, CLIENT_LOG_APPLICATION_ID, DAY_MS } from '../../src-main/storage/client-log'
 import type { ClientLogEntryInput, ClientLogOptions } from '../../src-main/storage/client-log'
 import { useTempDirs } from './temp-dir'
 
@@ -47,7 +41,7 @@ function entry(fields: Partial<ClientLogEntryInput> = {}): ClientLogEntryInput {
     licenseStatus: 2,
     countReturned: 50,
     outcome: 'ok',
-    ...fields,
+    ...fields
   }
 }
 
@@ -80,7 +74,7 @@ describe('ClientLog schema', () => {
     expect(sqlite3(file, 'PRAGMA application_id')).toBe(String(CLIENT_LOG_APPLICATION_ID))
     expect(sqlite3(file, 'SELECT count(*) FROM requests')).toBe('2')
     expect(sqlite3(file, 'SELECT time, outcome, hresult, protocol FROM requests_readable ORDER BY id')).toBe(
-      '2026-01-01T00:00:00.000Z|ok||6.0\n2026-01-01T00:00:00.000Z|error|0xC004F042|6.0',
+      '2026-01-01T00:00:00.000Z|ok||6.0\n2026-01-01T00:00:00.000Z|error|0xC004F042|6.0'
     )
     // Closed cleanly: no WAL, lock or owner file stays behind.
     expect(fs.readdirSync(path.dirname(file))).toEqual(['client-log.sqlite'])
@@ -132,7 +126,7 @@ describe('ClientLog records', () => {
       licenseStatus: null,
       countReturned: null,
       outcome: 'error',
-      hresult: 0x8007000d,
+      hresult: 0x8007000d
     })
     await Promise.all([log.record(first), log.record(second)])
     const rows = await log.recent(10)
@@ -172,12 +166,15 @@ describe('ClientLog records', () => {
     const first = await openLog(file)
     await closeLog(first.log)
     // A real database error for one particular row, injected from outside as an operator could.
-    sqlite3(file, "CREATE TRIGGER refuse BEFORE INSERT ON requests WHEN NEW.workstation_name = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+    sqlite3(
+      file,
+      "CREATE TRIGGER refuse BEFORE INSERT ON requests WHEN NEW.workstation_name = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+    )
     const { log } = await openLog(file)
     const results = await Promise.allSettled([
       log.record(entry({ cmid: cmid(1) })),
       log.record(entry({ cmid: cmid(2), workstationName: 'boom' })),
-      log.record(entry({ cmid: cmid(3) })),
+      log.record(entry({ cmid: cmid(3) }))
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(String((results[1] as PromiseRejectedResult).reason)).toContain('refused')
@@ -208,7 +205,7 @@ describe('ClientLog counting', () => {
       log.record(entry({ cmid: cmid(3), kmsCountedId: SERVER_KMS_ID })),
       log.record(entry({ cmid: cmid(2), kmsCountedId: SERVER_KMS_ID })),
       log.record(entry({ cmid: cmid(4), applicationId: OFFICE_APP, kmsCountedId: OFFICE_KMS_ID })),
-      log.record(entry({ cmid: cmid(5), outcome: 'error', hresult: 0xc004f042, countReturned: null })),
+      log.record(entry({ cmid: cmid(5), outcome: 'error', hresult: 0xc004f042, countReturned: null }))
     ])
     expect(log.distinctClients({ kmsCountedId: WIN10_KMS_ID }, T0)).toBe(2)
     expect(log.distinctClients({ kmsCountedId: SERVER_KMS_ID.toUpperCase() }, T0)).toBe(2)
@@ -218,13 +215,13 @@ describe('ClientLog counting', () => {
     expect(log.summary(T0)).toEqual({
       byApplication: [
         { applicationId: OFFICE_APP, distinctClients: 1 },
-        { applicationId: WINDOWS_APP, distinctClients: 3 },
+        { applicationId: WINDOWS_APP, distinctClients: 3 }
       ],
       byKmsCountedId: [
         { kmsCountedId: WIN10_KMS_ID, distinctClients: 2 },
         { kmsCountedId: SERVER_KMS_ID, distinctClients: 2 },
-        { kmsCountedId: OFFICE_KMS_ID, distinctClients: 1 },
-      ].sort((a, b) => a.kmsCountedId.localeCompare(b.kmsCountedId)),
+        { kmsCountedId: OFFICE_KMS_ID, distinctClients: 1 }
+      ].sort((a, b) => a.kmsCountedId.localeCompare(b.kmsCountedId))
     })
   })
 
@@ -252,7 +249,7 @@ describe('ClientLog counting', () => {
     await Promise.all([
       log.record(entry({ cmid: cmid(1), timeMs: T0 })),
       log.record(entry({ cmid: cmid(2), timeMs: T0 + 10 * DAY_MS })),
-      log.record(entry({ cmid: cmid(3), timeMs: T0 + 20 * DAY_MS })),
+      log.record(entry({ cmid: cmid(3), timeMs: T0 + 20 * DAY_MS }))
     ])
     const now = T0 + 31 * DAY_MS
     setNow(now)
@@ -291,7 +288,7 @@ describe('ClientLog counting', () => {
       log1Record(first.log, 1, T0),
       log1Record(first.log, 2, T0 + DAY_MS),
       log1Record(first.log, 2, T0 + 2 * DAY_MS),
-      log1Record(first.log, 3, T0 + 3 * DAY_MS, OFFICE_APP, OFFICE_KMS_ID),
+      log1Record(first.log, 3, T0 + 3 * DAY_MS, OFFICE_APP, OFFICE_KMS_ID)
     ])
     const before = first.log.summary(T0 + 3 * DAY_MS)
     await closeLog(first.log)
@@ -321,7 +318,7 @@ describe('ClientLog retention', () => {
       log1Record(log, 1, T0),
       log1Record(log, 2, T0 + DAY_MS),
       log1Record(log, 2, T0 + 3 * DAY_MS),
-      log1Record(log, 3, T0 + 4 * DAY_MS),
+      log1Record(log, 3, T0 + 4 * DAY_MS)
     ])
     expect(await log.purge(T0 + 2 * DAY_MS)).toBe(2)
     expect((await log.recent(10)).map((r) => r.timeMs)).toEqual([T0 + 4 * DAY_MS, T0 + 3 * DAY_MS])
@@ -374,7 +371,7 @@ describe('ClientLog integrity and sharing', () => {
     fs.writeFileSync(`${file}.owner`, JSON.stringify({ pid: process.ppid, hostname: (await import('node:os')).hostname(), startedAt: 'x' }))
     fs.mkdirSync(`${file}.lock`)
     await expect(ClientLog.open(file, { retentionDays: 30, now: () => T0 })).rejects.toThrow(
-      new RegExp(`in use by process ${process.ppid}`),
+      new RegExp(`in use by process ${process.ppid}`)
     )
     expect(fs.existsSync(`${file}.lock`)).toBe(true)
   })

@@ -18,13 +18,13 @@ describe('configDir', () => {
 
   it('macOS: ~/Library/Application Support/kms-scout (XDG is not used)', () => {
     expect(configDir({ platform: 'darwin', env: { XDG_CONFIG_HOME: '/x' }, homedir: '/Users/ana' })).toBe(
-      '/Users/ana/Library/Application Support/kms-scout',
+      '/Users/ana/Library/Application Support/kms-scout'
     )
   })
 
   it('Windows: %APPDATA%\\kms-scout, with Windows path rules on any host OS', () => {
     expect(configDir({ platform: 'win32', env: { APPDATA: 'C:\\Users\\Ana\\AppData\\Roaming' }, homedir: 'C:\\Users\\Ana' })).toBe(
-      'C:\\Users\\Ana\\AppData\\Roaming\\kms-scout',
+      'C:\\Users\\Ana\\AppData\\Roaming\\kms-scout'
     )
   })
 
@@ -33,10 +33,12 @@ describe('configDir', () => {
   })
 
   it('KMS_SCOUT_CONFIG_DIR overrides every platform', () => {
-    expect(configDir({ platform: 'linux', env: { KMS_SCOUT_CONFIG_DIR: '/tmp/t1/', XDG_CONFIG_HOME: '/x' }, homedir: '/h' })).toBe('/tmp/t1/')
+    expect(configDir({ platform: 'linux', env: { KMS_SCOUT_CONFIG_DIR: '/tmp/t1/', XDG_CONFIG_HOME: '/x' }, homedir: '/h' })).toBe(
+      '/tmp/t1/'
+    )
     expect(configDir({ platform: 'darwin', env: { KMS_SCOUT_CONFIG_DIR: '/tmp/t2' }, homedir: '/h' })).toBe('/tmp/t2')
     expect(configDir({ platform: 'win32', env: { KMS_SCOUT_CONFIG_DIR: 'D:/portable/cfg', APPDATA: 'C:\\x' }, homedir: 'C:\\h' })).toBe(
-      'D:\\portable\\cfg',
+      'D:\\portable\\cfg'
     )
   })
 
@@ -52,7 +54,7 @@ describe('configPaths', () => {
       settings: '/c/kms-scout/settings.json',
       identity: '/c/kms-scout/identity.json',
       hostCache: '/c/kms-scout/host-cache.json',
-      clientLog: '/c/kms-scout/client-log.sqlite',
+      clientLog: '/c/kms-scout/client-log.sqlite'
     })
     expect(configPaths('C:\\cfg', 'win32').identity).toBe('C:\\cfg\\identity.json')
   })

@@ -32,7 +32,7 @@ describe('HostCache', () => {
       port: 1688,
       address: '192.0.2.10',
       cachedAt: '2026-02-01T12:00:00.000Z',
-      lastSuccessAt: '2026-02-01T12:00:00.000Z',
+      lastSuccessAt: '2026-02-01T12:00:00.000Z'
     })
     expect(await cache.get(WINDOWS)).toEqual(entry)
     expect(await cache.get(OFFICE_2013)).toBeNull()
@@ -65,10 +65,7 @@ describe('HostCache', () => {
 
   it('does not lose entries when several applications succeed at once', async () => {
     const { cache } = makeCache(path.join(tempDir(), 'host-cache.json'))
-    await Promise.all([
-      cache.recordSuccess(WINDOWS, { host: 'a', port: 1 }),
-      cache.recordSuccess(OFFICE_2013, { host: 'b', port: 2 }),
-    ])
+    await Promise.all([cache.recordSuccess(WINDOWS, { host: 'a', port: 1 }), cache.recordSuccess(OFFICE_2013, { host: 'b', port: 2 })])
     expect(Object.keys(await cache.all()).sort()).toEqual([OFFICE_2013, WINDOWS])
   })
 

@@ -10,7 +10,7 @@ const schema = z.object({
   name: z.string().min(1).default('unnamed'),
   port: z.number().int().min(1).max(65_535).default(1688),
   nested: z.object({ enabled: z.boolean().default(true), tags: z.array(z.string()).default(['a']) }).prefault({}),
-  peers: z.record(z.string(), z.object({ host: z.string(), port: z.number().int() })).default({}),
+  peers: z.record(z.string(), z.object({ host: z.string(), port: z.number().int() })).default({})
 })
 
 /** a schema with a required field (no default) */
@@ -18,7 +18,15 @@ const identitySchema = z.object({ id: z.string().regex(/^[0-9a-f]{8}$/), note: z
 
 const tempDir = useTempDirs()
 
-function makeStore(options: { dir?: string; clock?: ReturnType<typeof fixedClock>; fileOps?: Partial<StoreFileOps>; renameRetries?: number; onInvalid?: 'salvage' | 'reject' } = {}) {
+function makeStore(
+  options: {
+    dir?: string
+    clock?: ReturnType<typeof fixedClock>
+    fileOps?: Partial<StoreFileOps>
+    renameRetries?: number
+    onInvalid?: 'salvage' | 'reject'
+  } = {}
+) {
   const dir = options.dir ?? tempDir()
   const file = path.join(dir, 'settings.json')
   const clock = options.clock ?? fixedClock('2026-11-25T10:20:30.123Z')
@@ -29,7 +37,7 @@ function makeStore(options: { dir?: string; clock?: ReturnType<typeof fixedClock
     now: clock.now,
     ...(options.fileOps ? { fileOps: options.fileOps } : {}),
     ...(options.renameRetries !== undefined ? { renameRetries: options.renameRetries } : {}),
-    ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
+    ...(options.onInvalid ? { onInvalid: options.onInvalid } : {})
   })
   return { store, file, dir, clock }
 }
@@ -103,7 +111,7 @@ describe('JsonStore.load', () => {
       name: 'my lab',
       port: 'not a port',
       nested: { enabled: false, tags: ['ok', 7] },
-      peers: { good: { host: 'a', port: 1 }, bad: { host: 'b', port: 'x' } },
+      peers: { good: { host: 'a', port: 1 }, bad: { host: 'b', port: 'x' } }
     })
     fs.writeFileSync(file, original)
     const result = await store.load()
@@ -111,7 +119,7 @@ describe('JsonStore.load', () => {
       name: 'my lab',
       port: 1688,
       nested: { enabled: false, tags: ['a'] },
-      peers: { good: { host: 'a', port: 1 } },
+      peers: { good: { host: 'a', port: 1 } }
     })
     const warning = result.warnings[0]
     expect(result.warnings).toHaveLength(1)
@@ -187,7 +195,7 @@ describe('JsonStore.save', () => {
 
   it('removes its temporary file and keeps the old content when the rename fails', async () => {
     const failing: StoreFileOps = {
-      rename: () => Promise.reject(Object.assign(new Error('cross-device'), { code: 'EXDEV' })),
+      rename: () => Promise.reject(Object.assign(new Error('cross-device'), { code: 'EXDEV' }))
     }
     const dir = tempDir()
     fs.writeFileSync(path.join(dir, 'settings.json'), '{"name":"old"}')
@@ -205,7 +213,7 @@ describe('JsonStore.save', () => {
         attempts += 1
         const code = failures.shift()
         return code ? Promise.reject(Object.assign(new Error(code), { code })) : fs.promises.rename(from, to)
-      },
+      }
     }
     const { store, file } = makeStore({ fileOps: flaky })
     await store.save({ name: 'eventually' })
@@ -219,7 +227,7 @@ describe('JsonStore.save', () => {
       rename: () => {
         attempts += 1
         return Promise.reject(Object.assign(new Error('busy'), { code: 'EBUSY' }))
-      },
+      }
     }
     const { store, dir } = makeStore({ fileOps: locked, renameRetries: 2 })
     await expect(store.save({ name: 'x' })).rejects.toThrow('busy')
@@ -238,7 +246,7 @@ describe('JsonStore.save', () => {
         await fs.promises.rename(from, to)
         order.push(JSON.parse(fs.readFileSync(to, 'utf8')).name)
         active -= 1
-      },
+      }
     }
     const { store, file, dir } = makeStore({ fileOps: tracking })
     const names = Array.from({ length: 25 }, (_, i) => `save-${i}`)

@@ -21,7 +21,7 @@ describe('settings defaults', () => {
       defaultProductSkuId: null,
       protocolOverride: null,
       workstationName: null,
-      legacySelection: false,
+      legacySelection: false
     })
     expect(s.window).toBeUndefined()
     expect(s.labHost).toEqual({
@@ -34,14 +34,14 @@ describe('settings defaults', () => {
       exchangeTimeoutS: 30,
       maxPduBytes: 4096,
       retentionDays: 30,
-      jsonLog: false,
+      jsonLog: false
     })
   })
 
   it('fills the port of a manual host with 1688', () => {
     expect(settingsSchema.parse({ client: { manualHost: { host: 'kms.corp.example' } } }).client.manualHost).toEqual({
       host: 'kms.corp.example',
-      port: 1688,
+      port: 1688
     })
   })
 })
@@ -65,7 +65,7 @@ describe('settings validation', () => {
 
   it('validates ePID overrides and normalises the HwId', () => {
     const parsed = settingsSchema.parse({
-      labHost: { epids: { Windows: '03612-00206-567-887631-03-2074-14393.0000-0092024' }, hwid: '3a1c049600b60076' },
+      labHost: { epids: { Windows: '03612-00206-567-887631-03-2074-14393.0000-0092024' }, hwid: '3a1c049600b60076' }
     })
     expect(parsed.labHost.hwid).toBe('3A1C049600B60076')
     expect(labHost({ epids: { Windows: '03612-00206-567' } })).toBe(false)
@@ -133,7 +133,7 @@ describe('settings store', () => {
     const file = path.join(dir, 'settings.json')
     fs.writeFileSync(
       file,
-      JSON.stringify({ client: { hostCaching: false, lookupDomain: 'corp.example' }, labHost: { renewalInterval: 5, jsonLog: true } }),
+      JSON.stringify({ client: { hostCaching: false, lookupDomain: 'corp.example' }, labHost: { renewalInterval: 5, jsonLog: true } })
     )
     const store = createSettingsStore(file, { now: fixedClock('2026-03-01T00:00:00Z').now })
     const { value, warnings } = await store.load()

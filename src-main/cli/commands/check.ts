@@ -11,7 +11,18 @@ import { openAppContext } from '../../service/app-context'
 import { checkClientFlow, formatTraceEntry, type CheckReport, type CheckRunInput, type TraceEntry } from '../../service/client-service'
 import { DEFAULT_STAGGER_MS, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
 import { formatHostPort, formatMs, inert } from '../../service/presentation'
-import { booleanOption, dnsServerArg, domainArgs, optional, parseHostArg, productArgs, protocolArg, stringOption, timeoutArg, workstationArg } from '../args'
+import {
+  booleanOption,
+  dnsServerArg,
+  domainArgs,
+  optional,
+  parseHostArg,
+  productArgs,
+  protocolArg,
+  stringOption,
+  timeoutArg,
+  workstationArg
+} from '../args'
 import type { CliCommand, CommandContext } from '../commands'
 import { UsageError } from '../io'
 
@@ -47,13 +58,17 @@ threshold; 1 WARNING — a host answered but its count is below the threshold (c
 
 function parseCheckArgs(ctx: CommandContext): CheckRunInput {
   const { values, positionals } = ctx
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'give a host with --host H[:P]; options start with --')
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}'`, 'give a host with --host H[:P]; options start with --')
   const host = optional(values, 'host', parseHostArg)
   const domains = domainArgs(values)
   const dnsServer = dnsServerArg(values)
-  const staggerMs = optional(values, 'stagger', (text, label) => parseWholeNumber(text, label, STAGGER_RANGE_MS, 'milliseconds', DEFAULT_STAGGER_MS))
+  const staggerMs = optional(values, 'stagger', (text, label) =>
+    parseWholeNumber(text, label, STAGGER_RANGE_MS, 'milliseconds', DEFAULT_STAGGER_MS)
+  )
   const sequential = booleanOption(values, 'sequential')
-  if (sequential && stringOption(values, 'stagger') !== undefined) throw new UsageError('--sequential and --stagger cannot be combined', 'sequential mode has no stagger; leave one of them out')
+  if (sequential && stringOption(values, 'stagger') !== undefined)
+    throw new UsageError('--sequential and --stagger cannot be combined', 'sequential mode has no stagger; leave one of them out')
   return {
     ...(host ? { host: { host: host.host, port: host.port } } : {}),
     ...(domains ? { domains } : {}),
@@ -129,9 +144,15 @@ function formatCheckReport(r: CheckReport): string {
   rows.push(['Product', `${r.product.name} (${r.product.application}), threshold ${r.product.threshold}, protocol v${r.product.protocol}`])
   if (r.host && r.answer) {
     const a = r.answer
-    const where = r.host.address !== undefined && r.host.address !== r.host.host ? `${r.host.host}:${r.host.port} (${r.host.address})` : `${r.host.host}:${r.host.port}`
+    const where =
+      r.host.address !== undefined && r.host.address !== r.host.host
+        ? `${r.host.host}:${r.host.port} (${r.host.address})`
+        : `${r.host.host}:${r.host.port}`
     rows.push(['KMS host', `${where}, found via ${SOURCE_TEXT[r.host.source]}`])
-    rows.push(['Count', `${a.count} of ${a.threshold} → a client would activate: ${r.wouldActivate ? 'yes' : `no (${r.windows?.code} ${r.windows?.summary})`}`])
+    rows.push([
+      'Count',
+      `${a.count} of ${a.threshold} → a client would activate: ${r.wouldActivate ? 'yes' : `no (${r.windows?.code} ${r.windows?.summary})`}`
+    ])
     rows.push(['ePID', a.epid])
     if (a.hwid !== undefined) rows.push(['HwId', a.hwid])
     rows.push(['Intervals', `activation ${a.activationIntervalMin} min, renewal ${a.renewalIntervalMin} min`])
@@ -147,10 +168,17 @@ function formatCheckReport(r: CheckReport): string {
   }
   const tried = r.flow.attempts.filter((a) => a.outcome !== 'verified')
   tried.forEach((a, i) =>
-    rows.push([i === 0 ? 'Attempts' : '', `${a.host}:${a.port}${a.address !== undefined && a.address !== a.host ? ` (${a.address})` : ''} [${a.source}] ${a.outcome}${a.code ? ` ${a.code}` : ''}${a.windowsCode ? ` ${a.windowsCode}` : ''} after ${a.durationMs} ms`])
+    rows.push([
+      i === 0 ? 'Attempts' : '',
+      `${a.host}:${a.port}${a.address !== undefined && a.address !== a.host ? ` (${a.address})` : ''} [${a.source}] ${a.outcome}${a.code ? ` ${a.code}` : ''}${a.windowsCode ? ` ${a.windowsCode}` : ''} after ${a.durationMs} ms`
+    ])
   )
   const d = r.flow.discovery
-  if (d.ran) rows.push(['DNS', `${d.domains?.list.join(', ') || '(no domain)'} via ${d.servers?.list.join(', ') || '(no server)'}${d.usedDomain ? `; used ${d.usedDomain}` : ''}`])
+  if (d.ran)
+    rows.push([
+      'DNS',
+      `${d.domains?.list.join(', ') || '(no domain)'} via ${d.servers?.list.join(', ') || '(no server)'}${d.usedDomain ? `; used ${d.usedDomain}` : ''}`
+    ])
   rows.push(['Host cache', cacheText(r)])
   rows.push(['Client', `CMID ${r.cmid}`])
   const width = Math.max(...rows.map(([label]) => label.length)) + 2

@@ -45,7 +45,11 @@ export const discoverCommand: CliCommand = {
     const app = await openAppContext({ env: io.env, onWarning: (message) => io.stderr(`kms-scout discover: warning: ${message}\n`) })
     const report = await discoverHosts(
       app,
-      { ...(domains ? { domains } : {}), ...(dnsServer !== undefined ? { dnsServer } : {}), legacySelection: booleanOption(values, 'legacy-selection') },
+      {
+        ...(domains ? { domains } : {}),
+        ...(dnsServer !== undefined ? { dnsServer } : {}),
+        legacySelection: booleanOption(values, 'legacy-selection')
+      },
       verbose && ctx.json ? { onTrace: (e) => io.stderr(`${inert(formatTraceEntry(e), 1024)}\n`) } : {}
     )
     if (ctx.json) {
@@ -54,7 +58,10 @@ export const discoverCommand: CliCommand = {
     }
     io.stdout(formatDiscoveryReport(report))
     if (verbose) io.stdout(`\nTrace:\n${report.trace.map((e) => inert(formatTraceEntry(e), 1024)).join('\n')}\n`)
-    if (report.error) io.stderr(`kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${inert(report.error.message, 1024)}\n  fix: ${report.error.windows.fix}\n`)
+    if (report.error)
+      io.stderr(
+        `kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${inert(report.error.message, 1024)}\n  fix: ${report.error.windows.fix}\n`
+      )
     return report.exitCode
   }
 }
@@ -68,8 +75,12 @@ function percent(p: number): string {
 function formatDiscoveryReport(r: DiscoveryReport): string {
   const out: string[] = []
   out.push(`DNS servers  ${r.servers.list.join(', ') || '(none)'} (${r.servers.source === 'configured' ? 'configured' : r.servers.from})`)
-  out.push(`Domains      ${r.domains.list.join(', ') || '(none)'} (${r.domains.source === 'configured' ? 'lookup domain' : r.domains.from})`)
-  out.push(`Selection    ${r.selection === 'rfc2782' ? 'RFC 2782: lowest priority first, weighted random within a priority' : 'legacy: uniform random, priority and weight ignored'}`)
+  out.push(
+    `Domains      ${r.domains.list.join(', ') || '(none)'} (${r.domains.source === 'configured' ? 'lookup domain' : r.domains.from})`
+  )
+  out.push(
+    `Selection    ${r.selection === 'rfc2782' ? 'RFC 2782: lowest priority first, weighted random within a priority' : 'legacy: uniform random, priority and weight ignored'}`
+  )
   for (const w of r.warnings) out.push(`Warning      ${w}`)
   for (const d of r.results) {
     out.push('')
@@ -77,7 +88,9 @@ function formatDiscoveryReport(r: DiscoveryReport): string {
       out.push(`${d.qname}: ${d.outcome.toUpperCase()}${d.message ? ` — ${d.message}` : ''}`)
       continue
     }
-    out.push(`${d.qname}: ${d.records.length} record(s) from ${d.answeredBy ?? '?'}, TTL ${d.minTtl ?? '?'} s${d.used ? '  [used by clients]' : '  [not used: an earlier domain has records]'}`)
+    out.push(
+      `${d.qname}: ${d.records.length} record(s) from ${d.answeredBy ?? '?'}, TTL ${d.minTtl ?? '?'} s${d.used ? '  [used by clients]' : '  [not used: an earlier domain has records]'}`
+    )
     const header = ['#', 'PRIO', 'WEIGHT', 'PORT', 'TARGET', 'ADDRESSES', 'TTL', 'FIRST']
     const rows = d.records.map((rec) => [
       String(rec.order),
@@ -91,7 +104,8 @@ function formatDiscoveryReport(r: DiscoveryReport): string {
     ])
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
     const right = new Set([0, 1, 2, 3, 6, 7])
-    const fmt = (row: string[]): string => `  ${row.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd()
+    const fmt = (row: string[]): string =>
+      `  ${row.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd()
     out.push(fmt(header), ...rows.map(fmt))
   }
   // targets, CNAMEs and messages come from DNS: inert before the terminal

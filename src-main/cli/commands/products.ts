@@ -10,7 +10,15 @@ import { EXIT, UsageError } from '../io'
 
 function table(rows: ProductRow[]): string {
   const head = ['Product', 'SKU ID', 'KMS counted ID', 'N', 'Protocol', 'Kind', 'GVLK']
-  const cells = rows.map((r) => [r.name, r.skuId, r.kmsCountedName, String(r.threshold), `v${r.protocol}`, productKind(r), r.gvlk === null ? '-' : `${r.gvlk}${r.gvlkIsGenerated ? ' (generated)' : ''}`])
+  const cells = rows.map((r) => [
+    r.name,
+    r.skuId,
+    r.kmsCountedName,
+    String(r.threshold),
+    `v${r.protocol}`,
+    productKind(r),
+    r.gvlk === null ? '-' : `${r.gvlk}${r.gvlkIsGenerated ? ' (generated)' : ''}`
+  ])
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (c: string[]): string =>
     c
@@ -37,7 +45,11 @@ Exit codes: 0 products listed, 1 nothing matched the search, 3 usage error.`,
   options: { search: { type: 'string' } },
   async run(ctx) {
     const { io } = ctx
-    if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument '${ctx.positionals[0]}'`, `to search, write: kms-scout products --search "${ctx.positionals.join(' ')}"`)
+    if (ctx.positionals.length > 0)
+      throw new UsageError(
+        `unexpected argument '${ctx.positionals[0]}'`,
+        `to search, write: kms-scout products --search "${ctx.positionals.join(' ')}"`
+      )
     const search = stringOption(ctx.values, 'search')
     const rows = listProducts(search)
     if (ctx.json) {
@@ -46,7 +58,8 @@ Exit codes: 0 products listed, 1 nothing matched the search, 3 usage error.`,
       io.stdout(table(rows))
     }
     if (rows.length === 0) {
-      if (!ctx.json) io.stderr(`kms-scout products: no product matches '${search ?? ''}'\n  try fewer or shorter words, e.g. --search "server 2019"\n`)
+      if (!ctx.json)
+        io.stderr(`kms-scout products: no product matches '${search ?? ''}'\n  try fewer or shorter words, e.g. --search "server 2019"\n`)
       return EXIT.warning
     }
     return EXIT.ok

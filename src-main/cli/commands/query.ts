@@ -12,7 +12,8 @@ import { booleanOption, optional, parseHostArg, productArgs, protocolArg, timeou
 import type { CliCommand, CommandContext } from '../commands'
 import { EXIT, UsageError } from '../io'
 
-const USAGE = 'query HOST[:PORT] [--product NAME | --sku GUID] [--protocol 4|5|6] [--cmid GUID | --new-identity] [--workstation NAME] [--timeout MS] [--json]'
+const USAGE =
+  'query HOST[:PORT] [--product NAME | --sku GUID] [--protocol 4|5|6] [--cmid GUID | --new-identity] [--workstation NAME] [--timeout MS] [--json]'
 
 const HELP = `Options:
   HOST[:PORT]          KMS host name or IP address; IPv6 with a port as [2001:db8::10]:${DEFAULT_KMS_PORT} (default port ${DEFAULT_KMS_PORT})
@@ -39,8 +40,10 @@ below the threshold (0xC004F038), 2 no verified answer (not reachable, refused, 
 
 function parseQueryArgs(ctx: CommandContext): QueryHostInput {
   const { positionals, values } = ctx
-  if (positionals.length === 0) throw new UsageError('missing the KMS host to query', 'usage: kms-scout query HOST[:PORT], e.g. kms-scout query kms01.corp.example')
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, 'query takes one HOST[:PORT]; options start with --')
+  if (positionals.length === 0)
+    throw new UsageError('missing the KMS host to query', 'usage: kms-scout query HOST[:PORT], e.g. kms-scout query kms01.corp.example')
+  if (positionals.length > 1)
+    throw new UsageError(`unexpected argument '${positionals[1]}'`, 'query takes one HOST[:PORT]; options start with --')
   const endpoint = parseHostArg(positionals[0]!)
   return {
     host: endpoint.host,
@@ -56,7 +59,7 @@ function parseQueryArgs(ctx: CommandContext): QueryHostInput {
 
 export const queryCommand: CliCommand = {
   name: 'query',
-  summary: 'ask one KMS host for its count with this installation\'s stable client identity, and verify the answer',
+  summary: "ask one KMS host for its count with this installation's stable client identity, and verify the answer",
   usage: USAGE,
   help: HELP,
   options: {
@@ -103,32 +106,56 @@ function ms(value: number | null): string {
 /** The human form: a short block of aligned "label  value" lines. */
 export function formatQueryReport(r: QueryReport): string {
   const rows: [string, string][] = []
-  const where = r.target.address !== null && r.target.address !== r.target.host ? `${r.target.endpoint} (${r.target.address})` : r.target.endpoint
+  const where =
+    r.target.address !== null && r.target.address !== r.target.host ? `${r.target.endpoint} (${r.target.address})` : r.target.endpoint
   if (r.ok && r.answer) {
     const a = r.answer
     rows.push(['KMS host', `${where} answered — response verified`])
-    rows.push(['Count', `${a.count} of threshold ${a.threshold} → a client would activate: ${a.wouldActivate ? 'yes' : `no (${a.windowsCode?.code}: ${a.windowsCode?.meaning})`}`])
+    rows.push([
+      'Count',
+      `${a.count} of threshold ${a.threshold} → a client would activate: ${a.wouldActivate ? 'yes' : `no (${a.windowsCode?.code}: ${a.windowsCode?.meaning})`}`
+    ])
     rows.push(['ePID', a.epid.value])
     rows.push(['', a.epid.meaning])
     if (a.hwid !== null) rows.push(['HwId', a.hwid])
-    rows.push(['Intervals', `activation ${a.activationInterval.minutes} min (${a.activationInterval.text}), renewal ${a.renewalInterval.minutes} min (${a.renewalInterval.text})`])
+    rows.push([
+      'Intervals',
+      `activation ${a.activationInterval.minutes} min (${a.activationInterval.text}), renewal ${a.renewalInterval.minutes} min (${a.renewalInterval.text})`
+    ])
   } else {
     rows.push(['KMS host', `${where} — NO verified answer`])
     const e = r.error!
-    const host = e.hostCode && e.hostCode.code !== e.windowsCode?.code ? `; this host: ${e.hostCode.code}${e.hostCode.name ? ` ${e.hostCode.name}` : ''}` : ''
-    rows.push(['Error', `${e.code} (${e.phase} phase)${e.windowsCode ? `, Windows: ${e.windowsCode.code}${e.windowsCode.name ? ` ${e.windowsCode.name}` : ''}` : ''}${host}`])
+    const host =
+      e.hostCode && e.hostCode.code !== e.windowsCode?.code
+        ? `; this host: ${e.hostCode.code}${e.hostCode.name ? ` ${e.hostCode.name}` : ''}`
+        : ''
+    rows.push([
+      'Error',
+      `${e.code} (${e.phase} phase)${e.windowsCode ? `, Windows: ${e.windowsCode.code}${e.windowsCode.name ? ` ${e.windowsCode.name}` : ''}` : ''}${host}`
+    ])
     rows.push(['', e.explanation])
     rows.push(['Fix', e.fix])
   }
-  rows.push(['Product', `${r.product.sku.name} (${r.product.sku.id}), KMS ID ${r.product.kmsCountedId.name}, threshold ${r.product.threshold}`])
-  const rpc = r.rpc ? `, ${r.request.transferSyntax?.toUpperCase() ?? '?'} ctx ${r.request.contextId}${r.rpc.alterContext ? ' (after alter_context)' : ''}` : ''
+  rows.push([
+    'Product',
+    `${r.product.sku.name} (${r.product.sku.id}), KMS ID ${r.product.kmsCountedId.name}, threshold ${r.product.threshold}`
+  ])
+  const rpc = r.rpc
+    ? `, ${r.request.transferSyntax?.toUpperCase() ?? '?'} ctx ${r.request.contextId}${r.rpc.alterContext ? ' (after alter_context)' : ''}`
+    : ''
   rows.push(['Protocol', `v${r.answer?.protocol ?? r.request.protocol}${rpc}`])
-  rows.push(['RTT', `connect ${ms(r.rtt.connectMs)}, bind ${ms(r.rtt.bindMs)}, request ${ms(r.rtt.requestMs)}, total ${ms(r.rtt.totalMs)}${r.rtt.resolveMs !== null ? ` (DNS ${ms(r.rtt.resolveMs)})` : ''}${r.reconnects > 0 ? `; the host closed between requests, reconnected ${r.reconnects}×` : ''}`])
+  rows.push([
+    'RTT',
+    `connect ${ms(r.rtt.connectMs)}, bind ${ms(r.rtt.bindMs)}, request ${ms(r.rtt.requestMs)}, total ${ms(r.rtt.totalMs)}${r.rtt.resolveMs !== null ? ` (DNS ${ms(r.rtt.resolveMs)})` : ''}${r.reconnects > 0 ? `; the host closed between requests, reconnected ${r.reconnects}×` : ''}`
+  ])
   const v = r.verification
   if (v.checks.length > 0) {
     const warn = v.checks.filter((c) => c.status === 'warn').length
     const pass = v.checks.filter((c) => c.status === 'pass').length
-    rows.push(['Verification', v.verified ? `${pass} checks passed${warn ? `, ${warn} warning(s)` : ''}` : `FAILED: ${v.failed?.check} — ${v.failed?.reason}`])
+    rows.push([
+      'Verification',
+      v.verified ? `${pass} checks passed${warn ? `, ${warn} warning(s)` : ''}` : `FAILED: ${v.failed?.check} — ${v.failed?.reason}`
+    ])
   }
   rows.push(['Client', `CMID ${r.request.cmid} (${SOURCE_TEXT[r.request.cmidSource]}), workstation ${r.request.workstationName}`])
   r.warnings.forEach((w, i) => rows.push([i === 0 ? 'Warnings' : '', w]))

@@ -6,8 +6,24 @@
  */
 import os from 'node:os'
 import { openAppContext } from '../../service/app-context'
-import { DEFAULT_ACTIVATION_INTERVAL_MIN, DEFAULT_RENEWAL_INTERVAL_MIN, INTERVAL_RANGE_MIN, LAB_HOST_DEFAULTS, LAB_HOST_RANGES, parseListenAddress, parseWholeNumber } from '../../service/inputs'
-import { createConfiguredLabHost, logLabHost, MAX_WORKERS, parseCountMode, parseEpidOverrides, parseHwid, startLabHost } from '../../service/lab-host-service'
+import {
+  DEFAULT_ACTIVATION_INTERVAL_MIN,
+  DEFAULT_RENEWAL_INTERVAL_MIN,
+  INTERVAL_RANGE_MIN,
+  LAB_HOST_DEFAULTS,
+  LAB_HOST_RANGES,
+  parseListenAddress,
+  parseWholeNumber
+} from '../../service/inputs'
+import {
+  createConfiguredLabHost,
+  logLabHost,
+  MAX_WORKERS,
+  parseCountMode,
+  parseEpidOverrides,
+  parseHwid,
+  startLabHost
+} from '../../service/lab-host-service'
 import { booleanOption, optional, stringOptions } from '../args'
 import type { CliCommand } from '../commands'
 import { EXIT, UsageError } from '../io'
@@ -58,7 +74,8 @@ export const serveCommand: CliCommand = {
     'json-log': { type: 'boolean' }
   },
   async run({ values, positionals, json, io }) {
-    if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals.join(' ')}'`, "run 'kms-scout serve --help' for the options")
+    if (positionals.length > 0)
+      throw new UsageError(`serve takes no arguments, got '${positionals.join(' ')}'`, "run 'kms-scout serve --help' for the options")
 
     // Flags first: a typo is reported before any file is touched.
     const listenTexts = stringOptions(values, 'listen')
@@ -67,7 +84,10 @@ export const serveCommand: CliCommand = {
       optional(values, name, (text, label) => parseWholeNumber(text, label, range, unit, example))
     const workersText = optional(values, 'workers', (text) => text.trim().toLowerCase())
     // 'auto': one process per core, the main one included
-    const workers = workersText === 'auto' ? Math.min(MAX_WORKERS, Math.max(0, os.availableParallelism() - 1)) : (whole('workers', { min: 0, max: MAX_WORKERS }, 'processes', 1) ?? 0)
+    const workers =
+      workersText === 'auto'
+        ? Math.min(MAX_WORKERS, Math.max(0, os.availableParallelism() - 1))
+        : (whole('workers', { min: 0, max: MAX_WORKERS }, 'processes', 1) ?? 0)
     const overrides = {
       listen,
       dbPath: optional(values, 'db', (text) => text),
@@ -80,7 +100,10 @@ export const serveCommand: CliCommand = {
       exchangeTimeoutS: whole('timeout', R.exchangeTimeoutS, 'seconds', D.exchangeTimeoutS)
     }
     if (workers > 0 && io.labHostWorker === undefined) {
-      throw new UsageError('--workers needs the built CLI (the worker program lab-host-worker.js comes with it)', 'run `npm run build` and start the CLI with bin/kms-scout.js, or leave out --workers')
+      throw new UsageError(
+        '--workers needs the built CLI (the worker program lab-host-worker.js comes with it)',
+        'run `npm run build` and start the CLI with bin/kms-scout.js, or leave out --workers'
+      )
     }
     const jsonLog = booleanOption(values, 'json-log')
 
@@ -94,7 +117,8 @@ export const serveCommand: CliCommand = {
     const out = json ? io.stderr : io.stdout
     const jsonLines = jsonLog || configured.jsonLog
     const detach = logLabHost(host, { write: out, json: jsonLines })
-    for (const line of NOTICE) out(jsonLines ? `${JSON.stringify({ time: new Date().toISOString(), event: 'notice', message: line })}\n` : `${line}\n`)
+    for (const line of NOTICE)
+      out(jsonLines ? `${JSON.stringify({ time: new Date().toISOString(), event: 'notice', message: line })}\n` : `${line}\n`)
 
     let addresses
     try {
@@ -104,10 +128,14 @@ export const serveCommand: CliCommand = {
       throw error
     }
     const s = host.status()
-    const mode = s.countMode === 'real' ? 'real (distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy)' : `fixed ${s.countMode.fixed}`
+    const mode =
+      s.countMode === 'real'
+        ? 'real (distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy)'
+        : `fixed ${s.countMode.fixed}`
     if (!jsonLines) {
       out(`count: ${mode}; client log: ${s.clientLog.file}\n`)
-      if (s.workers.length > 0) out(`worker processes: ${s.workers.length} (pid ${s.workers.map((w) => w.pid).join(', ')}), sharing the listening sockets\n`)
+      if (s.workers.length > 0)
+        out(`worker processes: ${s.workers.length} (pid ${s.workers.map((w) => w.pid).join(', ')}), sharing the listening sockets\n`)
       out('Press Ctrl-C to stop.\n')
     }
 

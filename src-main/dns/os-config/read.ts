@@ -31,7 +31,14 @@ const EXEC_TIMEOUT_MS = 15_000
 
 /** PowerShell arguments for one script; output forced to UTF-8 so non-ASCII interface names survive. */
 function powershellArgs(script: string): string[] {
-  return ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command', `[Console]::OutputEncoding = [Text.Encoding]::UTF8; ${script}`]
+  return [
+    '-NoProfile',
+    '-NonInteractive',
+    '-ExecutionPolicy',
+    'Bypass',
+    '-Command',
+    `[Console]::OutputEncoding = [Text.Encoding]::UTF8; ${script}`
+  ]
 }
 
 function message(error: unknown): string {
@@ -44,10 +51,15 @@ function nodeResolverConfigDeps(): ResolverConfigDeps {
     platform: process.platform,
     exec: (file, args, options) =>
       new Promise((resolve, reject) => {
-        execFile(file, [...args], { timeout: options.timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (error, stdout) => {
-          if (error) reject(error)
-          else resolve(stdout)
-        })
+        execFile(
+          file,
+          [...args],
+          { timeout: options.timeoutMs, windowsHide: true, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' },
+          (error, stdout) => {
+            if (error) reject(error)
+            else resolve(stdout)
+          }
+        )
       }),
     readFile: (path) => readFile(path, 'utf8'),
     hostname: () => hostname(),
@@ -92,7 +104,9 @@ async function readResolvConf(deps: ResolverConfigDeps, extraWarnings: readonly 
     warnings.push(`${RESOLV_CONF_PATH} lists no nameserver; like glibc, using 127.0.0.1`)
   }
   if (servers.includes('127.0.0.53')) {
-    warnings.push('127.0.0.53 is the systemd-resolved stub: it forwards to the per-link servers shown by `resolvectl status` (per-link search domains are only listed there)')
+    warnings.push(
+      '127.0.0.53 is the systemd-resolved stub: it forwards to the per-link servers shown by `resolvectl status` (per-link search domains are only listed there)'
+    )
   }
 
   const domains: string[] = []

@@ -64,7 +64,9 @@ export function parseResolvConf(text: string): ResolvConf {
   })
 
   if (nameservers.length > GLIBC_MAX_NAMESERVERS) {
-    warnings.push(`${nameservers.length} nameservers listed; glibc uses only the first ${GLIBC_MAX_NAMESERVERS} (KMS Scout tries all, in order)`)
+    warnings.push(
+      `${nameservers.length} nameservers listed; glibc uses only the first ${GLIBC_MAX_NAMESERVERS} (KMS Scout tries all, in order)`
+    )
   }
   return { nameservers, search, searchFrom, options, warnings }
 }

@@ -101,7 +101,12 @@ export function parseScutilDns(text: string): ScutilDns {
       const name = /\(([^)]+)\)/.exec(value)
       if (name) current.interfaceName = name[1]!
     } else if (key === 'flags') {
-      current.flags.push(...value.split(',').map((f) => f.trim()).filter(Boolean))
+      current.flags.push(
+        ...value
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      )
     } else if (key === 'order') {
       const order = Number(value)
       if (Number.isFinite(order)) current.order = order
@@ -126,7 +131,9 @@ function isReverseZone(domain: string): boolean {
 export function resolverConfigFromScutil(parsed: ScutilDns, source = 'scutil --dns'): OsResolverConfig {
   const warnings = [...parsed.warnings]
   const main = parsed.resolvers
-  const defaultResolver = main.find((r) => r.domain === undefined && r.nameservers.length > 0) ?? main.find((r) => r.nameservers.length > 0 && !r.options.includes('mdns'))
+  const defaultResolver =
+    main.find((r) => r.domain === undefined && r.nameservers.length > 0) ??
+    main.find((r) => r.nameservers.length > 0 && !r.options.includes('mdns'))
   if (!defaultResolver) warnings.push('scutil --dns lists no resolver with nameservers: this Mac has no DNS servers configured')
 
   const domains: string[] = []
@@ -141,7 +148,9 @@ export function resolverConfigFromScutil(parsed: ScutilDns, source = 'scutil --d
     if (r.options.includes('mdns') || isReverseZone(r.domain) || r.nameservers.length === 0) continue
     domainServers.push({ domain: r.domain.replace(/\.$/, ''), servers: serverSpecs(r) })
     appendUniqueDomains(domains, [r.domain])
-    warnings.push(`split DNS: names under ${r.domain} go to ${serverSpecs(r).join(', ')} (resolver #${r.number}${r.interfaceName ? `, ${r.interfaceName}` : ''})`)
+    warnings.push(
+      `split DNS: names under ${r.domain} go to ${serverSpecs(r).join(', ')} (resolver #${r.number}${r.interfaceName ? `, ${r.interfaceName}` : ''})`
+    )
   }
 
   return {

@@ -95,7 +95,9 @@ function parseJsonText(text: string, what: string): unknown {
   try {
     return JSON.parse(clean)
   } catch (error) {
-    throw new WindowsConfigParseError(`${what}: output is not JSON (${error instanceof Error ? error.message : String(error)}). Was it run with "| ConvertTo-Json"?`)
+    throw new WindowsConfigParseError(
+      `${what}: output is not JSON (${error instanceof Error ? error.message : String(error)}). Was it run with "| ConvertTo-Json"?`
+    )
   }
 }
 
@@ -114,7 +116,9 @@ function parseEntries<T extends z.ZodType>(text: string, schema: T, what: string
   return asEntries(parseJsonText(text, what)).map((entry, i) => {
     const result = schema.safeParse(entry)
     if (!result.success) {
-      throw new WindowsConfigParseError(`${what}: entry ${i + 1} has an unexpected shape: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`)
+      throw new WindowsConfigParseError(
+        `${what}: entry ${i + 1} has an unexpected shape: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`
+      )
     }
     return result.data
   })
@@ -195,12 +199,16 @@ export function parsePrimarySuffixJson(text: string): WindowsPrimarySuffix {
   const policy = e.PolicyPrimaryDnsSuffix || e.PrimaryDnsSuffix
   if (policy !== '') {
     if (current !== '' && current.toLowerCase() !== policy.toLowerCase()) {
-      warnings.push(`Group Policy sets the primary DNS suffix to "${policy}" (the TCP/IP setting says "${current}"); using the policy value`)
+      warnings.push(
+        `Group Policy sets the primary DNS suffix to "${policy}" (the TCP/IP setting says "${current}"); using the policy value`
+      )
     }
     return { suffix: policy, warnings }
   }
   if (configured !== '' && configured.toLowerCase() !== current.toLowerCase()) {
-    warnings.push(`the primary DNS suffix was changed to "${configured}" but takes effect after a restart; using the current "${current || '(none)'}"`)
+    warnings.push(
+      `the primary DNS suffix was changed to "${configured}" but takes effect after a restart; using the current "${current || '(none)'}"`
+    )
   }
   return { suffix: current, warnings }
 }
@@ -256,7 +264,10 @@ export function windowsResolverConfig(inputs: WindowsDnsInputs): OsResolverConfi
       servers.push(address)
     }
   }
-  if (placeholders > 0) warnings.push(`ignored ${placeholders} fec0:0:0:ffff::1/2/3 placeholder address(es): Windows lists them when no IPv6 DNS server is configured`)
+  if (placeholders > 0)
+    warnings.push(
+      `ignored ${placeholders} fec0:0:0:ffff::1/2/3 placeholder address(es): Windows lists them when no IPv6 DNS server is configured`
+    )
   if (servers.length === 0) warnings.push('no DNS server is configured on any interface')
 
   const domains: string[] = []
@@ -264,11 +275,19 @@ export function windowsResolverConfig(inputs: WindowsDnsInputs): OsResolverConfi
     warnings.push(...primary.warnings)
     appendUniqueDomains(domains, [primary.suffix])
   }
-  appendUniqueDomains(domains, clients.map((c) => c.connectionSpecificSuffix))
-  appendUniqueDomains(domains, clients.flatMap((c) => c.connectionSpecificSuffixSearchList))
+  appendUniqueDomains(
+    domains,
+    clients.map((c) => c.connectionSpecificSuffix)
+  )
+  appendUniqueDomains(
+    domains,
+    clients.flatMap((c) => c.connectionSpecificSuffixSearchList)
+  )
   if (global) appendUniqueDomains(domains, global.suffixSearchList)
   if (domains.length === 0) {
-    warnings.push('no primary DNS suffix, connection-specific suffix or suffix search list: Windows KMS clients in this state are reported not to query DNS at all (error 0x8007007B); set a primary DNS suffix or give the domain to search explicitly')
+    warnings.push(
+      'no primary DNS suffix, connection-specific suffix or suffix search list: Windows KMS clients in this state are reported not to query DNS at all (error 0x8007007B); set a primary DNS suffix or give the domain to search explicitly'
+    )
   }
 
   return {

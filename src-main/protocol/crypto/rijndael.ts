@@ -121,12 +121,7 @@ export function expandKey(key: Uint8Array, options: ExpandKeyOptions = {}): Rijn
     let t = w[i - 1]!
     if (i % nk === 0) {
       // RotWord then SubWord, then Rcon into the first byte.
-      t =
-        ((SBOX[(t >>> 16) & 0xff]! << 24) |
-          (SBOX[(t >>> 8) & 0xff]! << 16) |
-          (SBOX[t & 0xff]! << 8) |
-          SBOX[t >>> 24]!) ^
-        (rcon << 24)
+      t = ((SBOX[(t >>> 16) & 0xff]! << 24) | (SBOX[(t >>> 8) & 0xff]! << 16) | (SBOX[t & 0xff]! << 8) | SBOX[t >>> 24]!) ^ (rcon << 24)
       rcon = xtime(rcon)
     }
     w[i] = (w[i - nk]! ^ t) >>> 0
@@ -146,9 +141,7 @@ export function expandKey(key: Uint8Array, options: ExpandKeyOptions = {}): Rijn
   for (let r = 1; r < rounds; r++) {
     for (let j = 0; j < 4; j++) {
       const x = w[4 * (rounds - r) + j]!
-      d[4 * r + j] =
-        (TD0[SBOX[x >>> 24]!]! ^ TD1[SBOX[(x >>> 16) & 0xff]!]! ^ TD2[SBOX[(x >>> 8) & 0xff]!]! ^ TD3[SBOX[x & 0xff]!]!) >>>
-        0
+      d[4 * r + j] = (TD0[SBOX[x >>> 24]!]! ^ TD1[SBOX[(x >>> 16) & 0xff]!]! ^ TD2[SBOX[(x >>> 8) & 0xff]!]! ^ TD3[SBOX[x & 0xff]!]!) >>> 0
     }
   }
   return { rounds, encKeys: w, decKeys: d }
@@ -211,9 +204,12 @@ function encryptState(s: RijndaelSchedule): void {
   }
   // Last round: SubBytes + ShiftRows, no MixColumns.
   state[0] = ((SBOX[s0 >>> 24]! << 24) | (SBOX[(s1 >>> 16) & 0xff]! << 16) | (SBOX[(s2 >>> 8) & 0xff]! << 8) | SBOX[s3 & 0xff]!) ^ k[ki]!
-  state[1] = ((SBOX[s1 >>> 24]! << 24) | (SBOX[(s2 >>> 16) & 0xff]! << 16) | (SBOX[(s3 >>> 8) & 0xff]! << 8) | SBOX[s0 & 0xff]!) ^ k[ki + 1]!
-  state[2] = ((SBOX[s2 >>> 24]! << 24) | (SBOX[(s3 >>> 16) & 0xff]! << 16) | (SBOX[(s0 >>> 8) & 0xff]! << 8) | SBOX[s1 & 0xff]!) ^ k[ki + 2]!
-  state[3] = ((SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 0xff]! << 16) | (SBOX[(s1 >>> 8) & 0xff]! << 8) | SBOX[s2 & 0xff]!) ^ k[ki + 3]!
+  state[1] =
+    ((SBOX[s1 >>> 24]! << 24) | (SBOX[(s2 >>> 16) & 0xff]! << 16) | (SBOX[(s3 >>> 8) & 0xff]! << 8) | SBOX[s0 & 0xff]!) ^ k[ki + 1]!
+  state[2] =
+    ((SBOX[s2 >>> 24]! << 24) | (SBOX[(s3 >>> 16) & 0xff]! << 16) | (SBOX[(s0 >>> 8) & 0xff]! << 8) | SBOX[s1 & 0xff]!) ^ k[ki + 2]!
+  state[3] =
+    ((SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 0xff]! << 16) | (SBOX[(s1 >>> 8) & 0xff]! << 8) | SBOX[s2 & 0xff]!) ^ k[ki + 3]!
 }
 
 /** Decrypts `state` in place with the (equivalent inverse cipher) decryption round keys of `s`. */
@@ -235,10 +231,18 @@ function decryptState(s: RijndaelSchedule): void {
     s3 = t3
     ki += 4
   }
-  state[0] = ((INV_SBOX[s0 >>> 24]! << 24) | (INV_SBOX[(s3 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s2 >>> 8) & 0xff]! << 8) | INV_SBOX[s1 & 0xff]!) ^ k[ki]!
-  state[1] = ((INV_SBOX[s1 >>> 24]! << 24) | (INV_SBOX[(s0 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s3 >>> 8) & 0xff]! << 8) | INV_SBOX[s2 & 0xff]!) ^ k[ki + 1]!
-  state[2] = ((INV_SBOX[s2 >>> 24]! << 24) | (INV_SBOX[(s1 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s0 >>> 8) & 0xff]! << 8) | INV_SBOX[s3 & 0xff]!) ^ k[ki + 2]!
-  state[3] = ((INV_SBOX[s3 >>> 24]! << 24) | (INV_SBOX[(s2 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s1 >>> 8) & 0xff]! << 8) | INV_SBOX[s0 & 0xff]!) ^ k[ki + 3]!
+  state[0] =
+    ((INV_SBOX[s0 >>> 24]! << 24) | (INV_SBOX[(s3 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s2 >>> 8) & 0xff]! << 8) | INV_SBOX[s1 & 0xff]!) ^
+    k[ki]!
+  state[1] =
+    ((INV_SBOX[s1 >>> 24]! << 24) | (INV_SBOX[(s0 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s3 >>> 8) & 0xff]! << 8) | INV_SBOX[s2 & 0xff]!) ^
+    k[ki + 1]!
+  state[2] =
+    ((INV_SBOX[s2 >>> 24]! << 24) | (INV_SBOX[(s1 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s0 >>> 8) & 0xff]! << 8) | INV_SBOX[s3 & 0xff]!) ^
+    k[ki + 2]!
+  state[3] =
+    ((INV_SBOX[s3 >>> 24]! << 24) | (INV_SBOX[(s2 >>> 16) & 0xff]! << 16) | (INV_SBOX[(s1 >>> 8) & 0xff]! << 8) | INV_SBOX[s0 & 0xff]!) ^
+    k[ki + 3]!
 }
 
 /** Encrypts the block at src[srcOff..+16] into dst[dstOff..+16] (they may overlap exactly). */

@@ -116,7 +116,8 @@ export interface BaseResponse {
 }
 
 export function encodeBaseResponse(v: BaseResponse): Uint8Array {
-  if (v.epid.length > EPID_MAX_LENGTH) throw new ProtocolEncodeError('KmsPID', `ePID of ${v.epid.length} characters exceeds ${EPID_MAX_LENGTH}`)
+  if (v.epid.length > EPID_MAX_LENGTH)
+    throw new ProtocolEncodeError('KmsPID', `ePID of ${v.epid.length} characters exceeds ${EPID_MAX_LENGTH}`)
   if (v.epid.includes('\0')) throw new ProtocolEncodeError('KmsPID', 'contains a NUL character')
   const pidSize = 2 * (v.epid.length + 1)
   const w = new ByteWriter(44 + pidSize)

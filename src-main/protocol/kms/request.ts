@@ -60,8 +60,7 @@ export interface ParsedKmsRequest {
 export type KmsRequestProblem = 'too-short' | 'unsupported-version' | 'minor-version' | 'padding' | 'inner-version' | 'v4-mac'
 
 export type KmsRequestParseResult =
-  | { ok: true; request: ParsedKmsRequest }
-  | { ok: false; problem: KmsRequestProblem; reason: string; hresult: number }
+  { ok: true; request: ParsedKmsRequest } | { ok: false; problem: KmsRequestProblem; reason: string; hresult: number }
 
 function reject(problem: KmsRequestProblem, reason: string): KmsRequestParseResult {
   return { ok: false, problem, reason, hresult: HRESULT.invalidData }

@@ -239,7 +239,14 @@ function verifyV5V6(checks: CheckList, request: BuiltKmsRequest, bytes: Uint8Arr
   const p = pt[pt.byteLength - 1]!
   let padOk = p >= 1 && p <= 16
   for (let i = pt.byteLength - p; padOk && i < pt.byteLength; i++) if (pt[i] !== p) padOk = false
-  if (!checks.check('padding', padOk, `decrypted response does not end in valid PKCS#7 padding (last byte 0x${p.toString(16).padStart(2, '0')})`, `${p} byte(s)`)) {
+  if (
+    !checks.check(
+      'padding',
+      padOk,
+      `decrypted response does not end in valid PKCS#7 padding (last byte 0x${p.toString(16).padStart(2, '0')})`,
+      `${p} byte(s)`
+    )
+  ) {
     return verdict(checks, undefined)
   }
   const body = pt.subarray(0, pt.byteLength - p)
@@ -275,7 +282,11 @@ function verifyV5V6(checks: CheckList, request: BuiltKmsRequest, bytes: Uint8Arr
     const xoredIvs = body.subarray(at, (at += 16))
     const hmacField = body.subarray(at, at + 16)
     decoded.hwid = copyBytes(hwid)
-    checks.check('xored-ivs', bytesEqual(xoredIvs, decryptedIv), () => `XoredIVs ${toHex(xoredIvs)} is not D(request IV) ${toHex(decryptedIv)}`)
+    checks.check(
+      'xored-ivs',
+      bytesEqual(xoredIvs, decryptedIv),
+      () => `XoredIVs ${toHex(xoredIvs)} is not D(request IV) ${toHex(decryptedIv)}`
+    )
     const message = body.subarray(0, at)
     const t = d.value.clientTime
     if (bytesEqual(v6Hmac(t, message, 0), hmacField)) {

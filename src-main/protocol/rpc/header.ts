@@ -49,10 +49,16 @@ export function checkRpcHeader(h: RpcHeader, maxFragLength: number): void {
   if (h.rpcVers !== 5) throw new ProtocolDecodeError('rpc_vers', 0, `RPC version ${h.rpcVers} is not 5`)
   if (h.rpcVersMinor !== 0) throw new ProtocolDecodeError('rpc_vers_minor', 1, `RPC minor version ${h.rpcVersMinor} is not 0`)
   if (h.drep !== DREP_LE_ASCII_IEEE) {
-    throw new ProtocolDecodeError('packed_drep', 4, `data representation 0x${h.drep.toString(16).padStart(8, '0')} is not little-endian/ASCII/IEEE (0x00000010)`)
+    throw new ProtocolDecodeError(
+      'packed_drep',
+      4,
+      `data representation 0x${h.drep.toString(16).padStart(8, '0')} is not little-endian/ASCII/IEEE (0x00000010)`
+    )
   }
-  if (h.fragLength < RPC_HEADER_LENGTH) throw new ProtocolDecodeError('frag_length', 8, `frag_length ${h.fragLength} is shorter than the 16-byte header`)
-  if (h.fragLength > maxFragLength) throw new ProtocolDecodeError('frag_length', 8, `frag_length ${h.fragLength} exceeds the limit of ${maxFragLength}`)
+  if (h.fragLength < RPC_HEADER_LENGTH)
+    throw new ProtocolDecodeError('frag_length', 8, `frag_length ${h.fragLength} is shorter than the 16-byte header`)
+  if (h.fragLength > maxFragLength)
+    throw new ProtocolDecodeError('frag_length', 8, `frag_length ${h.fragLength} exceeds the limit of ${maxFragLength}`)
 }
 
 /**

@@ -207,7 +207,21 @@ function decodeBindBody(r: ByteReader, common: RpcCommon, ptype: BindPdu['ptype'
     for (let j = 0; j < nSyn; j++) transferSyntaxes.push(readSyntax(r, `${f}.transfer_syntaxes[${j}]`))
     contexts.push({ contextId, reserved: elemReserved, abstractSyntax, transferSyntaxes })
   }
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype, maxXmitFrag, maxRecvFrag, assocGroupId, reserved, contexts, trailer: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype,
+    maxXmitFrag,
+    maxRecvFrag,
+    assocGroupId,
+    reserved,
+    contexts,
+    trailer: r.rest()
+  }
 }
 
 /** Alignment after sec_addr: pad so that n_results starts on a multiple of 4 from the start of the PDU. */
@@ -230,7 +244,23 @@ function decodeBindAckBody(r: ByteReader, common: RpcCommon, ptype: BindAckPdu['
     const f = `p_results[${i}]`
     results.push({ result: r.u16(`${f}.result`), reason: r.u16(`${f}.reason`), transferSyntax: readSyntax(r, `${f}.transfer_syntax`) })
   }
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype, maxXmitFrag, maxRecvFrag, assocGroupId, secAddr, secAddrPad, reserved, results, trailer: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype,
+    maxXmitFrag,
+    maxRecvFrag,
+    assocGroupId,
+    secAddr,
+    secAddrPad,
+    reserved,
+    results,
+    trailer: r.rest()
+  }
 }
 
 function decodeBindNakBody(r: ByteReader, common: RpcCommon): BindNakPdu {
@@ -242,7 +272,18 @@ function decodeBindNakBody(r: ByteReader, common: RpcCommon): BindNakPdu {
     versions = []
     for (let i = 0; i < n; i++) versions.push({ major: r.u8(`p_protocols[${i}].major`), minor: r.u8(`p_protocols[${i}].minor`) })
   }
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype: PTYPE.bindNak, rejectReason, versions, trailer: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype: PTYPE.bindNak,
+    rejectReason,
+    versions,
+    trailer: r.rest()
+  }
 }
 
 function decodeRequestBody(r: ByteReader, common: RpcCommon): RequestPdu {
@@ -251,7 +292,20 @@ function decodeRequestBody(r: ByteReader, common: RpcCommon): RequestPdu {
   const opnum = r.u16('opnum')
   let objectUuid: Guid | undefined
   if (common.pfcFlags & PFC.objectUuid) objectUuid = guidFromBytes(r.bytes(16, 'object'))
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype: PTYPE.request, allocHint, contextId, opnum, objectUuid, stub: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype: PTYPE.request,
+    allocHint,
+    contextId,
+    opnum,
+    objectUuid,
+    stub: r.rest()
+  }
 }
 
 function decodeResponseBody(r: ByteReader, common: RpcCommon): ResponsePdu {
@@ -259,7 +313,20 @@ function decodeResponseBody(r: ByteReader, common: RpcCommon): ResponsePdu {
   const contextId = r.u16('p_cont_id')
   const cancelCount = r.u8('cancel_count')
   const reserved = r.u8('reserved')
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype: PTYPE.response, allocHint, contextId, cancelCount, reserved, stub: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype: PTYPE.response,
+    allocHint,
+    contextId,
+    cancelCount,
+    reserved,
+    stub: r.rest()
+  }
 }
 
 function decodeFaultBody(r: ByteReader, common: RpcCommon): FaultPdu {
@@ -269,7 +336,22 @@ function decodeFaultBody(r: ByteReader, common: RpcCommon): FaultPdu {
   const reserved = r.u8('reserved')
   const status = r.u32('status')
   const reserved2 = r.remaining >= 4 ? r.u32('reserved') : undefined
-  return { rpcVers: common.rpcVers, rpcVersMinor: common.rpcVersMinor, pfcFlags: common.pfcFlags, drep: common.drep, authLength: common.authLength, callId: common.callId, ptype: PTYPE.fault, allocHint, contextId, cancelCount, reserved, status, reserved2, trailer: r.rest() }
+  return {
+    rpcVers: common.rpcVers,
+    rpcVersMinor: common.rpcVersMinor,
+    pfcFlags: common.pfcFlags,
+    drep: common.drep,
+    authLength: common.authLength,
+    callId: common.callId,
+    ptype: PTYPE.fault,
+    allocHint,
+    contextId,
+    cancelCount,
+    reserved,
+    status,
+    reserved2,
+    trailer: r.rest()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- encoding
@@ -332,7 +414,9 @@ export function encodePdu(pdu: RpcPdu): Uint8Array {
       w.u8(count(pdu.contexts.length, 255, 'n_context_elem'), 'n_context_elem')
       writeU24(w, pdu.reserved, 'reserved')
       for (const c of pdu.contexts) {
-        w.u16(c.contextId, 'p_cont_id').u8(count(c.transferSyntaxes.length, 255, 'n_transfer_syn'), 'n_transfer_syn').u8(c.reserved, 'reserved')
+        w.u16(c.contextId, 'p_cont_id')
+          .u8(count(c.transferSyntaxes.length, 255, 'n_transfer_syn'), 'n_transfer_syn')
+          .u8(c.reserved, 'reserved')
         writeSyntax(w, c.abstractSyntax, 'abstract_syntax')
         for (const t of c.transferSyntaxes) writeSyntax(w, t, 'transfer_syntax')
       }

@@ -89,7 +89,11 @@ export function verifyResponsePdu(pdu: Uint8Array, call: PendingCall): KmsCallOu
   if (decoded.reserved !== 0) problems.push(`reserved byte 0x${decoded.reserved.toString(16)}`)
   checks.check('pdu', problems.length === 0, `unexpected response header: ${problems.join(', ')}`)
   checks.check('call-id', decoded.callId === call.callId, `call_id ${decoded.callId} differs from the request's ${call.callId}`)
-  checks.check('context-id', decoded.contextId === call.contextId, `p_cont_id ${decoded.contextId} differs from the request's ${call.contextId}`)
+  checks.check(
+    'context-id',
+    decoded.contextId === call.contextId,
+    `p_cont_id ${decoded.contextId} differs from the request's ${call.contextId}`
+  )
   const stubLen = decoded.stub.byteLength
   checks.check(
     'alloc-hint',
@@ -106,9 +110,17 @@ export function verifyResponsePdu(pdu: Uint8Array, call: PendingCall): KmsCallOu
   }
   if (stub.kind === 'error') {
     const early = checks.firstFailure()
-    if (early) return { kind: 'verification-failed', failed: early.name, reason: early.detail, checks: checks.results, unverified: undefined, call }
+    if (early)
+      return { kind: 'verification-failed', failed: early.name, reason: early.detail, checks: checks.results, unverified: undefined, call }
     const info = describeHresult(stub.hresult)
-    return { kind: 'kms-error', hresult: stub.hresult, hresultText: formatHresult(stub.hresult), name: info.name, message: info.message, call }
+    return {
+      kind: 'kms-error',
+      hresult: stub.hresult,
+      hresultText: formatHresult(stub.hresult),
+      name: info.name,
+      message: info.message,
+      call
+    }
   }
   const ndrProblems: string[] = []
   if (stub.referentId !== FIRST_REFERENT_ID) ndrProblems.push(`referent id 0x${stub.referentId.toString(16)} (expected 0x20000)`)
@@ -122,7 +134,14 @@ export function verifyResponsePdu(pdu: Uint8Array, call: PendingCall): KmsCallOu
   const first = all.find((c) => c.status === 'fail')
   if (first || !kms.ok) {
     const f = first ?? { name: 'length' as const, detail: 'verification failed' }
-    return { kind: 'verification-failed', failed: f.name, reason: f.detail, checks: all, unverified: kms.ok ? kms.response : kms.unverified, call }
+    return {
+      kind: 'verification-failed',
+      failed: f.name,
+      reason: f.detail,
+      checks: all,
+      unverified: kms.ok ? kms.response : kms.unverified,
+      call
+    }
   }
   return {
     kind: 'response',

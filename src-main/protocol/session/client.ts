@@ -20,19 +20,20 @@ import { ProtocolDecodeError } from '../errors'
 import { buildKmsRequest, type BuiltKmsRequest } from '../kms/request'
 import type { BaseRequest } from '../kms/base'
 import type { RandomSource } from '../random'
-import {
-  BTFN_FEATURES_DEFAULT,
-  CONTEXT_RESULT,
-  DEFAULT_MAX_FRAG,
-  PFC,
-  PFC_FIRST_LAST,
-  PTYPE,
-  ncaStatusName
-} from '../rpc/constants'
+import { BTFN_FEATURES_DEFAULT, CONTEXT_RESULT, DEFAULT_MAX_FRAG, PFC, PFC_FIRST_LAST, PTYPE, ncaStatusName } from '../rpc/constants'
 import { formatHresult } from '../kms/hresult'
 import { checkRpcHeader, decodeRpcHeader } from '../rpc/header'
 import { encodeRequestStub, type NdrSyntax } from '../rpc/ndr'
-import { decodePdu, encodePdu, rpcCommon, type BindAckPdu, type BindPdu, type ContextElement, type ContextResult, type RpcPdu } from '../rpc/pdu'
+import {
+  decodePdu,
+  encodePdu,
+  rpcCommon,
+  type BindAckPdu,
+  type BindPdu,
+  type ContextElement,
+  type ContextResult,
+  type RpcPdu
+} from '../rpc/pdu'
 import { btfnSyntax, kmsContext, NDR32, NDR64, sameSyntax } from '../rpc/syntax'
 import { MAX_CLIENT_PDU_LENGTH, verifyResponsePdu, type KmsCallOutcome, type PendingCall } from './call-outcome'
 
@@ -127,7 +128,12 @@ export class KmsClientSession {
     }
     this.offers = offers
     this.st = 'binding'
-    return encodePdu(this.bindPdu(PTYPE.bind, offers.map((o) => o.element)))
+    return encodePdu(
+      this.bindPdu(
+        PTYPE.bind,
+        offers.map((o) => o.element)
+      )
+    )
   }
 
   private bindPdu(ptype: BindPdu['ptype'], contexts: ContextElement[]): BindPdu {
@@ -206,7 +212,8 @@ export class KmsClientSession {
       checkRpcHeader(decodeRpcHeader(pdu), MAX_CLIENT_PDU_LENGTH)
       return decodePdu(pdu)
     } catch (err) {
-      if (err instanceof ProtocolDecodeError) return this.fail({ kind: 'protocol-violation', field: err.field, offset: err.offset, message: err.message })
+      if (err instanceof ProtocolDecodeError)
+        return this.fail({ kind: 'protocol-violation', field: err.field, offset: err.offset, message: err.message })
       throw err
     }
   }
@@ -216,7 +223,12 @@ export class KmsClientSession {
     const d = this.decodeReply(pdu)
     if ('kind' in d) return d
     if (d.ptype === PTYPE.bindNak) {
-      return this.fail({ kind: 'bind-rejected', reason: 'bind_nak', message: `RPC bind failed: host sent bind_nak (reason ${d.rejectReason})`, results: undefined })
+      return this.fail({
+        kind: 'bind-rejected',
+        reason: 'bind_nak',
+        message: `RPC bind failed: host sent bind_nak (reason ${d.rejectReason})`,
+        results: undefined
+      })
     }
     if (d.ptype === PTYPE.fault) {
       const statusText = formatHresult(d.status)
@@ -224,10 +236,20 @@ export class KmsClientSession {
       return this.fail({ kind: 'rpc-fault', status: d.status, statusText, message: `RPC fault ${statusText}${name ? `: ${name}` : ''}` })
     }
     if (d.ptype !== want) {
-      return this.fail({ kind: 'protocol-violation', field: 'PTYPE', offset: 2, message: `PTYPE at offset 2: expected PDU type ${want}, got ${d.ptype}` })
+      return this.fail({
+        kind: 'protocol-violation',
+        field: 'PTYPE',
+        offset: 2,
+        message: `PTYPE at offset 2: expected PDU type ${want}, got ${d.ptype}`
+      })
     }
     if (d.callId !== this.bindCallId) {
-      return this.fail({ kind: 'protocol-violation', field: 'call_id', offset: 12, message: `call_id at offset 12: ${d.callId} differs from the bind's ${this.bindCallId}` })
+      return this.fail({
+        kind: 'protocol-violation',
+        field: 'call_id',
+        offset: 12,
+        message: `call_id at offset 12: ${d.callId} differs from the bind's ${this.bindCallId}`
+      })
     }
     return d
   }
@@ -287,7 +309,12 @@ export class KmsClientSession {
     const resp = this.bindReplyOf(pdu, PTYPE.alterContextResp)
     if ('kind' in resp) return resp
     if (resp.results.length !== 1) {
-      return this.fail({ kind: 'protocol-violation', field: 'n_results', offset: 26 + resp.secAddr.byteLength + resp.secAddrPad.byteLength, message: `alter_context_resp has ${resp.results.length} results for 1 context` })
+      return this.fail({
+        kind: 'protocol-violation',
+        field: 'n_results',
+        offset: 26 + resp.secAddr.byteLength + resp.secAddrPad.byteLength,
+        message: `alter_context_resp has ${resp.results.length} results for 1 context`
+      })
     }
     const res = resp.results[0]!
     if (res.result === CONTEXT_RESULT.acceptance && sameSyntax(res.transferSyntax, NDR32)) this.ndr32Ctx = 0

@@ -107,7 +107,6 @@ export class BindReplyCache {
   }
 }
 
-
 /** A valid KMS request waiting for the embedding host's decision. */
 export interface KmsCall {
   callId: number
@@ -163,7 +162,8 @@ export class KmsHostSession {
       checkRpcHeader(h, this.opts.maxPduLength)
       if (h.fragLength !== pdu.byteLength) return close(`frag_length ${h.fragLength} does not match the PDU size ${pdu.byteLength}`)
       if (h.authLength !== 0) return close(`auth_length ${h.authLength}: KMS uses no RPC authentication`)
-      if ((h.pfcFlags & PFC_FIRST_LAST) !== PFC_FIRST_LAST) return close(`fragmented PDU (pfc_flags 0x${h.pfcFlags.toString(16)}) is not supported`)
+      if ((h.pfcFlags & PFC_FIRST_LAST) !== PFC_FIRST_LAST)
+        return close(`fragmented PDU (pfc_flags 0x${h.pfcFlags.toString(16)}) is not supported`)
       if (h.ptype !== PTYPE.bind && h.ptype !== PTYPE.alterContext && h.ptype !== PTYPE.request) {
         return close(`PDU type ${h.ptype} is not one a KMS client sends`)
       }
