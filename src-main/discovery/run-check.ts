@@ -23,8 +23,8 @@ import { createKmsProbe, type KmsAnswerSummary } from './kms-probe'
 import { formatHostPort, type Probe } from './probe'
 import type { TraceEntry } from './trace'
 
-export type CheckStatus = 'ok' | 'warning' | 'critical' | 'unknown'
-const CHECK_EXIT: Readonly<Record<CheckStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
+export type MonitoringStatus = 'ok' | 'warning' | 'critical' | 'unknown'
+const CHECK_EXIT: Readonly<Record<MonitoringStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
 
 export interface CheckOptions extends Omit<ClientFlowOptions, 'applicationId' | 'application' | 'product'> {
   /** Product name (exact or unique part) or SKU GUID; default `defaultSkuId`, else the catalog's default. */
@@ -60,7 +60,7 @@ export interface CheckProductView {
 }
 
 export interface CheckReport {
-  readonly status: CheckStatus
+  readonly status: MonitoringStatus
   readonly exitCode: 0 | 1 | 2 | 3
   /** `KMS OK - kms01.example.test:1688 count=50/25 ePID=… rtt=12ms`: always one line without `|` (values from the network are made inert) */
   readonly statusLine: string
@@ -202,7 +202,7 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
     message: 'no verified answer'
   }
   const unknown = failure.kind === 'no-dns-servers' || failure.kind === 'no-domains' || failure.kind === 'cancelled'
-  const status: CheckStatus = unknown ? 'unknown' : 'critical'
+  const status: MonitoringStatus = unknown ? 'unknown' : 'critical'
   const inner = failure.inner ? ` [${failure.inner.code} ${failure.inner.summary}]` : ''
   return {
     status,

@@ -56,7 +56,7 @@ export class LabHostConnection {
   private paused = false
   private draining = false
   private peerEnded = false
-  private st: ConnectionState = 'open'
+  private connectionState: ConnectionState = 'open'
   /** a bad frame header after whole PDUs in the same chunk: those PDUs are answered first, then the connection closes */
   private framingError: Error | undefined
   /** set once, by whatever closed the connection first */
@@ -79,7 +79,7 @@ export class LabHostConnection {
   }
 
   get state(): ConnectionState {
-    return this.st
+    return this.connectionState
   }
 
   /** In the middle of an exchange: part of a PDU received, PDUs queued, or a call being answered. */
@@ -88,7 +88,7 @@ export class LabHostConnection {
   }
 
   receive(chunk: Uint8Array): void {
-    if (this.st !== 'open' || this.framingError) return
+    if (this.connectionState !== 'open' || this.framingError) return
     let pdus: Uint8Array[]
     try {
       pdus = this.framer.push(chunk)
@@ -109,13 +109,13 @@ export class LabHostConnection {
   /** The client half-closed: finish what was received, then close. */
   endOfInput(): void {
     this.peerEnded = true
-    if (this.st === 'open' && !this.busy && this.queueHead >= this.queue.length) this.settle()
+    if (this.connectionState === 'open' && !this.busy && this.queueHead >= this.queue.length) this.settle()
   }
 
   /** The deadline passed. */
   expire(): void {
-    if (this.st === 'closed') return
-    if (this.st === 'closing') {
+    if (this.connectionState === 'closed') return
+    if (this.connectionState === 'closing') {
       // We ended our side but the client never closed its own: stop waiting.
       this.abort(this.closeReason ?? 'idle', this.closeDetail)
       return
@@ -127,15 +127,15 @@ export class LabHostConnection {
   /** Graceful stop: close when the current exchange (if any) is done. */
   drain(): void {
     this.draining = true
-    if (this.st === 'open' && !this.inFlight) this.finish('stopping', 'host stopping')
+    if (this.connectionState === 'open' && !this.inFlight) this.finish('stopping', 'host stopping')
   }
 
   /** Closes at once (socket destroyed, nothing more sent). */
   abort(reason: LabHostCloseReason, detail: string): void {
-    if (this.st === 'closed') return
+    if (this.connectionState === 'closed') return
     this.closeReason ??= reason
     if (this.closeDetail === '') this.closeDetail = detail
-    this.st = 'closed'
+    this.connectionState = 'closed'
     this.queue = []
     this.queueHead = 0
     this.deadline.stop()
@@ -154,10 +154,10 @@ export class LabHostConnection {
 
   /** Ends our side after the written replies; the deadline still bounds how long we wait for the client. */
   private finish(reason: LabHostCloseReason, detail: string): void {
-    if (this.st !== 'open') return
+    if (this.connectionState !== 'open') return
     this.closeReason ??= reason
     if (this.closeDetail === '') this.closeDetail = detail
-    this.st = 'closing'
+    this.connectionState = 'closing'
     this.deadline.restart()
     try {
       this.transport.end()
@@ -167,7 +167,7 @@ export class LabHostConnection {
   }
 
   private pump(): void {
-    while (this.st === 'open' && this.queueHead < this.queue.length) {
+    while (this.connectionState === 'open' && this.queueHead < this.queue.length) {
       const pdu = this.queue[this.queueHead++]!
       if (++this.pdus > this.options.maxPdusPerConnection) {
         this.abort('pdu-limit', `more than ${this.options.maxPdusPerConnection} PDUs on one connection`)
@@ -227,7 +227,7 @@ export class LabHostConnection {
       }
       this.transport.write(step.reply)
     }
-    if (this.st !== 'open') return
+    if (this.connectionState !== 'open') return
     this.queue = []
     this.queueHead = 0
     if (this.paused) {
@@ -242,7 +242,7 @@ export class LabHostConnection {
     pending.then(
       (reply) => {
         this.busy = false
-        if (this.st !== 'open') return
+        if (this.connectionState !== 'open') return
         this.transport.write(reply)
         this.pump()
       },

@@ -227,7 +227,7 @@ export class LabHost {
   private readonly maxPdusPerConnection: number
   private readonly drainTimeoutMs: number
   private readonly purgeIntervalMs: number
-  private st: LabHostState = 'stopped'
+  private hostState: LabHostState = 'stopped'
   private servers: Server[] = []
   private bound: LabHostAddress[] = []
   private readonly connections = new Set<LabHostConnection>()
@@ -306,7 +306,7 @@ export class LabHost {
   }
 
   get state(): LabHostState {
-    return this.st
+    return this.hostState
   }
 
   /** The addresses actually bound (real ports), empty unless running. */
@@ -327,7 +327,7 @@ export class LabHost {
   /** A snapshot (copies; safe to keep or send over IPC). */
   status(): LabHostStatus {
     return {
-      state: this.st,
+      state: this.hostState,
       addresses: this.addresses,
       startedAtMs: this.startedAtMs,
       countMode: this.countMode === 'real' ? 'real' : { fixed: this.countMode.fixed },
@@ -351,8 +351,8 @@ export class LabHost {
    * with the bound addresses. If any address fails, nothing stays open and LabHostListenError is thrown.
    */
   async start(): Promise<LabHostAddress[]> {
-    if (this.st !== 'stopped') throw new Error(`start() while ${this.st}`)
-    this.st = 'starting'
+    if (this.hostState !== 'stopped') throw new Error(`start() while ${this.hostState}`)
+    this.hostState = 'starting'
     // counters describe the current run
     resetCounters(this.counters)
     try {
@@ -378,7 +378,7 @@ export class LabHost {
       await this.closeServers()
       await this.closeLog()
       this.bound = []
-      this.st = 'stopped'
+      this.hostState = 'stopped'
       throw err
     }
     if (!this.options.ledger) {
@@ -386,7 +386,7 @@ export class LabHost {
       this.purgeTimer.unref()
     }
     this.startedAtMs = this.now()
-    this.st = 'running'
+    this.hostState = 'running'
     this.emitter.emit('started', { addresses: this.addresses })
     for (const a of this.bound) {
       // a worker's sockets are the owner's, which has already warned
@@ -405,7 +405,7 @@ export class LabHost {
    * then close the rest, the listeners and (if we opened it) the client log. Safe to call repeatedly.
    */
   stop(): Promise<void> {
-    if (this.st === 'stopped') return Promise.resolve()
+    if (this.hostState === 'stopped') return Promise.resolve()
     if (this.stopping) return this.stopping
     this.stopping = this.stopNow().finally(() => {
       this.stopping = undefined
@@ -414,9 +414,9 @@ export class LabHost {
   }
 
   private async stopNow(): Promise<void> {
-    while (this.st === 'starting') await new Promise((resolve) => setImmediate(resolve))
-    if (this.st === 'stopped') return
-    this.st = 'stopping'
+    while (this.hostState === 'starting') await new Promise((resolve) => setImmediate(resolve))
+    if (this.hostState === 'stopped') return
+    this.hostState = 'stopping'
     const serversClosed = this.closeServers()
     // Workers drain like this process does; the log stays open until they have finished (they store through it).
     const workersStopped = this.pool?.stop(this.drainTimeoutMs + 5000)
@@ -454,7 +454,7 @@ export class LabHost {
     await this.closeLog()
     this.bound = []
     this.startedAtMs = null
-    this.st = 'stopped'
+    this.hostState = 'stopped'
     this.emitter.emit('stopped', { drained: !timedOut, abandoned, counters: copyCounters(this.counters) })
   }
 
@@ -608,7 +608,7 @@ export class LabHost {
   acceptTransport(t: LabHostTransport, localPort?: number): void {
     // Errors after this point belong to this connection alone.
     t.on('error', () => undefined)
-    if (this.st !== 'running' || !this.responder) {
+    if (this.hostState !== 'running' || !this.responder) {
       this.refuse(t, 'stopping')
       return
     }

@@ -75,7 +75,7 @@ export class LabHostWorkerPool {
   /** per slot: when its worker was last restarted (epoch ms) */
   private readonly restarts = new Map<number, number[]>()
 
-  private constructor(private readonly o: PoolOptions) {}
+  private constructor(private readonly options: PoolOptions) {}
 
   /**
    * Forks the workers, hands them the listening servers and waits until each is serving. Throws (with every worker
@@ -96,7 +96,7 @@ export class LabHostWorkerPool {
 
   /** Forks the worker for slot `index` (replacing a dead one); resolves when it serves. */
   private spawn(index: number): Promise<void> {
-    const spec = this.o.workers
+    const spec = this.options.workers
     const child = fork(spec.script, [], {
       execArgv: spec.execArgv ?? [],
       serialization: 'json',
@@ -117,14 +117,14 @@ export class LabHostWorkerPool {
     else this.workers[slot] = worker
     child.on('error', () => undefined)
     const started = this.attach(worker, spec.startTimeoutMs ?? 10_000)
-    for (const { server, address } of this.o.servers) this.send(worker, { t: 'server', address }, server)
-    this.send(worker, { t: 'init', index, ...this.o.init })
+    for (const { server, address } of this.options.servers) this.send(worker, { t: 'server', address }, server)
+    this.send(worker, { t: 'init', index, ...this.options.init })
     return started
   }
 
   /** A worker died while the host runs: report it, and replace it unless it keeps dying. */
   private replace(w: Worker, how: string): void {
-    this.o.emitter.emit('error', {
+    this.options.emitter.emit('error', {
       scope: 'server',
       message: `lab-host worker ${w.index} (pid ${w.child.pid}) exited unexpectedly (${how}); the other processes keep serving`
     })
@@ -133,7 +133,7 @@ export class LabHostWorkerPool {
     const now = Date.now()
     const recent = (this.restarts.get(w.index) ?? []).filter((t) => now - t < RESTART_WINDOW_MS)
     if (recent.length >= MAX_RESTARTS) {
-      this.o.emitter.emit('warning', {
+      this.options.emitter.emit('warning', {
         code: 'worker',
         message: `lab-host worker ${w.index} died ${MAX_RESTARTS + 1} times within a minute; not restarting it`
       })
@@ -143,11 +143,11 @@ export class LabHostWorkerPool {
     this.spawn(w.index).then(
       () => {
         const pid = this.workers.find((x) => x.index === w.index)?.child.pid
-        this.o.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} restarted (pid ${pid})` })
+        this.options.emitter.emit('warning', { code: 'worker', message: `lab-host worker ${w.index} restarted (pid ${pid})` })
       },
       (err: unknown) => {
         if (!this.stopping)
-          this.o.emitter.emit('error', {
+          this.options.emitter.emit('error', {
             scope: 'server',
             message: `lab-host worker ${w.index} could not be restarted: ${err instanceof Error ? err.message : String(err)}`
           })
@@ -164,7 +164,7 @@ export class LabHostWorkerPool {
 
   /** Tells the workers which events to forward from now on. */
   forward(names: LabHostEventName[]): void {
-    this.o.init.forward = names
+    this.options.init.forward = names
     for (const w of this.workers) if (w.alive) this.send(w, { t: 'forward', names })
   }
 
@@ -205,7 +205,7 @@ export class LabHostWorkerPool {
 
   /** Wires one worker's messages; resolves when it is serving. */
   private attach(w: Worker, startTimeoutMs: number): Promise<void> {
-    const ledger = this.o.ledger
+    const ledger = this.options.ledger
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`lab-host worker ${w.index} did not start within ${startTimeoutMs} ms`)),
@@ -234,7 +234,7 @@ export class LabHostWorkerPool {
             if (Array.isArray(m.items)) for (const [id, request] of m.items) this.store(w, ledger, id, request)
             return
           case 'events':
-            if (Array.isArray(m.events)) for (const [name, payload] of m.events) this.o.emitter.emit(name, payload as never)
+            if (Array.isArray(m.events)) for (const [name, payload] of m.events) this.options.emitter.emit(name, payload as never)
             return
           case 'counters':
           case 'stopped':

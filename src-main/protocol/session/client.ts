@@ -88,7 +88,7 @@ interface Offer {
 
 export class KmsClientSession {
   private readonly opts: Required<KmsClientSessionOptions>
-  private st: ClientSessionState = 'idle'
+  private sessionState: ClientSessionState = 'idle'
   private offers: Offer[] = []
   private nextCallId: number
   private requestsSent = 0
@@ -115,19 +115,19 @@ export class KmsClientSession {
   }
 
   get state(): ClientSessionState {
-    return this.st
+    return this.sessionState
   }
 
   /** The bind PDU that opens the conversation. */
   bind(): Uint8Array {
-    if (this.st !== 'idle') throw new Error(`bind() in state ${this.st}`)
+    if (this.sessionState !== 'idle') throw new Error(`bind() in state ${this.sessionState}`)
     const offers: Offer[] = [{ contextId: 0, syntax: 'ndr32', element: kmsContext(0, NDR32) }]
     if (this.opts.offerNdr64) offers.push({ contextId: offers.length, syntax: 'ndr64', element: kmsContext(offers.length, NDR64) })
     if (this.opts.offerBtfn) {
       offers.push({ contextId: offers.length, syntax: 'btfn', element: kmsContext(offers.length, btfnSyntax(BTFN_FEATURES_DEFAULT)) })
     }
     this.offers = offers
-    this.st = 'binding'
+    this.sessionState = 'binding'
     return encodePdu(
       this.bindPdu(
         PTYPE.bind,
@@ -155,7 +155,7 @@ export class KmsClientSession {
    * Only valid in state `ready`.
    */
   request(base: BaseRequest, random: RandomSource): Uint8Array {
-    if (this.st !== 'ready') throw new Error(`request() in state ${this.st}`)
+    if (this.sessionState !== 'ready') throw new Error(`request() in state ${this.sessionState}`)
     const useNdr64 = this.ndr32Ctx === undefined || (this.requestsSent > 0 && this.opts.ndr64AfterFirst && this.ndr64Ctx !== undefined)
     const contextId = useNdr64 ? this.ndr64Ctx! : this.ndr32Ctx!
     const syntax: NdrSyntax = useNdr64 ? 'ndr64' : 'ndr32'
@@ -174,13 +174,13 @@ export class KmsClientSession {
     this.nextCallId = (this.nextCallId + 1) >>> 0
     this.requestsSent++
     this.pending = { callId, contextId, syntax, request: built }
-    this.st = 'awaiting-response'
+    this.sessionState = 'awaiting-response'
     return pdu
   }
 
   /** Feeds one whole PDU from the host (use PduFramer to split the stream). */
   receive(pdu: Uint8Array): ClientStep {
-    switch (this.st) {
+    switch (this.sessionState) {
       case 'binding':
         return this.onBindReply(pdu)
       case 'altering':
@@ -189,7 +189,7 @@ export class KmsClientSession {
         const call = this.pending!
         this.pending = undefined
         const outcome = verifyResponsePdu(pdu, call)
-        this.st = outcome.kind === 'protocol-violation' ? 'failed' : 'ready'
+        this.sessionState = outcome.kind === 'protocol-violation' ? 'failed' : 'ready'
         return { kind: 'result', outcome }
       }
       default:
@@ -197,13 +197,13 @@ export class KmsClientSession {
           kind: 'protocol-violation',
           field: 'PTYPE',
           offset: 2,
-          message: `unexpected PDU from the host while ${this.st === 'ready' ? 'no call is pending' : `in state ${this.st}`}`
+          message: `unexpected PDU from the host while ${this.sessionState === 'ready' ? 'no call is pending' : `in state ${this.sessionState}`}`
         })
     }
   }
 
   private fail(error: ClientSessionError): ClientStep {
-    this.st = 'failed'
+    this.sessionState = 'failed'
     return { kind: 'failed', error }
   }
 
@@ -301,7 +301,7 @@ export class KmsClientSession {
         results: ack.results
       })
     }
-    this.st = 'altering'
+    this.sessionState = 'altering'
     return { kind: 'send', pdu: encodePdu(this.bindPdu(PTYPE.alterContext, [kmsContext(0, NDR32)])) }
   }
 
@@ -323,7 +323,7 @@ export class KmsClientSession {
   }
 
   private bound(altered: boolean): ClientStep {
-    this.st = 'ready'
+    this.sessionState = 'ready'
     const first = this.ndr32Ctx ?? this.ndr64Ctx!
     return {
       kind: 'bound',
