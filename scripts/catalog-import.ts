@@ -385,6 +385,8 @@ export interface LegacyData {
 /** `src-main/data/catalog-aliases.json`: extra names per SKU GUID. */
 export interface AliasFile {
   skus: Record<string, string[]>
+  /** KMS IDs a key also activates, where the database names one it does not define (by CSVLK ID) */
+  csvlkActivates?: Record<string, string[]>
 }
 
 export interface CatalogFile extends CatalogData {
@@ -442,6 +444,9 @@ function windows11Names(name: string): string[] {
   const m = /^Windows 10\/11 (.+)$/.exec(name)
   return m ? [`Windows 10 ${m[1]}`, `Windows 11 ${m[1]}`] : []
 }
+
+/** The Windows application ID: its keys split into server and client lines. */
+const WINDOWS_APP_ID = '55c92734-d682-4d71-983e-d6ec3f16059f'
 
 const PREVIEW_NAME = /\b(preview|pre-release|beta)\b/i
 
@@ -507,6 +512,7 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
     iniName: c.iniName,
     epid: c.epid,
     activates: c.activates,
+    covers: [],
     invalidWinBuild: c.invalidWinBuild,
     hostBuilds: epidBuilds.filter((_, i) => !c.invalidWinBuild.includes(i)).sort((x, y) => y - x)
   }))
@@ -573,6 +579,43 @@ export function buildCatalog(db: KmsDatabase, legacy: LegacyData, aliasFile: Ali
     for (const k of c.activates)
       if (!kmsById.has(k))
         notes.push(`CsvlkItem "${c.name}" activates KMS ID ${k}, which neither the database nor products.json defines (kept in its list)`)
+  }
+
+  // Coverage (docs/product-catalog.md, "Which host keys cover what"): the database lists, per key, the KMS IDs that
+  // key added; a host with a newer key also serves what the older keys of its line served. Lines: per application;
+  // Windows keys split into server keys (a Windows Server host serves servers and clients) and client keys (a
+  // Windows client host serves clients only), and the China Government key stands alone. Retail and preview KMS
+  // IDs are never served. The hand-kept file may add KMS IDs to a key where the database names one it does not define.
+  const kmsAppOf = (kmsId: Guid): Guid | undefined => kmsById.get(kmsId)?.applicationId
+  const extraActivates = (c: Csvlk): Guid[] => (c.id === null ? [] : (aliasFile.csvlkActivates?.[c.id] ?? []))
+  const lineOf = (c: Csvlk): string => {
+    const app = [...c.activates, ...extraActivates(c)].map(kmsAppOf).find((a) => a !== undefined) ?? 'unknown'
+    const kind = /china government/i.test(c.name) ? 'china-gov' : /server/i.test(c.name) ? 'server' : 'client'
+    return app === WINDOWS_APP_ID ? `windows-${kind}` : app
+  }
+  const servable = (kmsId: Guid): boolean => {
+    const k = kmsById.get(kmsId)
+    return k !== undefined && !k.isRetail && !k.isPreview
+  }
+  // by release date; where a key has none, by the database's order, which lists every line newest first (so
+  // between lines, an undated key inherits nothing)
+  const olderOrSame = (older: Csvlk, newer: Csvlk, sameLine: boolean): boolean =>
+    older.releaseDateUtc !== null && newer.releaseDateUtc !== null
+      ? older.releaseDateUtc <= newer.releaseDateUtc
+      : sameLine && csvlks.indexOf(older) > csvlks.indexOf(newer)
+  for (const c of csvlks) {
+    const line = lineOf(c)
+    const inherits = (other: Csvlk): boolean =>
+      other !== c &&
+      !other.isLab &&
+      !other.isPreview &&
+      (lineOf(other) === line
+        ? olderOrSame(other, c, true)
+        : line === 'windows-server' && lineOf(other) === 'windows-client' && olderOrSame(other, c, false))
+    const covered = new Set<Guid>([...c.activates, ...extraActivates(c)].filter(servable))
+    for (const other of csvlks)
+      if (inherits(other)) for (const k of [...other.activates, ...extraActivates(other)]) if (servable(k)) covered.add(k)
+    c.covers = kmsCountedIds.filter((k) => covered.has(k.guid)).map((k) => k.guid)
   }
 
   // SKUs: the older ones in vlmcs list order (names kept), then the database's new ones

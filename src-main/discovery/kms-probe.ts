@@ -4,7 +4,7 @@
  * a health check must not "charge" a host with random CMIDs).
  */
 import { formatHwid, productCatalog } from '../protocol'
-import { describeEpid, hostAnswerWarnings } from '../kms-client/answer-analysis'
+import { describeEpid, hostAnswerWarnings, hostKeyFinding, type HostKeyFinding } from '../kms-client/answer-analysis'
 import {
   isKmsQueryError,
   queryKmsHost,
@@ -43,6 +43,8 @@ export interface KmsAnswerSummary {
   readonly bindMs?: number
   /** Verification checks that passed with a warning. */
   readonly warnings: readonly string[]
+  /** The host key the ePID names and whether it serves the product (null when the ePID is not well-formed). */
+  readonly hostKey: HostKeyFinding | null
 }
 
 export interface KmsProbeOptions {
@@ -83,7 +85,8 @@ export function createKmsProbe(options: KmsProbeOptions): Probe<KmsAnswerSummary
         rttMs: exchange.rttMs,
         ...(result.timing.connectMs !== undefined ? { connectMs: result.timing.connectMs } : {}),
         ...(result.timing.bindMs !== undefined ? { bindMs: result.timing.bindMs } : {}),
-        warnings: hostAnswerWarnings(options.request.identity.kmsId, result, catalog)
+        warnings: hostAnswerWarnings(options.request.identity.kmsId, result, catalog),
+        hostKey: exchange.response.epidParts ? hostKeyFinding(exchange.response.epidParts, options.request.identity.kmsId, catalog) : null
       }
       return { kind: 'verified', answer: summary, rttMs: exchange.rttMs }
     } catch (error) {

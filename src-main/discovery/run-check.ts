@@ -10,6 +10,7 @@
  *   UNKNOWN  3  the check could not run as configured: no DNS server or no DNS domain on this machine,
  *               cancelled; bad options are thrown as DiscoveryConfigError (the CLI also exits 3)
  */
+import { neededKeyAdvice } from '../kms-client/answer-analysis'
 import { monitoringText } from '../common/inert-text'
 import { formatMs } from '../common/format'
 import { hostname } from 'node:os'
@@ -75,6 +76,8 @@ export interface CheckReport {
   /** The Windows code a client would report (0xC004F038 for WARNING, 0xC004F074 / DNS codes for CRITICAL). */
   readonly windows?: WindowsCodeEntry
   readonly error?: FlowError
+  /** When a host refused the product (0xC004F042): the host key it needs (docs/product-catalog.md). */
+  readonly hostKeyAdvice?: string
   readonly flow: Omit<ClientFlowResult<KmsAnswerSummary>, 'trace' | 'answered' | 'error'>
   readonly trace: readonly TraceEntry[]
   readonly durationMs: number
@@ -204,6 +207,7 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
   const unknown = failure.kind === 'no-dns-servers' || failure.kind === 'no-domains' || failure.kind === 'cancelled'
   const status: MonitoringStatus = unknown ? 'unknown' : 'critical'
   const inner = failure.inner ? ` [${failure.inner.code} ${failure.inner.summary}]` : ''
+  const refusedProduct = failure.inner?.value === WINDOWS_CODE.kmsCannotBeUsed
   return {
     status,
     exitCode: CHECK_EXIT[status],
@@ -214,6 +218,7 @@ function judge(flow: ClientFlowResult<KmsAnswerSummary>, product: CheckProductVi
     wouldActivate: false,
     windows: failure.windows,
     error: failure,
+    ...(refusedProduct ? { hostKeyAdvice: neededKeyAdvice(product.kmsCountedId, productCatalog) } : {}),
     ...common
   }
 }

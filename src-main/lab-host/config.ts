@@ -43,6 +43,8 @@ export interface LabHostConfig {
   dbPath: string
   identityFile: string
   identityOverrides: IdentityOverrides
+  /** host keys chosen instead of the defaults (names or activation IDs) */
+  csvlks: string[]
   countMode: LabHostCountMode
   activationInterval: number
   renewalInterval: number
@@ -70,6 +72,7 @@ export function labHostConfigFromSettings(s: LabHostSettings, configDir: string)
     dbPath: s.dbPath === null ? paths.clientLog : path.resolve(configDir, s.dbPath),
     identityFile: path.join(configDir, LAB_HOST_IDENTITY_FILE),
     identityOverrides: { epids: s.epids, hwid: s.hwid },
+    csvlks: s.csvlks,
     countMode: s.countMode,
     activationInterval: s.activationInterval,
     renewalInterval: s.renewalInterval,

@@ -139,6 +139,21 @@ export interface LabHostTransport extends ConnectionTransport {
 
 export type LabHostState = 'stopped' | 'starting' | 'running' | 'stopping'
 
+/** One host key as the status shows it. */
+export interface HostKeyView {
+  csvlkId: string
+  name: string
+  epid: string
+  /** application names it serves ("Windows", "Office2013+") */
+  applications: string[]
+}
+
+/** The identity as it travels to a worker process: keys by activation ID (the worker finds them in its catalog). */
+export interface SerializedIdentity {
+  keys: Array<{ csvlkId: string; epid: string }>
+  hwid: string
+}
+
 export interface LabHostStatus {
   state: LabHostState
   addresses: LabHostAddress[]
@@ -148,7 +163,8 @@ export interface LabHostStatus {
   activationInterval: number
   renewalInterval: number
   limits: { maxConnections: number; exchangeTimeoutMs: number; maxPduBytes: number; maxPdusPerConnection: number }
-  identity: { epids: Record<string, string>; hwid: string }
+  /** the host keys it holds (each with its ePID and the applications it serves) and the HwId */
+  identity: { keys: HostKeyView[]; hwid: string }
   clientLog: { file: string | null; pendingWrites: number }
   /** the running worker processes and their own counters (empty without workers; at most 250 ms old) */
   workers: Array<{ pid: number; counters: LabHostCounters }>
@@ -298,7 +314,7 @@ export class LabHost {
     )
     this.drainTimeoutMs = checkRange('drainTimeoutMs', options.drainTimeoutMs ?? this.exchangeTimeoutMs, 0, 3_600_000)
     this.purgeIntervalMs = checkRange('purgeIntervalMs', options.purgeIntervalMs ?? HOST_DEFAULTS.purgeIntervalMs, 1000, 2_147_483_647)
-    if (Object.keys(options.identity.epids).length === 0) throw new RangeError('the identity has no ePID')
+    if (options.identity.keys.length === 0) throw new RangeError('the identity holds no host key')
     if (options.identity.hwid.byteLength !== 8) throw new RangeError('the HwId must be 8 bytes')
     // vlmcsd starts from a random assoc_group_id and adds 1 per connection.
     const r = this.random(4)
@@ -339,7 +355,15 @@ export class LabHost {
         maxPduBytes: this.maxPduBytes,
         maxPdusPerConnection: this.maxPdusPerConnection
       },
-      identity: { epids: { ...this.options.identity.epids }, hwid: formatHwid(this.options.identity.hwid) },
+      identity: {
+        keys: this.options.identity.keys.map((k) => ({
+          csvlkId: k.csvlk.id ?? '',
+          name: k.csvlk.name,
+          epid: k.epid,
+          applications: this.catalog.csvlkApplicationIds(k.csvlk).map((id) => this.catalog.applicationById(id)?.name ?? id)
+        })),
+        hwid: formatHwid(this.options.identity.hwid)
+      },
       clientLog: { file: this.log?.file ?? this.options.dbPath ?? null, pendingWrites: this.log?.pendingCount ?? 0 },
       workers: this.pool?.running() ?? [],
       counters: this.pool ? addCounters(copyCounters(this.counters), this.pool.counters()) : copyCounters(this.counters)
@@ -476,7 +500,7 @@ export class LabHost {
       ledger,
       emitter: this.emitter,
       init: {
-        identity: { epids: { ...this.options.identity.epids }, hwid: Buffer.from(this.options.identity.hwid).toString('hex') },
+        identity: serializeIdentity(this.options.identity),
         countMode: this.countMode,
         activationInterval: this.activationInterval,
         renewalInterval: this.renewalInterval,
@@ -679,5 +703,22 @@ export class LabHost {
           message: `purging old records failed: ${err instanceof Error ? err.message : String(err)}`
         })
     )
+  }
+}
+
+/** The identity as plain data for a worker process. */
+function serializeIdentity(identity: LabHostIdentity): SerializedIdentity {
+  return { keys: identity.keys.map((k) => ({ csvlkId: k.csvlk.id ?? '', epid: k.epid })), hwid: Buffer.from(identity.hwid).toString('hex') }
+}
+
+/** The identity a worker process received, with its keys found again in the catalog. */
+export function deserializeIdentity(identity: SerializedIdentity, catalog: ProductCatalog = productCatalog): LabHostIdentity {
+  return {
+    keys: identity.keys.map(({ csvlkId, epid }) => {
+      const csvlk = catalog.csvlkByActivationId(csvlkId)
+      if (!csvlk) throw new Error(`host key ${csvlkId} is not in the catalog`)
+      return { csvlk, epid }
+    }),
+    hwid: Uint8Array.from(Buffer.from(identity.hwid, 'hex'))
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The lab host's decisions for one KMS call, shared by all connections of a process: which ePID, HwId, Count and
- * intervals to answer with, the client-log record, and the counters/events that go with it.
+ * The lab host's decisions for one KMS call, shared by all connections of a process: whether its host key serves the
+ * product (else 0xC004F042), which ePID, HwId, Count and intervals to answer with, the client-log record, and the
+ * counters/events that go with it.
  *
  * Order of work per request (durability, docs/lab-host.md): the record goes to the ledger (ledger.ts),
  * which counts the client and commits the row → only then is the reply built, with the Count the ledger decided,
@@ -20,6 +21,7 @@ import {
   type RandomSource
 } from '../protocol/index'
 import { MAX_REQUIRED_CLIENT_COUNT } from './count'
+import { HostKeyRing } from './host-keys'
 import type { LabHostCounters, LabHostEmitter, LabHostProtocolKey } from './events'
 import type { LabHostIdentity } from './identity'
 import { LogWriteError, type CatalogNames, type LabHostLedger } from './ledger'
@@ -54,29 +56,11 @@ function protocolKey(major: number): LabHostProtocolKey {
 }
 
 export class LabHostResponder {
-  private readonly fallbackEpid: string
-  /** ePID by the canonical lower-case KMS counted ID text the protocol layer decodes */
-  private readonly epidByKmsId = new Map<string, string>()
+  /** the keys the host holds and what they serve */
+  readonly keys: HostKeyRing
 
   constructor(private readonly o: ResponderOptions) {
-    const epidByGroup = new Map(Object.entries(o.identity.epids))
-    // Unknown KMS IDs answer with the Windows group's ePID, like vlmcsd (docs/protocol.md §9.2; the catalog's group 0).
-    const fallback =
-      epidByGroup.get(o.catalog.csvlkForKmsCountedId('00000000-0000-0000-0000-000000000000').iniName) ?? [...epidByGroup.values()][0]
-    if (fallback === undefined) throw new Error('the lab host identity has no ePID')
-    this.fallbackEpid = fallback
-    for (const k of o.catalog.kmsCountedIds) {
-      const id = k.guid.toLowerCase()
-      this.epidByKmsId.set(id, epidByGroup.get(o.catalog.csvlkForKmsCountedId(id).iniName) ?? fallback)
-    }
-  }
-
-  /**
-   * The ePID answered for a KMS counted ID: that of its CSVLK group (unknown KMS IDs: the Windows group,
-   * docs/protocol.md §9.2).
-   */
-  epidFor(kmsCountedId: string): string {
-    return this.epidByKmsId.get(kmsCountedId) ?? this.epidByKmsId.get(kmsCountedId.toLowerCase()) ?? this.fallbackEpid
+    this.keys = new HostKeyRing(o.identity.keys, o.catalog)
   }
 
   /**
@@ -94,7 +78,13 @@ export class LabHostResponder {
         () => session.answerError(call, HRESULT.invalidData)
       )
     }
-    const epid = this.epidFor(base.kmsId)
+    // A real host serves only the products its key covers; anything else gets 0xC004F042 (docs/lab-host.md).
+    const decision = this.keys.decide(base.appId, base.kmsId)
+    if (!decision.serve) {
+      const entry = this.entry(base, major, base.minorVer, clientAddress, nowMs, decision.hresult)
+      return this.store(entry, false, call.syntax, null, decision.reason, arrivedAt).then(() => session.answerError(call, decision.hresult))
+    }
+    const epid = decision.key.epid
     return this.store(this.entry(base, major, base.minorVer, clientAddress, nowMs, null), true, call.syntax, epid, null, arrivedAt).then(
       (count) => {
         const answer = {

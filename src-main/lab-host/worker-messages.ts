@@ -7,6 +7,7 @@
  */
 import type { LabHostCounters, LabHostEventName, LabHostEvents, LabHostAddress } from './events'
 import type { LabHostCountMode } from './count'
+import type { SerializedIdentity } from './lab-host'
 import { LogWriteError, type LabHostLedger, type LedgerRequest } from './ledger'
 
 /** Everything a worker needs besides the listening sockets. */
@@ -14,7 +15,7 @@ export interface WorkerInit {
   t: 'init'
   /** 1-based, for messages */
   index: number
-  identity: { epids: Record<string, string>; hwid: string }
+  identity: SerializedIdentity
   countMode: LabHostCountMode
   activationInterval: number
   renewalInterval: number

@@ -6,7 +6,7 @@
  * when the owner goes away.
  */
 import type { Server } from 'node:net'
-import { LabHost } from './lab-host'
+import { deserializeIdentity, LabHost } from './lab-host'
 import type { LabHostAddress, LabHostEventName } from './events'
 import {
   FORWARDABLE_EVENTS,
@@ -74,7 +74,7 @@ async function start(init: WorkerInit): Promise<void> {
   const h = new LabHost({
     ledger,
     servers,
-    identity: { epids: init.identity.epids, hwid: Uint8Array.from(Buffer.from(init.identity.hwid, 'hex')) },
+    identity: deserializeIdentity(init.identity),
     countMode: init.countMode,
     activationInterval: init.activationInterval,
     renewalInterval: init.renewalInterval,

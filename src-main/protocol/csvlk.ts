@@ -29,6 +29,12 @@ export interface Csvlk {
   epid: string | null
   /** KMS counted IDs the key activates, as the database lists them (may name IDs the catalog does not define) */
   activates: Guid[]
+  /**
+   * Every KMS counted ID a host with this key serves: its own and those of the older keys of its line (a Windows
+   * Server key also serves the client editions released up to it), without retail and preview IDs. Computed by the
+   * importer (docs/product-catalog.md).
+   */
+  covers: Guid[]
   /** indexes the database gives in InvalidWinBuild: positions in its list of ePID host builds (ascending build numbers) */
   invalidWinBuild: number[]
   /** host builds (build numbers, newest first) the key may run on: the ePID host builds minus the invalid ones */
@@ -40,8 +46,9 @@ export function csvlkMatchesEpid(c: Csvlk, groupId: number, keyId: number): bool
   return c.groupId === groupId && c.minKeyId !== null && c.maxKeyId !== null && keyId >= c.minKeyId && keyId <= c.maxKeyId
 }
 
+/** A host holding `c` serves clients of this KMS counted ID. */
 export function csvlkActivates(c: Csvlk, kmsCountedId: Guid): boolean {
-  return c.activates.includes(kmsCountedId)
+  return c.covers.includes(kmsCountedId)
 }
 
 /** A key that a real, released host can hold: not a lab or pre-release key, with a known ID, group and range. */

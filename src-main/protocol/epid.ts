@@ -6,7 +6,7 @@
  * data; `generateEpid` makes a plausible ePID for a KMS counted ID from injected randomness and clock.
  */
 import { EPID_MAX_LENGTH } from './kms/base'
-import { productCatalog, type CsvlkGroup, type HostBuild, type ProductCatalog } from './products'
+import { productCatalog, type Csvlk, type CsvlkGroup, type HostBuild, type ProductCatalog } from './products'
 import { randomBelow, type RandomSource } from './random'
 
 export interface EpidParts {
@@ -100,7 +100,11 @@ export interface EpidExplanation {
   csvlkCandidates: CsvlkGroup[]
   /** the CSVLK group whose key-id range contains the key id, if any */
   csvlk: CsvlkGroup | undefined
-  /** readable group name: the matching CSVLK's name, else all candidates, else "unknown group N" */
+  /** the host keys (CSVLKs of the catalog) whose group and key-ID range hold this ePID's (usually one) */
+  hostKeys: Csvlk[]
+  /** some key or vlmcsd group of the catalog has this group ID */
+  groupKnown: boolean
+  /** readable name: the host key(s), else the vlmcsd group, else all groups with this ID, else "unknown group N" */
   groupName: string
   keyIdInRange: boolean
   /** channel 03 = volume licence */
@@ -114,11 +118,15 @@ export function explainEpid(parts: EpidParts, catalog: ProductCatalog = productC
   const hostBuild = catalog.hostBuildByNumber(parts.build)
   const csvlkCandidates = catalog.csvlkGroups.filter((c) => c.groupId === parts.groupId)
   const csvlk = csvlkCandidates.find((c) => parts.keyId >= c.minKeyId && parts.keyId <= c.maxKeyId)
-  const groupName = csvlk
-    ? csvlk.iniName
-    : csvlkCandidates.length > 0
-      ? csvlkCandidates.map((c) => c.iniName).join(' / ')
-      : `unknown group ${parts.groupId}`
+  const hostKeys = catalog.csvlksForEpid(parts.groupId, parts.keyId)
+  const groupName =
+    hostKeys.length > 0
+      ? hostKeys.map((k) => k.name).join(' / ')
+      : csvlk
+        ? csvlk.iniName
+        : csvlkCandidates.length > 0
+          ? csvlkCandidates.map((c) => c.iniName).join(' / ')
+          : `unknown group ${parts.groupId}`
   const date = new Date(Date.UTC(parts.activationYear, 0, parts.activationDay))
   return {
     parts,
@@ -127,8 +135,10 @@ export function explainEpid(parts: EpidParts, catalog: ProductCatalog = productC
     platformMatchesBuild: hostBuild ? hostBuild.platformId === parts.platformId : undefined,
     csvlkCandidates,
     csvlk,
+    hostKeys,
+    groupKnown: csvlkCandidates.length > 0 || catalog.csvlks().some((k) => k.groupId === parts.groupId),
     groupName,
-    keyIdInRange: csvlk !== undefined,
+    keyIdInRange: csvlk !== undefined || hostKeys.length > 0,
     isVolumeChannel: parts.channel === 3,
     activationDate: date.toISOString().slice(0, 10)
   }
@@ -160,10 +170,43 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0')
 }
 
+/** What an ePID is formed from: a key's group and key-ID range and its release date. */
+export interface EpidKeyRange {
+  groupId: number
+  minKeyId: number
+  maxKeyId: number
+  /** YYYY-MM-DD or ISO date; the activation day is never before it */
+  releaseDateUtc: string
+}
+
 /**
- * A valid ePID for a KMS counted ID, the way vlmcsd makes random ones (docs/protocol.md §9.2): the CSVLK the data maps
- * the KMS ID to, a host build (its platform id), a key id within the CSVLK's range, channel 03, an LCID, and an
- * activation day between the later of the CSVLK's and the build's release dates and `now`.
+ * A valid ePID for a host key on a host build, the way vlmcsd makes random ones (docs/protocol.md §9.2): the build's
+ * platform id, the key's group, a key id within its range, channel 03, an LCID, and an activation day between the
+ * later of the key's and the build's release dates and `now`.
+ */
+export function formEpid(key: EpidKeyRange, build: HostBuild, options: { random: RandomSource; now: Date; lcid?: number }): string {
+  const keyId = key.minKeyId + randomBelow(options.random, key.maxKeyId - key.minKeyId + 1)
+  const lcid = options.lcid ?? EPID_LCIDS[randomBelow(options.random, EPID_LCIDS.length)]!
+  const first = Math.max(utcDay(new Date(key.releaseDateUtc)), utcDay(new Date(build.releaseDateUtc)))
+  const last = Math.max(first, utcDay(options.now))
+  const day = new Date((first + randomBelow(options.random, last - first + 1)) * DAY_MS)
+  const year = day.getUTCFullYear()
+  const dayOfYear = utcDay(day) - Math.floor(Date.UTC(year, 0, 1) / DAY_MS) + 1
+  return [
+    pad(build.platformId, 5),
+    pad(key.groupId, 5),
+    pad(Math.floor(keyId / 1_000_000), 3),
+    pad(keyId % 1_000_000, 6),
+    '03',
+    String(lcid),
+    `${build.buildNumber}.0000`,
+    `${pad(dayOfYear, 3)}${pad(year, 4)}`
+  ].join('-')
+}
+
+/**
+ * A valid ePID for a KMS counted ID: the vlmcsd CSVLK group the data maps the KMS ID to, on a given or random host
+ * build (see {@link formEpid}).
  */
 export function generateEpid(kmsCountedId: string, options: GenerateEpidOptions): string {
   const catalog = options.catalog ?? productCatalog
@@ -178,21 +221,5 @@ export function generateEpid(kmsCountedId: string, options: GenerateEpidOptions)
     if (pool.length === 0) throw new Error('product data has no host builds for ePIDs')
     build = pool[randomBelow(options.random, pool.length)]!
   }
-  const keyId = csvlk.minKeyId + randomBelow(options.random, csvlk.maxKeyId - csvlk.minKeyId + 1)
-  const lcid = options.lcid ?? EPID_LCIDS[randomBelow(options.random, EPID_LCIDS.length)]!
-  const first = Math.max(utcDay(new Date(csvlk.releaseDateUtc)), utcDay(new Date(build.releaseDateUtc)))
-  const last = Math.max(first, utcDay(options.now))
-  const day = new Date((first + randomBelow(options.random, last - first + 1)) * DAY_MS)
-  const year = day.getUTCFullYear()
-  const dayOfYear = utcDay(day) - Math.floor(Date.UTC(year, 0, 1) / DAY_MS) + 1
-  return [
-    pad(build.platformId, 5),
-    pad(csvlk.groupId, 5),
-    pad(Math.floor(keyId / 1_000_000), 3),
-    pad(keyId % 1_000_000, 6),
-    '03',
-    String(lcid),
-    `${build.buildNumber}.0000`,
-    `${pad(dayOfYear, 3)}${pad(year, 4)}`
-  ].join('-')
+  return formEpid(csvlk, build, { random: options.random, now: options.now, ...(options.lcid !== undefined ? { lcid: options.lcid } : {}) })
 }

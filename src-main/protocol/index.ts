@@ -31,9 +31,9 @@ export { formatHresult, HRESULT } from './kms/hresult'
 export { generateCmid, makeBaseRequest, type KmsRequestParams } from './kms/params'
 
 // ePID, HwId, products
-export { EPID_LCIDS, explainEpid, generateEpid, parseEpid, type EpidParts } from './epid'
+export { EPID_LCIDS, explainEpid, formEpid, generateEpid, parseEpid, type EpidParts } from './epid'
 export { formatHwid, generateHwid, parseHwid, VLMCSD_DEFAULT_HWID } from './hwid'
-export { ProductCatalog, productCatalog, type KmsProtocolVersion, type RequestIdentity, type Sku } from './products'
+export { ProductCatalog, productCatalog, type Csvlk, type KmsProtocolVersion, type RequestIdentity, type Sku } from './products'
 
 // sessions
 export { MAX_CLIENT_PDU_LENGTH, verifyResponsePdu, type KmsCallOutcome, type PendingCall } from './session/call-outcome'

@@ -353,10 +353,10 @@ export class ProductCatalog {
     return c !== undefined && g !== undefined && csvlkActivates(c, g)
   }
 
-  /** The applications (their GUIDs) whose KMS counted IDs a host key activates. */
+  /** The applications (their GUIDs) whose KMS counted IDs a host key serves. */
   csvlkApplicationIds(csvlk: Csvlk): Guid[] {
     const ids = new Set<Guid>()
-    for (const k of csvlk.activates) {
+    for (const k of csvlk.covers) {
       const app = this.kmsById.get(k)?.applicationId
       if (app !== undefined) ids.add(app)
     }

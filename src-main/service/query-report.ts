@@ -19,7 +19,14 @@ import { formatMinutes } from '../common/format'
 import { formatHostPort } from '../common/host-port'
 import { explainWindowsCode, WINDOWS_CODE, type WindowsCodeEntry } from '../common/windows-codes'
 import { windowsCodeForQueryError } from '../discovery/kms-probe'
-import { describeEpid, hostAnswerWarnings, type EpidReport } from '../kms-client/answer-analysis'
+import {
+  describeEpid,
+  hostAnswerWarnings,
+  hostKeyFinding,
+  neededKeyAdvice,
+  type EpidReport,
+  type HostKeyFinding
+} from '../kms-client/answer-analysis'
 import type { KmsQueryError, KmsQueryErrorCode, KmsQueryPhase, KmsQueryResult } from '../kms-client/kms-client'
 
 /** Where the CMID came from: the installation's stored identity, a newly created one, or `--cmid`. */
@@ -120,6 +127,8 @@ export interface QueryReport {
     /** 0xC004F038 when the count is below the threshold */
     windowsCode: WindowsCode | null
     epid: EpidReport | { value: string; meaning: string }
+    /** the host key the ePID names and whether it serves the product (null when the ePID is not well-formed) */
+    hostKey: HostKeyFinding | null
     /** v6 only: 16 hex digits in wire order */
     hwid: string | null
     activationInterval: IntervalReport
@@ -175,15 +184,20 @@ interface ErrorExplanation {
  * the host's own code first (the more specific one), so `query` and `check` give the same code and fix for the
  * same failure.
  */
-function explainError(error: KmsQueryError, target: string): ErrorExplanation & { hostCode: WindowsCode | null; fix: string } {
-  const explained = explainFailure(error, target)
+function explainError(
+  error: KmsQueryError,
+  target: string,
+  sku: Sku,
+  catalog: ProductCatalog
+): ErrorExplanation & { hostCode: WindowsCode | null; fix: string } {
+  const explained = explainFailure(error, target, sku, catalog)
   const hostValue = windowsCodeForQueryError(error)
   const hostCode = hostValue === undefined ? null : windowsCode(hostValue)
   const fix = hostCode?.fix ?? explained.fix ?? explained.windowsCode?.fix ?? 'run it again'
   return { ...explained, hostCode, fix }
 }
 
-function explainFailure(error: KmsQueryError, target: string): ErrorExplanation {
+function explainFailure(error: KmsQueryError, target: string, sku: Sku, catalog: ProductCatalog): ErrorExplanation {
   const d = error.details
   switch (error.code) {
     case 'invalid-request':
@@ -234,7 +248,9 @@ function explainFailure(error: KmsQueryError, target: string): ErrorExplanation 
       }
     case 'kms-error': {
       const code = windowsCode(d.hresult ?? 0)
-      return { windowsCode: code, explanation: `the KMS host refused the request: ${code.meaning}` }
+      // 0xC004F042: the host's key does not serve this product; say which key it needs (docs/product-catalog.md)
+      const keyAdvice = (d.hresult ?? 0) >>> 0 === WINDOWS_CODE.kmsCannotBeUsed ? `; ${neededKeyAdvice(sku.kmsCountedId, catalog)}` : ''
+      return { windowsCode: code, explanation: `the KMS host refused the request: ${code.meaning}${keyAdvice}` }
     }
     case 'verification-failed':
       return {
@@ -340,6 +356,7 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
       wouldActivate: would,
       windowsCode: would ? null : NOT_ENOUGH_COUNT,
       epid: describeEpid(b.epid, ex.response.epidParts, catalog),
+      hostKey: ex.response.epidParts ? hostKeyFinding(ex.response.epidParts, input.sku.kmsCountedId, catalog) : null,
       hwid: ex.response.hwid ? formatHwid(ex.response.hwid) : null,
       activationInterval: interval(b.activationInterval),
       renewalInterval: interval(b.renewalInterval),
@@ -354,7 +371,7 @@ export function buildQueryReport(input: QueryReportInput): QueryReport {
   }
 
   const error = input.outcome.error
-  const { windowsCode, hostCode, explanation, fix } = explainError(error, endpoint)
+  const { windowsCode, hostCode, explanation, fix } = explainError(error, endpoint, sku, catalog)
   report.error = {
     code: error.code,
     phase: error.phase,

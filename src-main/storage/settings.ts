@@ -137,7 +137,12 @@ const labHostSettingsSchema = z.object({
   /** client log database; null → client-log.sqlite in the config directory */
   dbPath: z.string().trim().min(1).nullable().default(null),
   countMode: countModeSchema.default('real'),
-  /** fixed ePID per CSVLK group (keys as in products.json `csvlkGroups[].iniName`, e.g. "Windows", "Office2010") */
+  /**
+   * host keys (CSVLKs) the lab host holds instead of the newest of their application, by name or activation ID
+   * (e.g. "Windows Server 2019"); empty: Windows Server 2025, Office LTSC 2024, Office 2010 VL
+   */
+  csvlks: z.array(z.string().trim().min(1).max(200)).max(8).default([]),
+  /** fixed ePID per held key, by the key's ini name ("Windows", "Office2010", "Office2024") or its name */
   epids: z.record(z.string().regex(/^[A-Za-z0-9]+$/), epidSchema).optional(),
   /** HwId sent in v6 responses */
   hwid: hwidSchema.optional(),

@@ -162,6 +162,45 @@ describe('host keys (CSVLKs)', () => {
     expect(productCatalog.coveringCsvlks('not a guid')).toEqual([])
   })
 
+  it('a newer key serves what the older keys of its line served; a server key also serves the client editions', () => {
+    const covering = (product: string): string[] => {
+      const found = productCatalog.findProduct(product)
+      if (found.kind !== 'found') throw new Error(`${product}: ${found.kind}`)
+      return productCatalog.coveringCsvlks(found.sku.kmsCountedId).map((c) => c.name)
+    }
+    // Windows 11 Pro (the Windows 10/11 2015 KMS ID): every server key since 2016 and the client keys
+    expect(covering('Windows 11 Pro')).toEqual(
+      expect.arrayContaining([
+        'Windows Server 2025',
+        'Windows Server 2022',
+        'Windows Server 2019',
+        'Windows Server 2016',
+        'Windows 10 2019'
+      ])
+    )
+    // Server 2022: its own keys (the database names an undefined KMS ID for them; catalog-aliases.json adds the
+    // real one) and the 2025 keys, never a 2019 key or a client key
+    expect(covering('Windows Server 2022 Datacenter')).toEqual(expect.arrayContaining(['Windows Server 2025', 'Windows Server 2022']))
+    expect(covering('Windows Server 2022 Datacenter')).not.toContain('Windows Server 2019')
+    expect(covering('Windows Server 2022 Datacenter')).not.toContain('Windows 10 2019')
+    // a client key serves clients only
+    expect(covering('Windows Server 2019 Standard')).not.toContain('Windows 10 2019')
+    // Office: the LTSC 2024 key serves 2024, 2021, 2019 and 2016; the 2021 key not 2024
+    expect(covering('Office LTSC Professional Plus 2024')).toEqual(['Office LTSC 2024'])
+    expect(covering('Office LTSC Professional Plus 2021')).toEqual(['Office LTSC 2024', 'Office LTSC 2021'])
+    expect(covering('Office Professional Plus 2016')).toEqual(
+      expect.arrayContaining(['Office LTSC 2024', 'Office LTSC 2021', 'Office 2019 VL'])
+    )
+    // an undated key inherits nothing across lines (Windows Server 2012 has no date in the database)
+    expect(covering('Windows 11 Pro')).not.toContain('Windows Server 2012')
+  })
+
+  it('retail and preview KMS IDs are served by no key', () => {
+    for (const k of productCatalog.kmsCountedIds.filter((k) => k.isRetail || k.isPreview)) {
+      expect(productCatalog.csvlks().filter((c) => c.covers.includes(k.guid))).toEqual([])
+    }
+  })
+
   it('identifies a host key from the ePID: group 206 with different key IDs names different keys', () => {
     const at = (epid: string): Csvlk | undefined => {
       const p = parseEpid(epid)
@@ -238,7 +277,8 @@ describe('host keys (CSVLKs)', () => {
     expect(productCatalog.newestCsvlk(OFFICE_2013_PLUS.toUpperCase())?.name).toBe('Office LTSC 2024')
     expect(productCatalog.newestCsvlk(OFFICE_2010)?.name).toBe('Office 2010 VL')
     expect(productCatalog.newestCsvlk('00000000-0000-0000-0000-000000000001')).toBeUndefined()
-    expect(productCatalog.csvlkApplicationIds(csvlk('Windows Server 2022 (Azure-only)'))).toEqual([])
+    // the database names an undefined KMS ID for the Server 2022 keys; catalog-aliases.json adds the real one
+    expect(productCatalog.csvlkApplicationIds(csvlk('Windows Server 2022 (Azure-only)'))).toEqual([WINDOWS])
   })
 
   it('gives each key a default host build: 26100 for Server 2025, 20348 for Server 2022, 17763 for Server 2019', () => {

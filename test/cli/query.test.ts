@@ -53,7 +53,7 @@ describe('kms-scout query: output and exit codes', () => {
     expect(err).toBe('')
     const lines = out.trimEnd().split('\n')
     const labels = lines.map((l) => l.split(/\s{2,}/)[0]).filter((l) => l !== '')
-    expect(labels).toEqual(['KMS host', 'Count', 'ePID', 'HwId', 'Intervals', 'Product', 'Protocol', 'RTT', 'Verification', 'Client'])
+    expect(labels).toEqual(['KMS host', 'Count', 'ePID', 'Host key', 'HwId', 'Intervals', 'Product', 'Protocol', 'RTT', 'Verification', 'Client'])
     // values start in one column
     const column = lines[0]!.indexOf(`${h.endpoint}`)
     for (const l of lines) expect(l.slice(0, column).trim() === '' || /^\S/.test(l)).toBe(true)
@@ -61,7 +61,7 @@ describe('kms-scout query: output and exit codes', () => {
     expect(out).toContain(`${h.endpoint} answered — response verified`)
     expect(out).toMatch(/Count\s+50 of threshold 25 → a client would activate: yes/)
     expect(out).toMatch(
-      /ePID\s+03612-00206-\d{3}-\d{6}-03-1033-17763\.0000-\d{7}\n\s+host OS Windows 10 1809 \/ Server 2019 \(build 17763\), CSVLK Windows, volume channel/
+      /ePID\s+03612-00206-\d{3}-\d{6}-03-1033-17763\.0000-\d{7}\n\s+host OS Windows 10 1809 \/ Server 2019 \(build 17763\), CSVLK Windows Server 2019, volume channel.*\nHost key\s+host key Windows Server 2019 serves Windows 10 2015 \(Volume\)/
     )
     expect(out).toMatch(/HwId\s+3A1C049600B60076/)
     expect(out).toMatch(/Intervals\s+activation 120 min \(2 hours\), renewal 10080 min \(7 days\)/)

@@ -25,7 +25,8 @@ function answer(count: number, threshold = 25): KmsAnswerSummary {
     protocol: '6.0',
     address: '127.0.0.2',
     rttMs: 12.4,
-    warnings: []
+    warnings: [],
+    hostKey: null
   }
 }
 

@@ -123,10 +123,10 @@ describe('lab host: count', () => {
     expect(await countOf(second.port, SERVER, newCmid())).toBe(12)
   })
 
-  it('refuses to start with an identity without ePIDs or a bad HwId, and with out-of-range options', async () => {
+  it('refuses to start with an identity without host keys or a bad HwId, and with out-of-range options', async () => {
     const dir = labs.tempDir()
     const identity = await labs.identity(dir)
-    expect(() => new LabHost({ dbPath: `${dir}/x.sqlite`, identity: { epids: {}, hwid: identity.hwid } })).toThrow(/no ePID/)
+    expect(() => new LabHost({ dbPath: `${dir}/x.sqlite`, identity: { keys: [], hwid: identity.hwid } })).toThrow(/no host key/)
     expect(() => new LabHost({ dbPath: `${dir}/x.sqlite`, identity: { ...identity, hwid: new Uint8Array(4) } })).toThrow(/8 bytes/)
     expect(() => new LabHost({ dbPath: `${dir}/x.sqlite`, identity, activationInterval: 14 })).toThrow(/activationInterval/)
     expect(() => new LabHost({ dbPath: `${dir}/x.sqlite`, identity, renewalInterval: 43_201 })).toThrow(/renewalInterval/)

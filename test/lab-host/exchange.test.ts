@@ -43,9 +43,12 @@ describe('lab host: KMS exchanges over sockets', () => {
     const status = host.status()
     const sku = productCatalog.findProduct(PRODUCT_BY_PROTOCOL[protocol])
     if (sku.kind !== 'found') throw new Error('product')
-    const group = productCatalog.csvlkForKmsCountedId(sku.sku.kmsCountedId).iniName
+    // the ePID of the host key that serves the product's application
+    const app = productCatalog.applicationById(productCatalog.requestIdentity(sku.sku).appId)!.name
+    const key = status.identity.keys.find((k) => k.applications.includes(app))
+    expect(key && productCatalog.covers(key.csvlkId, sku.sku.kmsCountedId)).toBe(true)
     expect(r.response.majorVer).toBe(protocol)
-    expect(r.response.base.epid).toBe(status.identity.epids[group])
+    expect(r.response.base.epid).toBe(key!.epid)
     expect(parseEpid(r.response.base.epid).ok).toBe(true)
     expect(r.response.base.count).toBe(1)
     expect(r.response.base.activationInterval).toBe(120)
@@ -144,21 +147,27 @@ describe('lab host: KMS exchanges over sockets', () => {
     expect(host.clientLog!.distinctClients({ kmsCountedId: rows[0]!.kmsCountedId! }, 0)).toBe(0)
   })
 
-  it('answers unknown SKUs and KMS counted IDs (Windows group ePID) and logs them as unknown', async () => {
+  it('answers an unknown SKU of a product its key serves, and logs the SKU as unknown', async () => {
     const { host, port } = await labs.start()
     const lines: string[] = []
     host.on('request-logged', (e) => lines.push(`${e.productName ?? 'unknown'} / ${e.kmsCountedName ?? 'unknown'}`))
-    const base = {
-      ...baseFor(PRODUCT_BY_PROTOCOL[6]),
-      actId: '0badc0de-0000-4000-8000-000000000001',
-      kmsId: '0badc0de-0000-4000-8000-000000000002'
-    }
+    const base = { ...baseFor(PRODUCT_BY_PROTOCOL[6]), actId: '0badc0de-0000-4000-8000-000000000001' }
     const r = expectResponse(await kmsExchange(port, base))
-    expect(r.response.base.epid).toBe(host.status().identity.epids.Windows)
+    expect(r.response.base.epid).toBe(host.status().identity.keys.find((k) => k.applications.includes('Windows'))!.epid)
     expect(r.response.base.count).toBe(1)
-    expect(lines).toEqual(['unknown / unknown'])
+    expect(lines).toEqual([`unknown / ${productCatalog.kmsCountedIdById(base.kmsId)!.name}`])
     const [row] = await host.clientLog!.recent(1)
     expect(row).toMatchObject({ skuId: base.actId, kmsCountedId: base.kmsId, productName: null, outcome: 'ok' })
+  })
+
+  it('refuses a KMS counted ID no held key serves with 0xC004F042, logs it, and does not count it', async () => {
+    const { host, port } = await labs.start()
+    const base = { ...baseFor(PRODUCT_BY_PROTOCOL[6]), kmsId: '0badc0de-0000-4000-8000-000000000002' }
+    expect(await kmsExchange(port, base)).toMatchObject({ kind: 'kms-error', hresult: HRESULT.kmsIdMismatch })
+    const [row] = await host.clientLog!.recent(1)
+    expect(row).toMatchObject({ kmsCountedId: base.kmsId, outcome: 'error', hresult: 0xc004f042 })
+    expect(host.clientLog!.distinctClients({ kmsCountedId: base.kmsId }, 0)).toBe(0)
+    expect(host.status().counters.requests.v6).toEqual({ ok: 0, refused: 1 })
   })
 
   it('refuses N_Policy above 1000 (like vlmcsd) and keeps serving the connection', async () => {

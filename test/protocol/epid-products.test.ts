@@ -27,7 +27,10 @@ describe('ePID parsing and explanation', () => {
       activationYear: 2024
     })
     const e = explainEpid(p.parts)
-    expect(e.groupName).toBe('Windows')
+    // the vlmcsd group, and the host key of the catalog whose range holds it
+    expect(e.csvlk?.iniName).toBe('Windows')
+    expect(e.groupName).toBe('Windows Server 2019')
+    expect(e.hostKeys.map((k) => k.name)).toEqual(['Windows Server 2019'])
     expect(e.keyIdInRange).toBe(true)
     expect(e.hostBuild?.displayName).toBe('Windows 10 1607 / Server 2016')
     expect(e.platformMatchesBuild).toBe(true)
@@ -43,9 +46,9 @@ describe('ePID parsing and explanation', () => {
 
   it('finds the CSVLK by key-id range inside a shared group id, and flags an out-of-range key', () => {
     const office2013 = parseEpid('03612-00206-245-277825-03-2074-14393.0000-0092024')
-    expect(office2013.ok && explainEpid(office2013.parts).groupName).toBe('Office2013')
+    expect(office2013.ok && explainEpid(office2013.parts)).toMatchObject({ csvlk: { iniName: 'Office2013' }, groupName: 'Office 2013 VL' })
     const office2010 = parseEpid('03612-00096-209-634674-03-2074-14393.0000-0092024')
-    expect(office2010.ok && explainEpid(office2010.parts).groupName).toBe('Office2010')
+    expect(office2010.ok && explainEpid(office2010.parts)).toMatchObject({ csvlk: { iniName: 'Office2010' }, groupName: 'Office 2010 VL' })
     const outside = parseEpid('03612-00206-999-000000-03-1033-17763.0000-0012020')
     expect(outside.ok && explainEpid(outside.parts)).toMatchObject({
       keyIdInRange: false,
@@ -124,7 +127,7 @@ describe('ePID generation', () => {
     const epid = generateEpid(preRelease.guid, { random: seededRandom(3), now, hostBuild: 9600, lcid: 1031 })
     expect(epid).toMatch(/^06401-00206-5[5-7]\d-\d{6}-03-1031-9600\.0000-\d{7}$/)
     const p = parseEpid(epid)
-    expect(p.ok && explainEpid(p.parts).groupName).toBe('Windows')
+    expect(p.ok && explainEpid(p.parts).csvlk?.iniName).toBe('Windows')
     expect(() => generateEpid(preRelease.guid, { random: seededRandom(3), now, hostBuild: 1234 })).toThrow(/not in the product data/)
   })
 
@@ -133,7 +136,7 @@ describe('ePID generation', () => {
     const b = generateEpid('01234567-89ab-cdef-0123-456789abcdef', { random: seededRandom(9), now })
     expect(a).toBe(b)
     const p = parseEpid(a)
-    expect(p.ok && explainEpid(p.parts).groupName).toBe('Windows')
+    expect(p.ok && explainEpid(p.parts).csvlk?.iniName).toBe('Windows')
   })
 })
 

@@ -28,6 +28,7 @@ describe('settings defaults', () => {
       listen: ['127.0.0.1:1688'],
       dbPath: null,
       countMode: 'real',
+      csvlks: [],
       activationInterval: 120,
       renewalInterval: 10080,
       maxConnections: 256,

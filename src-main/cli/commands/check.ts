@@ -154,6 +154,7 @@ function formatCheckReport(r: CheckReport): string {
       `${a.count} of ${a.threshold} → a client would activate: ${r.wouldActivate ? 'yes' : `no (${r.windows?.code} ${r.windows?.summary})`}`
     ])
     rows.push(['ePID', a.epid])
+    if (a.hostKey) rows.push(['Host key', a.hostKey.serves === false ? `NO — ${a.hostKey.text}` : a.hostKey.text])
     if (a.hwid !== undefined) rows.push(['HwId', a.hwid])
     rows.push(['Intervals', `activation ${a.activationIntervalMin} min, renewal ${a.renewalIntervalMin} min`])
     rows.push(['RTT', `${formatMs(a.rttMs)} ms (protocol ${a.protocol})`])
@@ -163,6 +164,7 @@ function formatCheckReport(r: CheckReport): string {
     rows.push(['Meaning', r.error.windows.meaning])
     rows.push(['Fix', r.error.windows.fix])
     if (r.error.inner) rows.push(['Host error', `${r.error.inner.code} ${r.error.inner.summary} — ${r.error.inner.fix}`])
+    if (r.hostKeyAdvice !== undefined) rows.push(['Host key', r.hostKeyAdvice])
   } else if (r.windows) {
     rows.push(['Fix', r.windows.fix])
   }

@@ -117,6 +117,7 @@ export function formatQueryReport(r: QueryReport): string {
     ])
     rows.push(['ePID', a.epid.value])
     rows.push(['', a.epid.meaning])
+    if (a.hostKey) rows.push(['Host key', a.hostKey.serves === false ? `NO — ${a.hostKey.text}` : a.hostKey.text])
     if (a.hwid !== null) rows.push(['HwId', a.hwid])
     rows.push([
       'Intervals',
