@@ -7,8 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ApiFailure } from '../api/result'
 import { EXIT, UsageError, type CliIo } from './io'
 import { commands, type CliCommand } from './commands'
-
-const CLI_VERSION = '0.1.0'
+// The one version: package.json's, inlined by the bundler (only this field, not the whole file).
+import { version as CLI_VERSION } from '../../package.json'
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length))

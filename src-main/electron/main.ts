@@ -3,15 +3,21 @@
  * that does real work lives in plain Node modules (src-main/service and below) that the tests run
  * without Electron; this file only connects them to a BrowserWindow.
  */
-import { app, BrowserWindow, Menu, session } from 'electron'
+import { app, BrowserWindow, Menu } from 'electron'
 import { join } from 'node:path'
 import { defaultConfigDir } from '../service/app-context'
 import { createAppService, type AppService } from '../service/app-service'
-import { APP_ENTRY_URL, isAppUrl, registerAppScheme, serveRenderer } from './app-protocol'
+import { formatSelfCheck, runSelfCheck, selfCheckExitCode, SELF_CHECK_FLAG } from '../service/self-check'
+import { APP_ENTRY_URL, registerAppScheme, serveRenderer } from './app-protocol'
 import { registerIpc } from './ipc'
+import { lockDownSessions } from './lock-down'
 import { rememberWindowBounds, restoredWindowBounds } from './window-state'
 
 const log = (message: string): void => console.log(`[kms-scout] ${message}`)
+
+// `--self-check`: load, prove the page → preload → main path and the client log, print the report, exit 0/1
+// (src-main/service/self-check.ts; the release workflow's smoke test and docs/release.md).
+const selfCheck = process.argv.includes(SELF_CHECK_FLAG)
 
 // The app and the CLI share one config folder (settings, client identity, host cache, lab-host
 // log), so a check from either counts as the same client. KMS_SCOUT_CONFIG_DIR overrides it.
@@ -21,11 +27,20 @@ app.setPath('userData', join(sharedConfigDir, 'electron-profile'))
 
 // A second launch focuses the first window instead of starting a second lab host or store writer.
 if (!app.requestSingleInstanceLock()) {
-  app.quit()
+  if (selfCheck) {
+    // Quitting quietly with 0 would report a pass that checked nothing.
+    process.stderr.write('kms-scout --self-check: KMS Scout is already running\n  close it and run the self-check again\n')
+    app.exit(1)
+  } else app.quit()
 } else {
   registerAppScheme()
   app.enableSandbox()
-  void start()
+  void start().catch((error: unknown) => {
+    if (!selfCheck) throw error
+    const cause = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`kms-scout --self-check: the app did not start: ${cause}\n  see docs/release.md (self-check)\n`)
+    app.exit(1)
+  })
 }
 
 let mainWindow: BrowserWindow | null = null
@@ -42,6 +57,7 @@ async function start(): Promise<void> {
     version: app.getVersion()
   })
   registerIpc(service.handlers, service.events, () => mainWindow, log)
+  if (selfCheck) return runSelfCheckAndExit(service)
 
   app.on('second-instance', () => {
     if (mainWindow === null) return
@@ -63,9 +79,43 @@ async function start(): Promise<void> {
   mainWindow = await createMainWindow(service)
 }
 
+async function runSelfCheckAndExit(service: AppService): Promise<void> {
+  let window: BrowserWindow | undefined
+  const report = await runSelfCheck({
+    page: {
+      load: async () => {
+        window = createWindow(undefined)
+        mainWindow = window
+        await window.loadURL(APP_ENTRY_URL)
+      },
+      evaluate: (script) =>
+        window === undefined ? Promise.reject(new Error('no window')) : window.webContents.executeJavaScript(script, true)
+    },
+    handlers: service.handlers,
+    configDir: sharedConfigDir,
+    expected: { version: app.getVersion(), shell: 'electron' }
+  })
+  process.stdout.write(formatSelfCheck(report))
+  await service.close()
+  app.exit(selfCheckExitCode(report))
+}
+
 async function createMainWindow(service: AppService): Promise<BrowserWindow> {
   const bounds = await restoredWindowBounds(service)
-  const window = new BrowserWindow({
+  const window = createWindow(bounds)
+  if (bounds.maximized) window.maximize()
+  rememberWindowBounds(window, service)
+  window.once('ready-to-show', () => window.show())
+  window.on('closed', () => {
+    mainWindow = null
+  })
+  await window.loadURL(APP_ENTRY_URL)
+  return window
+}
+
+/** The one window, hidden until shown; the self-check never shows it. */
+function createWindow(bounds: Awaited<ReturnType<typeof restoredWindowBounds>> | undefined): BrowserWindow {
+  return new BrowserWindow({
     ...bounds,
     minWidth: 900,
     minHeight: 600,
@@ -90,30 +140,5 @@ async function createMainWindow(service: AppService): Promise<BrowserWindow> {
       // Middle-click could otherwise open a link in a new window.
       disableBlinkFeatures: 'Auxclick'
     }
-  })
-  if (bounds.maximized) window.maximize()
-  rememberWindowBounds(window, service)
-  window.once('ready-to-show', () => window.show())
-  window.on('closed', () => {
-    mainWindow = null
-  })
-  await window.loadURL(APP_ENTRY_URL)
-  return window
-}
-
-/** No navigation, no new windows, no permissions, no webviews — for every web contents. */
-function lockDownSessions(): void {
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  session.defaultSession.setPermissionCheckHandler(() => false)
-  app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-navigate', (event, url) => {
-      if (!isAppUrl(url)) event.preventDefault()
-    })
-    contents.on('will-redirect', (event, url) => {
-      if (!isAppUrl(url)) event.preventDefault()
-    })
-    contents.on('will-attach-webview', (event) => event.preventDefault())
-    // The app has no links to follow: every new-window request is refused.
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }))
   })
 }
