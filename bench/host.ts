@@ -414,6 +414,9 @@ async function main(): Promise<void> {
       dbPath: logFile,
       identity,
       maxConnections: 1024 * (1 + workers),
+      // the load generator is one address on loopback: the per-address budget would measure itself, not the host
+      maxConnectionsPerAddress: 1024 * (1 + workers),
+      maxRequestsPerSecondPerAddress: 0,
       logGroupWindowMs: Number(values.window),
       workers:
         workers > 0

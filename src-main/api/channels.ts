@@ -15,7 +15,15 @@ export const METHOD_NAMES = [
   'labHostStatus',
   'startLabHost',
   'stopLabHost',
-  'labHostClients'
+  'labHostClients',
+  'planDns',
+  'auditDns',
+  'publishDns',
+  'unpublishDns',
+  'licensingStatus',
+  'planLicensingAction',
+  'runLicensingAction',
+  'crossCheckLicensingHost'
 ] as const
 
 export type MethodName = (typeof METHOD_NAMES)[number]

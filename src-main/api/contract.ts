@@ -17,6 +17,21 @@ import { parseEndpoint } from '../common/host-port'
 import type { LabHostStatus } from '../lab-host/lab-host'
 import type { LabHostExchange } from '../lab-host/events'
 import type { ClientLogRow } from '../storage/client-log'
+import type { DnsAuditReport } from '../dns/kms-srv-audit'
+import type { DnsPlanReport } from '../dns/kms-srv-plan'
+import type { SrvUpdateResult } from '../dns/srv-publish'
+import { DEADLINE_RANGE_S, LICENSING_DEFAULTS } from '../common/defaults'
+import { checkComputerName } from '../licensing/computer-name'
+import type {
+  ActionPlan,
+  ActionResultView,
+  ComputerResult,
+  CrossCheckView,
+  LicensingFailure,
+  LicensingStatusView,
+  MachineReport,
+  ProductReport
+} from '../licensing/report'
 
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */
 const noInput = z.undefined()
@@ -53,7 +68,9 @@ const runCheckInput = z
     productSkuId: guidSchema.optional(),
     protocol: z.union([z.literal(4), z.literal(5), z.literal(6)]).optional(),
     noCache: z.boolean().optional(),
-    sequential: z.boolean().optional()
+    sequential: z.boolean().optional(),
+    /** The whole check's deadline in seconds (default 30). */
+    deadlineS: z.number().int().min(DEADLINE_RANGE_S.min).max(DEADLINE_RANGE_S.max).optional()
   })
   .strict()
 
@@ -61,9 +78,75 @@ const discoverInput = z
   .object({
     domains: z.array(domainSchema).max(16).optional(),
     dnsServer: dnsServerInput.optional(),
-    legacySelection: z.boolean().optional()
+    legacySelection: z.boolean().optional(),
+    /** The whole discovery's deadline in seconds (default 30). */
+    deadlineS: z.number().int().min(DEADLINE_RANGE_S.min).max(DEADLINE_RANGE_S.max).optional()
   })
   .strict()
+
+/** SRV fields (RFC 2782: 16-bit priority, weight and port) and a TTL (31-bit seconds, RFC 2181 §8). */
+const srvField = z.number().int().min(0).max(65_535)
+const srvPort = z.number().int().min(1).max(65_535)
+const srvTtl = z.number().int().min(1).max(2_147_483_647)
+/** A host or zone name; the service checks it with the DNS layer's name rules. */
+const dnsNameInput = z.string().trim().min(1).max(253)
+/** A BIND-style TSIG key file, read in main (the renderer never sees the secret). */
+const tsigKeyFileInput = z.string().min(1).max(4096)
+
+/** One host's `_vlmcs._tcp` record at one DNS server, by dynamic update. */
+const srvUpdateInput = z
+  .object({
+    server: dnsServerInput,
+    domain: domainSchema,
+    target: dnsNameInput,
+    port: srvPort.optional(),
+    priority: srvField.optional(),
+    weight: srvField.optional(),
+    ttl: srvTtl.optional(),
+    zone: dnsNameInput.optional(),
+    tsigKeyFile: tsigKeyFileInput.optional()
+  })
+  .strict()
+
+/** The lab host's own record, published while it listens (like a KMS host's DnsDomainPublishList). */
+const labHostPublishInput = z
+  .object({
+    domains: z.array(domainSchema).min(1).max(16),
+    server: dnsServerInput,
+    name: dnsNameInput.optional(),
+    priority: srvField.optional(),
+    weight: srvField.optional(),
+    ttl: srvTtl.optional(),
+    tsigKeyFile: tsigKeyFileInput.optional()
+  })
+  .strict()
+
+/** A name of another computer (DNS, NetBIOS or IP), checked by the licensing adapter's own rule. */
+const computerInput = z
+  .string()
+  .max(300)
+  .superRefine((text, ctx) => {
+    try {
+      checkComputerName(text)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
+    }
+  })
+const computersInput = z.array(computerInput).max(LICENSING_DEFAULTS.maxComputers)
+
+/** One of the actions slmgr takes (docs/licensing.md §4); install-gvlk names a catalog product, never a key. */
+const licensingActionInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('set-host'), host: hostPortInput }).strict(),
+  z.object({ kind: z.literal('clear-host') }).strict(),
+  z.object({ kind: z.literal('set-domain'), domain: domainSchema }).strict(),
+  z.object({ kind: z.literal('clear-domain') }).strict(),
+  z.object({ kind: z.literal('host-caching'), enabled: z.boolean() }).strict(),
+  z.object({ kind: z.literal('install-gvlk'), productSkuId: guidSchema.optional() }).strict(),
+  z.object({ kind: z.literal('activate'), productIds: z.array(guidSchema).max(64).optional() }).strict(),
+  z.object({ kind: z.literal('refresh') }).strict()
+])
+
+const licensingActionCall = z.object({ action: licensingActionInput, computers: computersInput.optional() }).strict()
 
 export const methodInputSchemas = {
   getAppInfo: noInput,
@@ -83,7 +166,11 @@ export const methodInputSchemas = {
       /** `IP[:PORT]` addresses for this run; default: the settings' (127.0.0.1:1688). */
       listen: z.array(z.string().max(100)).min(1).max(16).optional(),
       /** Required to listen on anything but loopback. */
-      confirmNonLoopback: z.boolean().optional()
+      confirmNonLoopback: z.boolean().optional(),
+      /** Host keys (CSVLK activation IDs or names) instead of the newest of their application. */
+      csvlks: z.array(z.string().trim().min(1).max(200)).max(8).optional(),
+      /** Publish the host's SRV record while it listens; removed when it stops. */
+      publish: labHostPublishInput.optional()
     })
     .strict()
     .optional(),
@@ -91,7 +178,31 @@ export const methodInputSchemas = {
   labHostClients: z
     .object({ limit: z.number().int().min(1).max(1000).optional() })
     .strict()
-    .optional()
+    .optional(),
+  planDns: z
+    .object({
+      hosts: z
+        .array(
+          z.object({ name: dnsNameInput, port: srvPort.optional(), priority: srvField.optional(), weight: srvField.optional() }).strict()
+        )
+        .min(1)
+        .max(64),
+      domains: z.array(domainSchema).min(1).max(16),
+      ttl: srvTtl.optional(),
+      /** For the nsupdate script's `server` line. */
+      dnsServer: dnsServerInput.optional()
+    })
+    .strict(),
+  auditDns: z
+    .object({ domains: z.array(domainSchema).max(16).optional(), dnsServer: dnsServerInput.optional() })
+    .strict()
+    .optional(),
+  publishDns: srvUpdateInput,
+  unpublishDns: srvUpdateInput,
+  licensingStatus: z.object({ computers: computersInput.optional() }).strict().optional(),
+  planLicensingAction: licensingActionCall,
+  runLicensingAction: licensingActionCall,
+  crossCheckLicensingHost: z.object({ computer: computerInput.optional(), productId: guidSchema.optional() }).strict().optional()
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -149,6 +260,10 @@ export interface LabHostView {
   recent: LabHostExchange[]
   /** Why the technician's own Windows cannot be a client of this host. */
   sameMachineNote: string
+  /** The released host keys it can hold, newest first per application, the default of each application first. */
+  hostKeys: Array<{ id: string; name: string; applications: string[] }>
+  /** The updates of the host's own SRV record (one per domain): published at start, removed at stop. */
+  dnsRecords: SrvUpdateResult[]
 }
 
 export interface MethodOutputs {
@@ -164,7 +279,19 @@ export interface MethodOutputs {
   startLabHost: LabHostView
   stopLabHost: LabHostView
   labHostClients: { rows: ClientLogRow[] }
+  planDns: DnsPlanReport
+  auditDns: DnsAuditReport
+  publishDns: SrvUpdateResult
+  unpublishDns: SrvUpdateResult
+  licensingStatus: LicensingStatusView
+  planLicensingAction: { plans: LicensingPlanView[] }
+  runLicensingAction: { results: ActionResultView[]; ok: boolean }
+  crossCheckLicensingHost: CrossCheckView
 }
+
+/** What an action would do on one computer, or why it cannot be done there. */
+export type LicensingPlanView =
+  { computer: string | null; ok: true; plan: ActionPlan } | { computer: string | null; ok: false; failure: LicensingFailure }
 
 export interface EventPayloads {
   settingsChanged: SettingsView
@@ -194,15 +321,26 @@ export type KmsApi = {
 }
 
 export type {
+  ActionPlan,
+  ActionResultView,
+  ComputerResult,
+  CrossCheckView,
+  LicensingFailure,
+  LicensingStatusView,
+  MachineReport,
+  ProductReport,
   ApiResult,
   CheckReport,
   ClientLogRow,
   LabHostExchange,
   LabHostStatus,
   DiscoveryReport,
+  DnsAuditReport,
+  DnsPlanReport,
   EventName,
   MethodName,
   Settings,
   Sku,
+  SrvUpdateResult,
   TraceEntry
 }

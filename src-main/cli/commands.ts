@@ -6,6 +6,18 @@ import { discoverCommand } from './commands/discover'
 import { productsCommand } from './commands/products'
 import { queryCommand } from './commands/query'
 import { serveCommand } from './commands/serve'
+import { publishCommand } from './commands/publish'
+import { unpublishCommand } from './commands/unpublish'
+import { planDnsCommand } from './commands/plan-dns'
+import { auditDnsCommand } from './commands/audit-dns'
+import { activateCommand } from './commands/activate'
+import { clearDomainCommand } from './commands/clear-domain'
+import { clearHostCommand } from './commands/clear-host'
+import { hostCachingCommand } from './commands/host-caching'
+import { installGvlkCommand } from './commands/install-gvlk'
+import { setDomainCommand } from './commands/set-domain'
+import { setHostCommand } from './commands/set-host'
+import { statusCommand } from './commands/status'
 
 export interface CommandContext {
   values: Record<string, string | boolean | Array<string | boolean> | undefined>
@@ -25,4 +37,22 @@ export interface CliCommand {
   run(context: CommandContext): Promise<number>
 }
 
-export const commands: CliCommand[] = [queryCommand, productsCommand, discoverCommand, checkCommand, serveCommand]
+export const commands: CliCommand[] = [
+  queryCommand,
+  productsCommand,
+  discoverCommand,
+  checkCommand,
+  serveCommand,
+  publishCommand,
+  unpublishCommand,
+  planDnsCommand,
+  auditDnsCommand,
+  statusCommand,
+  activateCommand,
+  setHostCommand,
+  clearHostCommand,
+  setDomainCommand,
+  clearDomainCommand,
+  hostCachingCommand,
+  installGvlkCommand
+]

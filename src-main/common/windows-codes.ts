@@ -50,7 +50,11 @@ export const WINDOWS_CODE = {
   invalidData: 0x8007000d,
   rpcServerUnavailable: 0x800706ba,
   rpcCallFailed: 0x800706be,
-  clientTableFull: 0xc004d104
+  clientTableFull: 0xc004d104,
+  accessDenied: 0x80070005,
+  graceExpired: 0xc004f009,
+  winrmCannotConnect: 0x80338012,
+  kerberosNoCredentials: 0x8009030e
 } as const
 
 /** The table. Order: discovery, contact, host answers, then the rest of the research file's list. */
@@ -172,11 +176,40 @@ export const WINDOWS_ERROR_TABLE: readonly WindowsCodeEntry[] = [
     meaning: 'The KMS host key (CSVLK) exceeded its activation limit (10 activations on up to six computers).',
     fix: 'Contact the Microsoft activation center.'
   }),
-  entry(0x80070005, {
+  entry(WINDOWS_CODE.accessDenied, {
     symbol: 'E_ACCESSDENIED',
     summary: 'Access denied',
     meaning: 'The command needs administrative rights.',
-    fix: 'Run it from an elevated prompt.'
+    fix: 'Run KMS Scout as administrator (an elevated prompt for the CLI, "Run as administrator" for the app).'
+  }),
+  // Codes a licensing read reports as LicenseStatusReason (docs/licensing.md §3), or a remote read over WinRM fails
+  // with (docs/licensing.md §5). Their meaning and fix are written for that use.
+  entry(0xc004f056, {
+    symbol: 'SL_E_VL_MACHINE_NOT_BOUND',
+    summary: 'Seen on KMS clients in the Notification state',
+    meaning:
+      'Reported by KMS clients (GVLK installed) that are not activated; its exact meaning is not confirmed on a Microsoft page, the name suggests the machine is not bound to a KMS activation.',
+    fix: 'Activate the client against a KMS host (kms-scout activate, slmgr /ato) and check the host it uses with the cross-check.'
+  }),
+  entry(0xc004f200, {
+    summary: 'Non-genuine',
+    meaning: 'Windows considers the installation non-genuine, which puts it in the non-genuine grace or Notification state.',
+    fix: 'Reinstall a genuine key for this edition (for KMS, the GVLK) and activate.'
+  }),
+  entry(WINDOWS_CODE.winrmCannotConnect, {
+    summary: 'The client cannot connect to the destination specified in the request (WinRM)',
+    meaning:
+      'The computer answered, but nothing accepts WinRM (WS-Management) requests there: the WinRM service is stopped or has no listener.',
+    fix: "On that computer run 'winrm quickconfig' (or Enable-PSRemoting) as administrator, and allow WinRM (TCP 5985) through its firewall.",
+    source: 'win32'
+  }),
+  entry(WINDOWS_CODE.kerberosNoCredentials, {
+    symbol: 'SEC_E_NO_CREDENTIALS',
+    summary: 'WinRM cannot process the request: Kerberos authentication failed',
+    meaning:
+      'WinRM could not authenticate to the computer with Kerberos: not in the same (or a trusted) domain, or a name without an SPN, such as an IP address.',
+    fix: "Use the computer's domain name from a domain account, or add it to WinRM TrustedHosts on this machine and use HTTPS.",
+    source: 'win32'
   })
 ]
 

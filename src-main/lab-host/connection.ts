@@ -7,6 +7,9 @@
  * - PDUs are handled strictly one after another; a KMS call is answered only after the client log has stored it,
  *   and PDUs that arrive meanwhile wait (the socket is paused once a few are queued, so a pipelining client
  *   cannot make us buffer without bound).
+ * - Backpressure: when a reply cannot be handed to the OS at once (the client does not read), reading stops and
+ *   no further PDU is answered until the transport drains — a client that never reads cannot make the host buffer
+ *   replies; the deadline closes it.
  * - Anything the session refuses to parse, a broken frame header, a PDU above maxPduBytes or more than
  *   maxPdusPerConnection PDUs closes this connection (destroy, no reply). Every exception is caught here and
  *   closes only this connection.
@@ -28,6 +31,8 @@ export interface ConnectionTransport {
   resume(): unknown
   /** bytes written but not yet handed to the OS (net.Socket has it); lets a finished connection close at once */
   readonly writableLength?: number
+  /** net.Socket's: called once what was written has been handed to the OS (after write() returned false) */
+  once?(event: 'drain', listener: () => void): unknown
 }
 
 /** The deadline timer: `restart` arms it for the full period, `stop` disarms it; it calls `expire()` when due. */
@@ -40,6 +45,8 @@ export interface ConnectionOptions {
   maxPduBytes: number
   maxPdusPerConnection: number
   session: KmsHostSessionOptions
+  /** asked before each KMS call is answered (the per-address request rate); false closes the connection unanswered */
+  admitCall?: () => boolean
 }
 
 /** Whole PDUs waiting while a call is answered; above this the socket is paused. */
@@ -54,6 +61,8 @@ export class LabHostConnection {
   private queueHead = 0
   private busy = false
   private paused = false
+  /** the transport's buffer is full (the client does not read): nothing more is read or answered until it drains */
+  private awaitingDrain = false
   private draining = false
   private peerEnded = false
   private connectionState: ConnectionState = 'open'
@@ -103,7 +112,7 @@ export class LabHostConnection {
       this.paused = true
       this.transport.pause()
     }
-    if (!this.busy) this.pump()
+    if (!this.busy && !this.awaitingDrain) this.pump()
   }
 
   /** The client half-closed: finish what was received, then close. */
@@ -166,8 +175,21 @@ export class LabHostConnection {
     }
   }
 
+  /** Writes a reply; if the transport cannot take it at once, stops reading until it has drained. */
+  private send(reply: Uint8Array): void {
+    if (this.transport.write(reply) !== false || this.transport.once === undefined || this.awaitingDrain) return
+    this.awaitingDrain = true
+    this.transport.pause()
+    this.transport.once('drain', () => {
+      this.awaitingDrain = false
+      if (this.connectionState !== 'open') return
+      if (!this.paused) this.transport.resume()
+      if (!this.busy) this.pump()
+    })
+  }
+
   private pump(): void {
-    while (this.connectionState === 'open' && this.queueHead < this.queue.length) {
+    while (this.connectionState === 'open' && !this.awaitingDrain && this.queueHead < this.queue.length) {
       const pdu = this.queue[this.queueHead++]!
       if (++this.pdus > this.options.maxPdusPerConnection) {
         this.abort('pdu-limit', `more than ${this.options.maxPdusPerConnection} PDUs on one connection`)
@@ -187,6 +209,10 @@ export class LabHostConnection {
       }
       if (step.kind === 'call') {
         this.requests++
+        if (this.options.admitCall !== undefined && !this.options.admitCall()) {
+          this.abort('rate-limit', 'more requests per second from this address than allowed')
+          return
+        }
         let pending: Promise<Uint8Array>
         try {
           pending = this.responder.answer(step.call, this.session, this.clientAddress, startedAt)
@@ -215,7 +241,7 @@ export class LabHostConnection {
           return
         }
         if (result instanceof Uint8Array) {
-          this.transport.write(result)
+          this.send(result)
           continue
         }
         this.waitFor(result)
@@ -225,9 +251,9 @@ export class LabHostConnection {
         this.requests++
         this.responder.fault(step.fault.status, step.fault.reason, this.clientAddress)
       }
-      this.transport.write(step.reply)
+      this.send(step.reply)
     }
-    if (this.connectionState !== 'open') return
+    if (this.connectionState !== 'open' || this.awaitingDrain) return
     this.queue = []
     this.queueHead = 0
     if (this.paused) {
@@ -243,7 +269,7 @@ export class LabHostConnection {
       (reply) => {
         this.busy = false
         if (this.connectionState !== 'open') return
-        this.transport.write(reply)
+        this.send(reply)
         this.pump()
       },
       (err: unknown) => {

@@ -20,12 +20,13 @@
  *
  * Fixed mode `{ fixed: n }` always answers n, for lab scenarios (e.g. 3 to make Windows clients report 0xC004F038).
  */
+import { MAX_REQUIRED_CLIENT_COUNT } from '../common/defaults'
 import type { ClientLog } from '../storage/client-log'
 
 export type LabHostCountMode = 'real' | { fixed: number }
 
 /** vlmcsd refuses N_Policy above this with 0x8007000D (docs/protocol.md §8.1); so do we. */
-export const MAX_REQUIRED_CLIENT_COUNT = 1000
+export { MAX_REQUIRED_CLIENT_COUNT }
 /** A genuine host's counting window. */
 const COUNT_WINDOW_MS = 30 * 86_400_000
 /** Distinct N_Policy values remembered per KMS counted ID (honest clients of one KMS ID all send the same one). */

@@ -31,6 +31,8 @@ export type LabHostCloseReason =
   | 'oversize'
   /** more PDUs on one connection than maxPdusPerConnection */
   | 'pdu-limit'
+  /** the client's address sent more requests per second than it may (closed without a reply) */
+  | 'rate-limit'
   /** closed by a graceful stop (idle at the time, or after finishing its exchange) */
   | 'stopping'
   /** the client log could not store the request; it was not acknowledged */
@@ -46,6 +48,7 @@ export const CLOSE_REASONS: readonly LabHostCloseReason[] = [
   'malformed',
   'oversize',
   'pdu-limit',
+  'rate-limit',
   'stopping',
   'log-failed',
   'internal-error'
@@ -174,10 +177,11 @@ export interface LabHostEvents {
   /** a request PDU answered but not logged: an RPC fault, or a refusal whose request could not be decrypted */
   'request-rejected': { clientAddress: string; kind: 'fault' | 'refused'; status: number; reason: string }
   'connection-opened': { remoteAddress: string; active: number }
-  'connection-refused': { remoteAddress: string; reason: 'capacity' | 'stopping'; active: number; limit: number }
+  /** `per-address`: that client address already holds its share of connections (`active` of `limit` are its own) */
+  'connection-refused': { remoteAddress: string; reason: 'capacity' | 'per-address' | 'stopping'; active: number; limit: number }
   'connection-closed': { remoteAddress: string; reason: LabHostCloseReason; detail: string; requests: number; durationMs: number }
   'log-purged': { rows: number }
-  warning: { code: 'non-loopback' | 'client-log' | 'identity' | 'worker'; message: string }
+  warning: { code: 'non-loopback' | 'client-log' | 'client-log-cap' | 'identity' | 'worker'; message: string }
   error: { scope: 'connection' | 'client-log' | 'server' | 'listener'; message: string; remoteAddress?: string }
 }
 

@@ -44,6 +44,7 @@ import { CatalogNames, LocalLedger, type LabHostLedger } from './ledger'
 import { FORWARDABLE_EVENTS } from './worker-messages'
 import { LabHostWorkerPool, MAX_WORKERS, type LabHostWorkers } from './workers'
 import { LabHostResponder } from './responder'
+import { AddressLimits } from './address-limits'
 import {
   DEFAULT_ACTIVATION_INTERVAL_MIN,
   DEFAULT_RENEWAL_INTERVAL_MIN,
@@ -62,6 +63,9 @@ const HOST_DEFAULTS = {
   maxPduBytes: LAB_HOST_DEFAULTS.maxPduBytes,
   maxPdusPerConnection: 1024,
   retentionDays: LAB_HOST_DEFAULTS.retentionDays,
+  maxLogBytes: LAB_HOST_DEFAULTS.maxLogMiB * 1048576,
+  maxConnectionsPerAddress: LAB_HOST_DEFAULTS.maxConnectionsPerAddress,
+  maxRequestsPerSecondPerAddress: LAB_HOST_DEFAULTS.maxRequestsPerSecondPerAddress,
   purgeIntervalMs: 3_600_000,
   logGroupWindowMs: 1
 } as const
@@ -75,6 +79,8 @@ export interface LabHostOptions {
   clientLog?: ClientLog
   /** retention when opening `dbPath`; default 30 days */
   retentionDays?: number
+  /** size cap of the client log opened from `dbPath`, bytes: past it the oldest records go; default 64 MiB */
+  maxLogBytes?: number
   /** client-log durability when opening `dbPath` (see ClientLog); default 'process' (survives kill -9) */
   durability?: 'process' | 'power'
   /**
@@ -102,6 +108,10 @@ export interface LabHostOptions {
   renewalInterval?: number
   /** default 256 */
   maxConnections?: number
+  /** connections one client address may hold at once (default 32); more are refused at once */
+  maxConnectionsPerAddress?: number
+  /** KMS requests per second one client address may send, bursts of twice that (default 200; 0 = no limit) */
+  maxRequestsPerSecondPerAddress?: number
   /** per-exchange deadline and idle timeout; default 30 s */
   exchangeTimeoutMs?: number
   /** largest PDU accepted; default 4096 */
@@ -237,6 +247,12 @@ export class LabHost {
   private readonly maxConnections: number
   /** this process's limit: maxConnections, or its share of it when there are workers */
   private readonly connectionLimit: number
+  /** this process's share of the connections one address may hold */
+  private readonly perAddressLimit: number
+  /** this process's share of the requests per second one address may send (0 = no limit) */
+  private readonly requestRateShare: number
+  /** connections and request rate per client address */
+  private readonly addressLimits: AddressLimits
   private pool: LabHostWorkerPool | undefined
   private readonly exchangeTimeoutMs: number
   private readonly maxPduBytes: number
@@ -259,6 +275,8 @@ export class LabHost {
   /** product names by GUID for log rows and events (responder and ledger) */
   private readonly names: CatalogNames
   private stopping: Promise<void> | undefined
+  /** the client log's size cap was reached and reported in this run */
+  private logCapReported = false
   private allClosed: (() => void) | undefined
 
   constructor(private readonly options: LabHostOptions) {
@@ -303,6 +321,12 @@ export class LabHost {
     )
     this.maxConnections = checkRange('maxConnections', options.maxConnections ?? HOST_DEFAULTS.maxConnections, 1, 1_000_000)
     this.connectionLimit = Math.max(1, Math.floor(this.maxConnections / (1 + workers)))
+    // Each process keeps its own per-address books, so each enforces its share, like the connection limit.
+    const perAddress = checkRange('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? HOST_DEFAULTS.maxConnectionsPerAddress, 1, 1_000_000)
+    const rate = checkRange('maxRequestsPerSecondPerAddress', options.maxRequestsPerSecondPerAddress ?? HOST_DEFAULTS.maxRequestsPerSecondPerAddress, 0, 1_000_000)
+    this.perAddressLimit = Math.max(1, Math.floor(perAddress / (1 + workers)))
+    this.requestRateShare = rate === 0 ? 0 : Math.max(1, Math.floor(rate / (1 + workers)))
+    this.addressLimits = new AddressLimits(this.perAddressLimit, this.requestRateShare)
     this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
     // 16 bytes of header is the least (tests use tiny limits); the upper bound is the one settings and flags use.
     this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? HOST_DEFAULTS.maxPduBytes, 16, LAB_HOST_RANGES.maxPduBytes.max)
@@ -379,6 +403,7 @@ export class LabHost {
     this.hostState = 'starting'
     // counters describe the current run
     resetCounters(this.counters)
+    this.logCapReported = false
     try {
       const ledger = this.options.ledger ?? (await this.openLedger())
       this.responder = new LabHostResponder({
@@ -505,6 +530,8 @@ export class LabHost {
         activationInterval: this.activationInterval,
         renewalInterval: this.renewalInterval,
         maxConnections: this.connectionLimit,
+        maxConnectionsPerAddress: this.perAddressLimit,
+        maxRequestsPerSecondPerAddress: this.requestRateShare,
         exchangeTimeoutMs: this.exchangeTimeoutMs,
         maxPduBytes: this.maxPduBytes,
         maxPdusPerConnection: this.maxPdusPerConnection,
@@ -536,7 +563,17 @@ export class LabHost {
       retentionDays: this.options.retentionDays ?? HOST_DEFAULTS.retentionDays,
       now: this.now,
       durability: this.options.durability ?? 'process',
-      groupWindowMs: this.options.logGroupWindowMs ?? HOST_DEFAULTS.logGroupWindowMs
+      groupWindowMs: this.options.logGroupWindowMs ?? HOST_DEFAULTS.logGroupWindowMs,
+      maxSizeBytes: this.options.maxLogBytes ?? HOST_DEFAULTS.maxLogBytes,
+      onSizeCapPruned: ({ rows, capBytes }) => {
+        // said once per run: under a flood it would otherwise repeat every few seconds
+        if (this.logCapReported) return
+        this.logCapReported = true
+        this.emitter.emit('warning', {
+          code: 'client-log-cap',
+          message: `the client log reached its cap of ${Math.round(capBytes / 1048576)} MiB: the oldest ${rows} records were removed, and older records keep being removed as new ones arrive (this is said once)`
+        })
+      }
     })
     this.log = log
     this.ownsLog = true
@@ -609,17 +646,20 @@ export class LabHost {
     ).then(() => undefined)
   }
 
-  private refuse(t: LabHostTransport, reason: 'capacity' | 'stopping'): void {
+  private refuse(t: LabHostTransport, reason: 'capacity' | 'per-address' | 'stopping'): void {
     this.counters.connections.refused++
+    // The peer's address is read before the reset: a reset socket no longer knows it (it was logged as "?:0").
+    const remoteAddress = formatHostPort(t.remoteAddress ?? '?', t.remotePort ?? 0)
+    const perAddress = reason === 'per-address'
     // A reset tells the client at once that it was refused; never queue (a queue is what slowloris feeds on).
     if (typeof t.resetAndDestroy === 'function') t.resetAndDestroy()
     else t.destroy()
     if (this.emitter.has('connection-refused')) {
       this.emitter.emit('connection-refused', {
-        remoteAddress: formatHostPort(t.remoteAddress ?? '?', t.remotePort ?? 0),
+        remoteAddress,
         reason,
-        active: this.connections.size,
-        limit: this.connectionLimit
+        active: perAddress ? this.addressLimits.connections(t.remoteAddress ?? '?') : this.connections.size,
+        limit: perAddress ? this.perAddressLimit : this.connectionLimit
       })
     }
   }
@@ -640,6 +680,11 @@ export class LabHost {
       this.refuse(t, 'capacity')
       return
     }
+    const peer = t.remoteAddress ?? '?'
+    if (!this.addressLimits.tryOpen(peer)) {
+      this.refuse(t, 'per-address')
+      return
+    }
     const openedAt = performance.now()
     const clientAddress = formatHostPort(t.remoteAddress ?? '?', t.remotePort ?? 0)
     const options: ConnectionOptions = {
@@ -653,7 +698,8 @@ export class LabHost {
         btfn: this.options.btfn ?? true,
         maxPduLength: this.maxPduBytes,
         bindCache: this.bindCache
-      }
+      },
+      admitCall: () => this.addressLimits.admitCall(peer)
     }
     const deadline = new TimerDeadline(this.exchangeTimeoutMs)
     const c = new LabHostConnection(t, this.responder, clientAddress, options, deadline)
@@ -671,6 +717,7 @@ export class LabHost {
     t.on('error', (err: NodeJS.ErrnoException) => c.noteReason('reset', err.code ?? err.message))
     t.on('close', () => {
       deadline.stop()
+      this.addressLimits.closed(peer)
       if (c.state !== 'closed') c.abort(c.closeReason ?? 'client-closed', 'socket closed')
       if (!this.connections.delete(c)) return
       this.counters.connections.active = this.connections.size

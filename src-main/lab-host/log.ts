@@ -36,6 +36,7 @@ const CLOSE_TEXT: Record<LabHostCloseReason, string> = {
   malformed: 'closed: malformed input',
   oversize: 'closed: PDU larger than the limit',
   'pdu-limit': 'closed: too many PDUs on one connection',
+  'rate-limit': 'closed without reply: this address sends more requests per second than it may',
   stopping: 'closed: host stopping',
   'log-failed': 'closed without reply: the client log could not store the request',
   'internal-error': 'closed: internal error'
@@ -152,7 +153,12 @@ export function attachLabHostLogger(host: LabHost, options: LabHostLoggerOptions
     host.on('connection-refused', (e) => {
       const a = admit(`refused:${e.reason}`)
       if (!a.ok) return
-      const why = e.reason === 'capacity' ? `at the connection limit (${e.active} of ${e.limit} open)` : 'host stopping'
+      const why =
+        e.reason === 'capacity'
+          ? `at the connection limit (${e.active} of ${e.limit} open)`
+          : e.reason === 'per-address'
+            ? `this address already holds ${e.active} of the ${e.limit} connections one address may have`
+            : 'host stopping'
       line('connection-refused', `${e.remoteAddress} connection refused: ${why}${moreText(a.more)}`, e, { suppressed: a.more })
     }),
     host.on('connection-closed', (e) => {

@@ -21,6 +21,9 @@ export interface WorkerInit {
   renewalInterval: number
   /** this worker's share of the host's connection limit */
   maxConnections: number
+  /** this worker's share of the per-address limits */
+  maxConnectionsPerAddress: number
+  maxRequestsPerSecondPerAddress: number
   exchangeTimeoutMs: number
   maxPduBytes: number
   maxPdusPerConnection: number

@@ -79,6 +79,8 @@ async function start(init: WorkerInit): Promise<void> {
     activationInterval: init.activationInterval,
     renewalInterval: init.renewalInterval,
     maxConnections: init.maxConnections,
+    maxConnectionsPerAddress: init.maxConnectionsPerAddress,
+    maxRequestsPerSecondPerAddress: init.maxRequestsPerSecondPerAddress,
     exchangeTimeoutMs: init.exchangeTimeoutMs,
     maxPduBytes: init.maxPduBytes,
     maxPdusPerConnection: init.maxPdusPerConnection,

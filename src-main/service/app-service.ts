@@ -8,7 +8,9 @@ import { productCatalog } from '../protocol/products'
 import type { ClientIdentity } from '../storage/client-identity'
 import { openAppContext } from './app-context'
 import { createClientHandlers } from './client-service'
+import { createDnsPublishHandlers } from './dns-publish-service'
 import { createLabHostService } from './lab-host-service'
+import { createLicensingHandlers } from './licensing-service'
 import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
 import type { WindowBounds } from '../storage/settings'
@@ -68,7 +70,9 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       defaultSkuId: productCatalog.defaultProduct().guid
     }),
     ...createClientHandlers(ctx, events),
+    ...createDnsPublishHandlers(ctx, (message) => events.emit('notice', { level: 'warning', message })),
     ...labHost.handlers,
+    ...createLicensingHandlers(ctx, events),
     getIdentity: async () => identityView(await identity.get()),
     renewIdentity: async () => {
       const renewed = identityView(await identity.renew())

@@ -14,6 +14,7 @@ import { ApiFailure } from '../api/result'
 import { isLoopback, labHostConfigFromSettings, type ListenAddress } from '../lab-host/config'
 import type { LabHostCountMode } from '../lab-host/count'
 import type { LabHostExchange } from '../lab-host/events'
+import { chooseHostKeys, defaultHostKeys } from '../lab-host/host-keys'
 import { epidProblem, loadLabHostIdentity, type IdentityOverrides } from '../lab-host/identity'
 import { LabHost, LabHostListenError } from '../lab-host/lab-host'
 import { attachLabHostLogger, type LabHostLoggerOptions } from '../lab-host/log'
@@ -23,6 +24,7 @@ import { ClientLogBusyError, ClientLogFormatError } from '../storage/client-log'
 import type { Settings } from '../storage/settings'
 import type { EventHub } from './event-hub'
 import { parseListenAddress } from './inputs'
+import { checkLabHostPublishing, updateLabHostRecords, type LabHostPublishing, type SrvUpdateResult } from './dns-publish-service'
 
 export { MAX_WORKERS, type LabHost }
 
@@ -41,6 +43,8 @@ export interface LabHostOverrides {
   /** One ePID for every group; per-group ePIDs of this run win over it, and it wins over the settings' ones. */
   readonly allEpids?: string | undefined
   readonly hwid?: string | undefined
+  /** Host keys (CSVLK names or activation IDs) instead of the newest of their application; replaces the settings' list. */
+  readonly csvlks?: readonly string[] | undefined
   readonly activationInterval?: number | undefined
   readonly renewalInterval?: number | undefined
   readonly maxConnections?: number | undefined
@@ -85,15 +89,19 @@ export async function createConfiguredLabHost(
       file: config.identityFile,
       random: (n) => randomBytes(n),
       now: () => new Date(),
+      keys: chooseHostKeys(productCatalog, overrides.csvlks ?? config.csvlks),
       overrides: identityOverrides
     })
   } catch (error) {
-    if (error instanceof RangeError)
+    if (error instanceof RangeError) {
+      // host-keys puts the hint after a newline
+      const [message, hint] = error.message.split('\n')
       throw new ApiFailure(
         'invalid-input',
-        error.message,
-        'fix labHost.epids / labHost.hwid in the settings file or the ePID / HwId given for this run'
+        message ?? error.message,
+        hint ?? 'fix labHost.csvlks / labHost.epids / labHost.hwid in the settings file or the values given for this run'
       )
+    }
     throw error
   }
   const host = new LabHost({
@@ -140,6 +148,28 @@ export async function startLabHost(host: LabHost): Promise<Awaited<ReturnType<La
   }
 }
 
+/**
+ * The lab host's own `_vlmcs._tcp` record, like a KMS host's DNS publishing (docs/dns-publishing.md): published
+ * in every domain once it listens (its first address's port), removed before it stops listening, so clients are
+ * never sent to a host that is gone. Used by `serve --publish` and the app's lab-host page alike.
+ */
+export async function publishLabHostRecords(host: LabHost, publishing: LabHostPublishing): Promise<SrvUpdateResult[]> {
+  const port = host.addresses[0]?.port
+  if (port === undefined)
+    throw new ApiFailure('not-running', 'the lab host is not listening, so there is no record to publish', 'start it first')
+  return updateLabHostRecords('publish', publishing, port)
+}
+
+export async function unpublishLabHostRecords(
+  published: readonly SrvUpdateResult[],
+  publishing: LabHostPublishing
+): Promise<SrvUpdateResult[]> {
+  const port = published[0]?.record.port
+  return port === undefined ? [] : updateLabHostRecords('unpublish', publishing, port)
+}
+
+export { checkLabHostPublishing, type LabHostPublishing }
+
 /** Log lines for a running host (human or JSON); returns the function that detaches them. */
 export function logLabHost(host: LabHost, options: LabHostLoggerOptions): () => void {
   return attachLabHostLogger(host, options)
@@ -161,7 +191,8 @@ export function parseCountMode(text: string, label: string): LabHostCountMode {
 
 /** `EPID` (every CSVLK group) or `GROUP=EPID`, as given for one run. */
 export function parseEpidOverrides(values: readonly string[], label: string): Pick<LabHostOverrides, 'epids' | 'allEpids'> {
-  const groups = productCatalog.csvlkGroups.map((g) => g.iniName)
+  // the ini names of the host keys ("Windows", "Office2010", "Office2024", …)
+  const groups = [...new Set(productCatalog.csvlks().flatMap((c) => (c.iniName === null ? [] : [c.iniName])))]
   const epids: Record<string, string> = {}
   let allEpids: string | undefined
   for (const v of values) {
@@ -208,12 +239,26 @@ export interface LabHostService {
   close(): Promise<void>
 }
 
+/** The released keys a lab host can hold, for a choice in the UI: the defaults first, then newest first. */
+function hostKeyChoices(): LabHostView['hostKeys'] {
+  const defaults = defaultHostKeys(productCatalog)
+  const released = productCatalog.csvlks().filter((c) => c.id !== null && !c.isLab && !c.isPreview && c.groupId !== null)
+  return [...defaults, ...released.filter((c) => !defaults.includes(c))].map((c) => ({
+    id: c.id!,
+    name: c.name,
+    applications: productCatalog.csvlkApplicationIds(c).map((id) => productCatalog.applicationById(id)?.name ?? id)
+  }))
+}
+
 export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
+  const hostKeys = hostKeyChoices()
   let host: LabHost | null = null
   let warnings: string[] = []
   let recent: LabHostExchange[] = []
   let timer: NodeJS.Timeout | undefined
   let dirty = false
+  let publishing: LabHostPublishing | null = null
+  let dnsRecords: SrvUpdateResult[] = []
 
   const view = (): LabHostView => ({
     running: host !== null && host.state === 'running',
@@ -221,7 +266,9 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
     warnings: [...warnings],
     recent: [...recent],
     sameMachineNote:
-      'Windows refuses activation from a KMS host on the same machine (0x8007000D): clients of this lab host are other lab machines and KMS Scout itself.'
+      'Windows refuses activation from a KMS host on the same machine (0x8007000D): clients of this lab host are other lab machines and KMS Scout itself.',
+    hostKeys,
+    dnsRecords: [...dnsRecords]
   })
   const publish = (): void => {
     dirty = false
@@ -232,6 +279,10 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
     const running = host
     if (running === null) return
     clearInterval(timer)
+    if (publishing !== null) {
+      dnsRecords = await unpublishLabHostRecords(dnsRecords, publishing)
+      publishing = null
+    }
     await running.stop()
     host = null
     publish()
@@ -254,7 +305,11 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
             'confirm that this is an isolated lab network, or use 127.0.0.1'
           )
         }
-        const configured = await createConfiguredLabHost(settings, deps.configDir, { listen })
+        if (input?.publish) await checkLabHostPublishing(input.publish)
+        const configured = await createConfiguredLabHost(settings, deps.configDir, {
+          listen,
+          ...(input?.csvlks ? { csvlks: input.csvlks } : {})
+        })
         const next = configured.host
         warnings = [...configured.warnings]
         recent = []
@@ -269,6 +324,11 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
         })
         await startLabHost(next)
         host = next
+        dnsRecords = []
+        if (input?.publish) {
+          publishing = input.publish
+          dnsRecords = await publishLabHostRecords(next, input.publish)
+        }
         timer = setInterval(() => {
           if (dirty) publish()
         }, UPDATE_INTERVAL_MS)

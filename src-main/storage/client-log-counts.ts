@@ -3,7 +3,11 @@
  * request with the number of distinct CMIDs in the counting window; asking SQLite each time would cost a query
  * per request, so the client log keeps this index, rebuilt from the database at open and updated synchronously
  * by record(). The database stays the source of truth; the index only makes the per-request count cheap.
+ *
+ * Like a real host, it keeps only the most recent clients of each application and KMS counted ID (2 × the highest
+ * N it accepts, common/defaults.ts): the count never needs more, and a client inventing CMIDs cannot grow it.
  */
+import { MAX_CLIENTS_PER_COUNT } from '../common/defaults'
 import type { ClientLogEntry } from './client-log-entry'
 
 export const DAY_MS = 86_400_000
@@ -29,6 +33,9 @@ function idOf(key: CountKey): string {
 }
 
 export class ClientCountIndex {
+  /** at most this many clients per application and per KMS counted ID: the most recent ones */
+  constructor(private readonly maxClientsPerKey: number = MAX_CLIENTS_PER_COUNT) {}
+
   private readonly scopes: Record<CountScope, Map<string, ClientsByLastSeen>> = {
     application: new Map(),
     kmsCountedId: new Map()
@@ -48,8 +55,8 @@ export class ClientCountIndex {
   }
 
   add(applicationId: string, kmsCountedId: string, cmid: string, timeMs: number): void {
-    this.clients('application', applicationId).touch(cmid, timeMs)
-    this.clients('kmsCountedId', kmsCountedId).touch(cmid, timeMs)
+    this.clients('application', applicationId).touch(cmid, timeMs, this.maxClientsPerKey)
+    this.clients('kmsCountedId', kmsCountedId).touch(cmid, timeMs, this.maxClientsPerKey)
   }
 
   /** Distinct CMIDs for `key` last seen at or after `sinceMs`. */
@@ -124,13 +131,26 @@ class ClientsByLastSeen {
     return this.entries.get(cmid)
   }
 
-  touch(cmid: string, timeMs: number): void {
+  /** Records a client seen at `timeMs`; beyond `max` clients the one seen longest ago is forgotten. */
+  touch(cmid: string, timeMs: number, max: number): void {
     const previous = this.entries.get(cmid)
     if (previous !== undefined && previous >= timeMs) return
     this.entries.delete(cmid)
     this.entries.set(cmid, timeMs)
     if (timeMs < this.newest) this.sorted = false
     else this.newest = timeMs
+    if (this.entries.size > max) this.forgetOldest()
+  }
+
+  private forgetOldest(): void {
+    if (!this.sorted) this.sort()
+    const oldest = this.entries.keys().next()
+    if (!oldest.done) this.entries.delete(oldest.value)
+  }
+
+  private sort(): void {
+    this.entries = new Map([...this.entries].sort((a, b) => a[1] - b[1]))
+    this.sorted = true
   }
 
   countSince(sinceMs: number): number {
@@ -146,10 +166,7 @@ class ClientsByLastSeen {
   }
 
   expire(beforeMs: number): void {
-    if (!this.sorted) {
-      this.entries = new Map([...this.entries].sort((a, b) => a[1] - b[1]))
-      this.sorted = true
-    }
+    if (!this.sorted) this.sort()
     for (const [cmid, seen] of this.entries) {
       if (seen >= beforeMs) break
       this.entries.delete(cmid)

@@ -204,6 +204,24 @@ export function deleteRowsOlderThan(db: Database, olderThanMs: number, limit: nu
   return db.run('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? LIMIT ?)', [olderThanMs, limit]).changes
 }
 
+/** Deletes the `limit` oldest rows; returns how many went. */
+export function deleteOldestRows(db: Database, limit: number): number {
+  return db.run('DELETE FROM requests WHERE id IN (SELECT id FROM requests ORDER BY id LIMIT ?)', [limit]).changes
+}
+
+/** Bytes the database's pages hold (free pages not included; the WAL not included). */
+export function usedBytes(db: Database): number {
+  const pages = Number(db.get('PRAGMA page_count')?.page_count ?? 0)
+  const free = Number(db.get('PRAGMA freelist_count')?.freelist_count ?? 0)
+  const size = Number(db.get('PRAGMA page_size')?.page_size ?? 4096)
+  return (pages - free) * size
+}
+
+/** Rows in the log. */
+export function rowCount(db: Database): number {
+  return Number(db.get('SELECT COUNT(*) AS n FROM requests')?.n ?? 0)
+}
+
 export interface CountedClient {
   applicationId: string
   kmsCountedId: string

@@ -20,7 +20,7 @@ import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client
 import { ClientCountIndex, DAY_MS, DEFAULT_COUNT_WINDOW_MS } from './client-log-counts'
 import type { CountKey, CountSummary } from './client-log-counts'
 import { claimOwnership, releaseOwnership } from './client-log-owner'
-import { deleteRowsOlderThan, prepareClientLogDatabase, readCountedClients, readRecentRows } from './client-log-schema'
+import { deleteOldestRows, deleteRowsOlderThan, prepareClientLogDatabase, readCountedClients, readRecentRows, rowCount, usedBytes } from './client-log-schema'
 import { ClientLogWriter } from './client-log-writer'
 
 export { clientLogEntrySchema } from './client-log-entry'
@@ -53,6 +53,13 @@ export interface ClientLogOptions {
    */
   idleCheckpointMs?: number
   checkpointPages?: number
+  /**
+   * Keep the database within this many bytes: past it, the oldest rows are removed until it is back under 90 % of
+   * the cap (the WAL, bounded by `checkpointPages`, comes on top). Default: no cap.
+   */
+  maxSizeBytes?: number
+  /** Told each time rows were removed to keep within `maxSizeBytes`. */
+  onSizeCapPruned?: (info: { rows: number; capBytes: number }) => void
 }
 
 export interface IntegrityResult {
@@ -63,6 +70,8 @@ export interface IntegrityResult {
 
 /** Rows deleted per statement when purging, so one DELETE never blocks the event loop for long. */
 const PURGE_CHUNK_ROWS = 5000
+/** The size cap is checked every this many commits (a check reads three pragmas). */
+const SIZE_CHECK_EVERY_COMMITS = 32
 
 export class ClientLog {
   readonly file: string
@@ -74,6 +83,9 @@ export class ClientLog {
   private readonly retentionMs: number
   private readonly countWindowMs: number
   private readonly index = new ClientCountIndex()
+  private readonly maxSizeBytes: number | undefined
+  private readonly onSizeCapPruned: ClientLogOptions['onSizeCapPruned']
+  private commitsSinceSizeCheck = 0
   private closed = false
 
   private constructor(file: string, db: Database, options: ClientLogOptions, openWarnings: string[]) {
@@ -83,13 +95,45 @@ export class ClientLog {
     this.retentionMs = options.retentionDays * DAY_MS
     this.countWindowMs = options.countWindowMs ?? DEFAULT_COUNT_WINDOW_MS
     this.openWarnings = openWarnings
+    this.maxSizeBytes = options.maxSizeBytes
+    this.onSizeCapPruned = options.onSizeCapPruned
     this.writer = new ClientLogWriter(db, {
       groupWindowMs: options.groupWindowMs ?? 0,
       maxBatch: options.maxBatch ?? 2000,
       idleCheckpointMs: options.idleCheckpointMs ?? 1000,
       // Failed entries were already counted; make the counts match the database again.
-      onCommitFailed: () => this.rebuildIndex()
+      onCommitFailed: () => this.rebuildIndex(),
+      onCommitted: () => {
+        if (this.maxSizeBytes !== undefined && ++this.commitsSinceSizeCheck >= SIZE_CHECK_EVERY_COMMITS) this.keepWithinSizeCap()
+      }
     })
+  }
+
+  /**
+   * Removes the oldest rows while the database holds more than its cap, down to 90 % of it (a little headroom, so
+   * this does not run again at the very next check). The counts are rebuilt from what remains.
+   */
+  keepWithinSizeCap(): number {
+    this.commitsSinceSizeCheck = 0
+    const cap = this.maxSizeBytes
+    if (cap === undefined || usedBytes(this.db) <= cap) return 0
+    let removed = 0
+    for (let guard = 0; usedBytes(this.db) > cap * 0.9 && guard < 1000; guard++) {
+      const rows = rowCount(this.db)
+      if (rows === 0) break
+      const deleted = deleteOldestRows(this.db, Math.max(1, Math.min(PURGE_CHUNK_ROWS, Math.ceil(rows / 10))))
+      removed += deleted
+      if (deleted === 0) break
+    }
+    this.rebuildIndex()
+    this.onSizeCapPruned?.({ rows: removed, capBytes: cap })
+    return removed
+  }
+
+  /** Bytes the database's pages hold now. */
+  get sizeBytes(): number {
+    this.assertOpen()
+    return usedBytes(this.db)
   }
 
   /**

@@ -24,6 +24,9 @@ const host = new LabHost({
   dbPath: path.join(dir, 'client-log.sqlite'),
   identity,
   maxConnections: 1024,
+  // the test loads the host from one address at full speed: its subject is durability, not the per-address budget
+  maxConnectionsPerAddress: 1024,
+  maxRequestsPerSecondPerAddress: 0,
   workers: workers > 0 ? { count: workers, script, execArgv: ['--import', 'tsx'] } : undefined
 })
 host.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`))

@@ -22,8 +22,14 @@ import {
   parseCountMode,
   parseEpidOverrides,
   parseHwid,
-  startLabHost
+  startLabHost,
+  checkLabHostPublishing,
+  publishLabHostRecords,
+  unpublishLabHostRecords
 } from '../../service/lab-host-service'
+import { describeUpdate, type SrvUpdateResult } from '../../service/dns-publish-service'
+import { inert } from '../../service/presentation'
+import { SERVE_PUBLISH_HELP, SERVE_PUBLISH_OPTIONS, servePublishing } from './publish'
 import { booleanOption, optional, stringOptions } from '../args'
 import type { CliCommand } from '../commands'
 import { EXIT, UsageError } from '../io'
@@ -40,7 +46,7 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the lab KMS host (test fixture; loopback only unless told otherwise)',
   usage:
-    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N|auto] [--json-log]',
+    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--csvlk NAME]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N|auto] [--json-log] [--publish DOMAIN... --publish-server IP[:PORT] [--publish-name NAME] [--priority N] [--weight N] [--ttl S] [--tsig-key FILE]]',
   help: [
     'Options (defaults from the labHost section of settings.json in the config directory):',
     `  --listen ADDR:PORT        address to listen on; repeat for several (default ${D.listen}; [::1]:1688 for IPv6;`,
@@ -48,7 +54,10 @@ export const serveCommand: CliCommand = {
     '  --db PATH                 client log (SQLite); default client-log.sqlite in the config directory',
     "  --count real|N            'real' (default): distinct clients per KMS counted ID in 30 days, capped at 2 × N_Policy;",
     '                            N: always answer N (e.g. 3 makes Windows clients report 0xC004F038)',
-    '  --epid EPID | GROUP=EPID  ePID for every CSVLK group, or for one (Windows, Office2010, Office2013, …); repeatable',
+    '  --epid EPID | KEY=EPID    ePID for every held host key, or for one by its ini name (Windows, Office2010, Office2024, …); repeatable',
+    '  --csvlk NAME|ID           host key (CSVLK) to hold instead of the newest of its application; repeatable',
+    '                            (default: Windows Server 2025, Office LTSC 2024, Office 2010 VL). Products the key does',
+    '                            not serve are refused with 0xC004F042, like a real host; see kms-scout products --json',
     '  --hwid HEX                HwId for v6 responses, 16 hex digits',
     `  --activation-interval MIN VLActivationInterval, ${INTERVAL_RANGE_MIN.min}–${INTERVAL_RANGE_MIN.max} (default ${DEFAULT_ACTIVATION_INTERVAL_MIN})`,
     `  --renewal-interval MIN    VLRenewalInterval, ${INTERVAL_RANGE_MIN.min}–${INTERVAL_RANGE_MIN.max} (default ${DEFAULT_RENEWAL_INTERVAL_MIN})`,
@@ -57,6 +66,7 @@ export const serveCommand: CliCommand = {
     '  --workers N|auto          serve with N worker processes besides the main one, to use more cores (default 0;',
     '                            auto = one per further core). The count and the client log stay in the main process.',
     '  --json-log                one JSON object per log line',
+    ...SERVE_PUBLISH_HELP,
     '',
     'Stops gracefully on Ctrl-C or SIGTERM: exchanges in progress finish first.'
   ].join('\n'),
@@ -65,13 +75,15 @@ export const serveCommand: CliCommand = {
     db: { type: 'string' },
     count: { type: 'string' },
     epid: { type: 'string', multiple: true },
+    csvlk: { type: 'string', multiple: true },
     hwid: { type: 'string' },
     'activation-interval': { type: 'string' },
     'renewal-interval': { type: 'string' },
     'max-connections': { type: 'string' },
     timeout: { type: 'string' },
     workers: { type: 'string' },
-    'json-log': { type: 'boolean' }
+    'json-log': { type: 'boolean' },
+    ...SERVE_PUBLISH_OPTIONS
   },
   async run({ values, positionals, json, io }) {
     if (positionals.length > 0)
@@ -93,6 +105,7 @@ export const serveCommand: CliCommand = {
       dbPath: optional(values, 'db', (text) => text),
       countMode: optional(values, 'count', parseCountMode),
       ...parseEpidOverrides(stringOptions(values, 'epid'), '--epid'),
+      ...(stringOptions(values, 'csvlk').length > 0 ? { csvlks: stringOptions(values, 'csvlk') } : {}),
       hwid: optional(values, 'hwid', parseHwid),
       activationInterval: whole('activation-interval', INTERVAL_RANGE_MIN, 'minutes', DEFAULT_ACTIVATION_INTERVAL_MIN),
       renewalInterval: whole('renewal-interval', INTERVAL_RANGE_MIN, 'minutes', DEFAULT_RENEWAL_INTERVAL_MIN),
@@ -106,6 +119,8 @@ export const serveCommand: CliCommand = {
       )
     }
     const jsonLog = booleanOption(values, 'json-log')
+    const publishing = servePublishing(values)
+    if (publishing) await checkLabHostPublishing(publishing)
 
     const app = await openAppContext({ env: io.env, onWarning: (message) => io.stderr(`kms-scout serve: ${message}\n`) })
     const configured = await createConfiguredLabHost(app.settings.current().labHost, app.configDir, {
@@ -138,13 +153,32 @@ export const serveCommand: CliCommand = {
         out(`worker processes: ${s.workers.length} (pid ${s.workers.map((w) => w.pid).join(', ')}), sharing the listening sockets\n`)
       out('Press Ctrl-C to stop.\n')
     }
+    const logUpdates = (results: readonly SrvUpdateResult[]): void => {
+      for (const r of results) {
+        const line = describeUpdate(r)
+        out(
+          jsonLines
+            ? `${JSON.stringify({ time: new Date().toISOString(), event: 'dns-update', ok: r.ok, message: line, fix: r.ok ? undefined : r.fix })}\n`
+            : `${inert(line, 1024)}\n`
+        )
+        if (!r.ok && !jsonLines) out(`  fix: ${r.fix}\n`)
+      }
+    }
+    const published = publishing ? await publishLabHostRecords(host, publishing) : []
+    logUpdates(published)
 
     const signal = await io.waitForInterrupt()
     if (!jsonLines) out(`${signal}: stopping; exchanges in progress may finish (Ctrl-C again quits at once)…\n`)
+    // the record goes before the listener, so no client is sent to a host that is gone
+    const removed = publishing ? await unpublishLabHostRecords(published, publishing) : []
+    logUpdates(removed)
     await host.stop()
     detach()
     const final = host.status().counters
-    if (json) io.stdout(`${JSON.stringify({ ok: true, addresses: addresses.map((a) => a.text), counters: final })}\n`)
+    if (json)
+      io.stdout(
+        `${JSON.stringify({ ok: true, addresses: addresses.map((a) => a.text), counters: final, ...(publishing ? { dns: { published, removed } } : {}) })}\n`
+      )
     return EXIT.ok
   }
 }
