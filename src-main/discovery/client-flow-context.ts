@@ -5,6 +5,7 @@
  */
 import { randomInt } from 'node:crypto'
 import type { DnsClient } from '../dns/client'
+import { armDeadline, deadlineMsOf, type RunDeadline } from './deadline'
 import { checkDnsServer, dnsClientPool } from './domains'
 import { explainWindowsCode, WINDOWS_CODE } from './error-map'
 import { DEFAULT_STAGGER_MS, type AttemptRecord, type FailoverCounters, type FailoverMode, type FailoverOptions } from './failover'
@@ -12,6 +13,7 @@ import { formatHostPort } from './probe'
 import type { RandomInt } from './srv-prng'
 import type { SrvSelectionMode } from './srv-selection'
 import { createTraceRecorder, type TraceRecorder } from './trace'
+import type { DeadlineReached } from './deadline'
 import type {
   AnsweredHost,
   CacheSummary,
@@ -28,7 +30,9 @@ export interface FlowContext<A> {
   readonly trace: TraceRecorder
   /** Every attempt of every stage, for the report. */
   readonly attempts: AttemptRecord[]
-  readonly signal: AbortSignal | undefined
+  /** The caller's signal joined with the run's deadline: every DNS query and KMS attempt listens to it. */
+  readonly signal: AbortSignal
+  readonly deadline: RunDeadline
   readonly caching: boolean
   readonly selection: SrvSelectionMode
   readonly random: RandomInt
@@ -61,12 +65,15 @@ export function createFlowContext<A>(options: ClientFlowOptions, deps: ClientFlo
   const mode: FailoverMode = options.failover?.mode ?? 'staggered'
   const caching = options.hostCaching ?? true
   const configuredDnsServer = options.dnsServer ? checkDnsServer(options.dnsServer) : undefined
+  // Armed last: nothing above can throw after the timer has started.
+  const deadline = armDeadline(deadlineMsOf(options.deadlineMs), deps.signal, trace)
   return {
     options,
     deps,
     trace,
     attempts: [],
-    signal: deps.signal,
+    signal: deadline.signal,
+    deadline,
     caching,
     selection: options.selection ?? 'rfc2782',
     random: deps.random ?? ((n) => randomInt(n)),
@@ -98,9 +105,15 @@ export function traceFlowStart<A>(flow: FlowContext<A>): void {
   })
 }
 
-/** Traces the flow's result and assembles the report. */
-export function finishFlow<A>(flow: FlowContext<A>, end: FlowEnd<A>): ClientFlowResult<A> {
+/**
+ * Traces the flow's result and assembles the report. A run the deadline ended without a verified answer fails
+ * with a 'deadline' error that says what was still pending (a stage only saw its signal abort).
+ */
+export function finishFlow<A>(flow: FlowContext<A>, stageEnd: FlowEnd<A>): ClientFlowResult<A> {
   const { trace } = flow
+  flow.deadline.dispose()
+  const reached = stageEnd.answered ? undefined : flow.deadline.reached()
+  const end: FlowEnd<A> = reached ? { ...stageEnd, error: deadlineError(flow, reached) } : stageEnd
   const outcome = end.answered ? 'answered' : end.error?.kind === 'cancelled' ? 'cancelled' : 'failed'
   const a = end.answered
   trace.emit({
@@ -118,7 +131,21 @@ export function finishFlow<A>(flow: FlowContext<A>, end: FlowEnd<A>): ClientFlow
     discovery: flow.discovery,
     attempts: [...flow.attempts].sort((x, y) => x.attempt - y.attempt),
     trace: trace.entries(),
-    durationMs: trace.elapsed()
+    durationMs: trace.elapsed(),
+    ...(reached ? { deadline: reached } : {})
+  }
+}
+
+/**
+ * Stopped by the deadline while DNS had not yet given usable records: a DNS server failure as a client sees it
+ * (0x8007232A); otherwise no KMS host answered in time (0xC004F074).
+ */
+function deadlineError<A>(flow: FlowContext<A>, reached: DeadlineReached): FlowError {
+  const inDns = reached.pending.stage === 'dns' && flow.discovery.usedDomain === undefined
+  return {
+    kind: 'deadline',
+    windows: explainWindowsCode(inDns ? WINDOWS_CODE.dnsServerFailure : WINDOWS_CODE.noKmsContacted),
+    message: reached.message
   }
 }
 

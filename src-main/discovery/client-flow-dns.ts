@@ -5,7 +5,6 @@
  * (./failover.ts) and is cached. The last stage: it always ends the flow.
  */
 import { readOsResolverConfig } from '../dns/os-config/read'
-import { isDnsError } from '../dns/errors'
 import type { SrvTargetRecord } from '../dns/srv-lookup'
 import { lookupDomains, planDnsServers, planDomains, type DomainLookup, type DomainPlan, type ServerPlan } from './domains'
 import { explainWindowsCode, WINDOWS_CODE, windowsCodeForDiscoveryFailure, type DomainLookupFailure } from './error-map'
@@ -30,18 +29,14 @@ export async function discoverViaDns<A>(flow: FlowContext<A>): Promise<FlowEnd<A
   const planProblem = checkPlan(flow, plan)
   if (planProblem) return planProblem
 
-  let lookups: DomainLookup[]
-  try {
-    lookups = await lookupDomains({ domains: plan.domains, servers: plan.servers }, flow.dnsClientFor, flow.trace.emit, {
-      stopAtFirst: true,
-      ...(flow.signal ? { signal: flow.signal } : {})
-    })
-  } catch (error) {
-    if (isDnsError(error) && error.code === 'aborted') return cancelledEnd()
-    throw error
-  }
+  const lookups = await lookupDomains({ domains: plan.domains, servers: plan.servers }, flow.dnsClientFor, flow.trace.emit, {
+    stopAtFirst: true,
+    signal: flow.signal
+  })
   const used = lookups.find((l) => l.outcome === 'records')
   flow.discovery = { ...plan.summary, results: lookups.map(domainResultView), ...(used ? { usedDomain: used.domain } : {}) }
+  // Stopped (deadline or cancel) while looking up: the report keeps what was found; no host is tried.
+  if (flow.signal.aborted) return cancelledEnd()
   if (!used?.result) return noRecordsEnd(flow, lookups)
   return tryPublishedHosts(flow, used.domain, used.result.records)
 }

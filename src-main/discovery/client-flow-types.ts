@@ -12,6 +12,7 @@ import type { Probe } from './probe'
 import type { SrvSelectionMode } from './srv-selection'
 import type { RandomInt } from './srv-prng'
 import type { CandidateSource, TraceEntry } from './trace'
+import type { DeadlineReached } from './deadline'
 
 /** What a DNS discovery needs: where to look and how to draw (shared with runDiscovery). */
 export interface DiscoveryOptions {
@@ -22,6 +23,8 @@ export interface DiscoveryOptions {
   readonly selection?: SrvSelectionMode
   readonly dnsTimeoutMs?: number
   readonly dnsAttempts?: number
+  /** The whole run's deadline; default DEFAULT_DEADLINE_S. Everything in flight is aborted when it fires. */
+  readonly deadlineMs?: number
 }
 
 export interface ClientFlowOptions extends DiscoveryOptions {
@@ -69,7 +72,7 @@ export interface ClientFlowDeps<A> extends DiscoveryDeps {
 
 /** The error a technician sees when no verified answer came back. */
 export interface FlowError {
-  readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'no-host-contacted' | 'cancelled'
+  readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'no-host-contacted' | 'cancelled' | 'deadline'
   /** Windows code (`0xC004F074` …) with its words and usual fix. */
   readonly windows: WindowsCodeEntry
   /** What happened here, in one line. */
@@ -97,6 +100,8 @@ export interface SrvRecordView {
   readonly ttl: number
   readonly addresses: readonly string[]
   readonly addressSource: SrvTargetRecord['addressSource']
+  /** True when the deadline (or a cancel) stopped this target's address lookups. */
+  readonly addressesUnfinished?: true
 }
 
 export interface DomainResultView {
@@ -108,6 +113,10 @@ export interface DomainResultView {
   readonly message?: string
   readonly records: readonly SrvRecordView[]
   readonly minTtl?: number
+  /** Records beyond the cap per domain (MAX_SRV_TARGETS_PER_DOMAIN), not taken. */
+  readonly ignoredRecords?: number
+  /** Targets whose address lookups the deadline (or a cancel) cut off. */
+  readonly unfinishedTargets?: number
 }
 
 export interface DiscoverySummary {
@@ -137,4 +146,6 @@ export interface ClientFlowResult<A> {
   readonly attempts: readonly AttemptRecord[]
   readonly trace: readonly TraceEntry[]
   readonly durationMs: number
+  /** Set when the run's deadline ended it before a verified answer: when, and what was still pending. */
+  readonly deadline?: DeadlineReached
 }

@@ -11,7 +11,8 @@ export function recordView(r: SrvTargetRecord): SrvRecordView {
     target: r.target,
     ttl: r.ttl,
     addresses: r.addresses.map((a) => a.address),
-    addressSource: r.addressSource
+    addressSource: r.addressSource,
+    ...(r.addressLookups.some((l) => l.code === 'aborted') ? { addressesUnfinished: true as const } : {})
   }
 }
 
@@ -24,6 +25,8 @@ export function domainResultView(lookup: DomainLookup): DomainResultView {
     ...(lookup.code !== undefined ? { code: lookup.code } : {}),
     ...(lookup.message !== undefined ? { message: lookup.message } : {}),
     records: lookup.result ? lookup.result.records.map(recordView) : [],
-    ...(lookup.result ? { minTtl: lookup.result.minTtl } : {})
+    ...(lookup.result ? { minTtl: lookup.result.minTtl } : {}),
+    ...(lookup.result && lookup.result.ignoredRecords > 0 ? { ignoredRecords: lookup.result.ignoredRecords } : {}),
+    ...(lookup.result && lookup.result.unfinishedTargets > 0 ? { unfinishedTargets: lookup.result.unfinishedTargets } : {})
   }
 }

@@ -34,7 +34,11 @@ export { domainResultView, recordView } from './client-flow-views'
 
 export async function runClientFlow<A>(options: ClientFlowOptions, deps: ClientFlowDeps<A>): Promise<ClientFlowResult<A>> {
   const flow = createFlowContext(options, deps)
-  traceFlowStart(flow)
-  const end = (await tryManualHost(flow)) ?? (await tryCachedHost(flow)) ?? (await discoverViaDns(flow))
-  return finishFlow(flow, end)
+  try {
+    traceFlowStart(flow)
+    const end = (await tryManualHost(flow)) ?? (await tryCachedHost(flow)) ?? (await discoverViaDns(flow))
+    return finishFlow(flow, end)
+  } finally {
+    flow.deadline.dispose() // also when a stage throws: the timer must not outlive the run
+  }
 }

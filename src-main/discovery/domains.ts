@@ -176,7 +176,8 @@ export interface DomainLookup {
 /**
  * Looks up `_vlmcs._tcp.<domain>` for each domain in order. With `stopAtFirst`, stops at the first domain that
  * has usable records (the client flow); otherwise looks up all of them (`discover`). Never throws for DNS
- * outcomes; rethrows an abort.
+ * outcomes. When the signal aborts (the run's deadline, or a cancel) it returns what it has: the domain being
+ * looked up and the ones after it are listed as 'dns-failure' with code 'aborted', so a report can show them.
  */
 export async function lookupDomains(
   plan: { domains: DomainPlan; servers: ServerPlan },
@@ -190,6 +191,20 @@ export async function lookupDomains(
     const qname = safeQname(domain)
     const servers = plan.servers.forDomain(domain)
     if (found && options.stopAtFirst) break
+    if (options.signal?.aborted) {
+      const message = 'not searched: the run was stopped before this domain'
+      lookups.push({ domain, qname: qname ?? `_vlmcs._tcp.${domain}`, servers, outcome: 'dns-failure', code: 'aborted', message })
+      emit({
+        kind: 'domain-result',
+        domain,
+        qname: qname ?? `_vlmcs._tcp.${domain}`,
+        outcome: 'dns-failure',
+        records: 0,
+        code: 'aborted',
+        message
+      })
+      continue
+    }
     if (qname === undefined) {
       const lookup: DomainLookup = {
         domain,
@@ -232,7 +247,12 @@ export async function lookupDomains(
       found = true
     } catch (error) {
       if (!isDnsError(error)) throw error
-      if (error.code === 'aborted') throw error
+      if (error.code === 'aborted') {
+        const message = 'lookup not finished: the run was stopped'
+        lookups.push({ domain, qname, servers, outcome: 'dns-failure', code: 'aborted', message })
+        emit({ kind: 'domain-result', domain, qname, outcome: 'dns-failure', records: 0, code: 'aborted', message })
+        continue
+      }
       // An invalid name cannot exist; everything else that is not an answer is a DNS failure (timeout, SERVFAIL…).
       const outcome: DomainOutcome = !isDnsTransportFailure(error.code)
         ? (error.code as DomainOutcome)

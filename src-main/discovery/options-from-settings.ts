@@ -25,13 +25,16 @@ export interface RunOverrides {
   /** One limit for every phase (connect, bind, request). */
   readonly timeoutMs?: number
   readonly workstationName?: string
+  /** The whole run's deadline in seconds; default DEFAULT_DEADLINE_S. */
+  readonly deadlineS?: number
 }
 
 export function discoveryOptionsFrom(client: ClientSettings, overrides: RunOverrides): DiscoveryOptions {
   return {
     lookupDomains: overrides.domains ?? (client.lookupDomain === null ? null : [client.lookupDomain]),
     dnsServer: overrides.dnsServer ?? client.dnsServer ?? null,
-    selection: overrides.legacySelection === true || client.legacySelection ? 'legacy-random' : 'rfc2782'
+    selection: overrides.legacySelection === true || client.legacySelection ? 'legacy-random' : 'rfc2782',
+    ...(overrides.deadlineS !== undefined ? { deadlineMs: overrides.deadlineS * 1000 } : {})
   }
 }
 

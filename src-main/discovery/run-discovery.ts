@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto'
 import { readOsResolverConfig } from '../dns/os-config/read'
-import { isDnsError } from '../dns/errors'
+import { armDeadline, deadlineMsOf, type DeadlineReached } from './deadline'
 import { checkDnsServer, dnsClientPool, lookupDomains, planDnsServers, planDomains, type DomainOutcome } from './domains'
 import {
   explainWindowsCode,
@@ -43,13 +43,17 @@ export interface DomainDiscovery {
   readonly answeredBy?: string
   /** In selection order. */
   readonly records: readonly RankedRecord[]
+  /** Records beyond the cap per domain (MAX_SRV_TARGETS_PER_DOMAIN), not taken. */
+  readonly ignoredRecords?: number
+  /** Targets whose address lookups the deadline cut off. */
+  readonly unfinishedTargets?: number
   /** True for the domain a KMS client would use. */
   readonly used: boolean
 }
 
 export interface DiscoveryReport {
   readonly ok: boolean
-  /** 0 records found, 2 none (CRITICAL), 3 no DNS server / domain to ask (UNKNOWN). */
+  /** 0 records found, 2 none (CRITICAL; also when the deadline came first), 3 no DNS server / domain to ask (UNKNOWN). */
   readonly exitCode: 0 | 2 | 3
   readonly selection: SrvSelectionMode
   readonly servers: { readonly source: 'configured' | 'os'; readonly list: readonly string[]; readonly from: string }
@@ -58,10 +62,12 @@ export interface DiscoveryReport {
   readonly results: readonly DomainDiscovery[]
   readonly usedDomain?: string
   readonly error?: {
-    readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'cancelled'
+    readonly kind: 'no-dns-servers' | 'no-domains' | 'no-records' | 'cancelled' | 'deadline'
     readonly windows: WindowsCodeEntry
     readonly message: string
   }
+  /** Set when the deadline stopped the lookups: when, and what was still pending (the results are partial). */
+  readonly deadline?: DeadlineReached
   readonly trace: readonly TraceEntry[]
   readonly durationMs: number
 }
@@ -87,8 +93,14 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
     domains: { source: domains.source, list: domains.domains, from: domains.from },
     warnings: [...new Set([...servers.warnings, ...domains.warnings])]
   }
-  const done = (fields: { results: DomainDiscovery[]; usedDomain?: string; error?: DiscoveryReport['error'] }): DiscoveryReport => {
-    const exitCode = fields.usedDomain !== undefined ? 0 : fields.error && fields.error.kind !== 'no-records' ? 3 : 2
+  const done = (fields: {
+    results: DomainDiscovery[]
+    usedDomain?: string
+    error?: DiscoveryReport['error']
+    deadline?: DeadlineReached
+  }): DiscoveryReport => {
+    const kind = fields.error?.kind
+    const exitCode = fields.usedDomain !== undefined ? 0 : kind === undefined || kind === 'no-records' || kind === 'deadline' ? 2 : 3
     return { ok: fields.usedDomain !== undefined, exitCode, ...base, ...fields, trace: recorder.entries(), durationMs: recorder.elapsed() }
   }
 
@@ -114,21 +126,23 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
   }
 
   const clientFor = dnsClientPool({ timeoutMs: options.dnsTimeoutMs, attempts: options.dnsAttempts }, emit, now, deps.dnsRandom)
+  const deadline = armDeadline(deadlineMsOf(options.deadlineMs), deps.signal, recorder)
   let lookups
   try {
-    lookups = await lookupDomains({ domains, servers }, clientFor, emit, {
-      stopAtFirst: false,
-      ...(deps.signal ? { signal: deps.signal } : {})
-    })
-  } catch (error) {
-    if (isDnsError(error) && error.code === 'aborted') {
-      return done({
-        results: [],
-        error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: 'cancelled' }
-      })
-    }
-    throw error
+    lookups = await lookupDomains({ domains, servers }, clientFor, emit, { stopAtFirst: false, signal: deadline.signal })
+  } finally {
+    deadline.dispose()
   }
+  // Stopped by the deadline or the caller: the domains looked up so far are reported all the same.
+  const reached = deadline.reached()
+  const stopped: Pick<DiscoveryReport, 'deadline' | 'error'> | undefined = reached
+    ? {
+        deadline: reached,
+        error: { kind: 'deadline', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: reached.message }
+      }
+    : deps.signal?.aborted
+      ? { error: { kind: 'cancelled', windows: explainWindowsCode(WINDOWS_CODE.dnsServerFailure), message: 'cancelled' } }
+      : undefined
   const usedDomain = lookups.find((l) => l.outcome === 'records')?.domain
   const results: DomainDiscovery[] = lookups.map((lookup) => {
     const records = lookup.result?.records ?? []
@@ -145,7 +159,8 @@ export async function runDiscovery(options: DiscoveryOptions, deps: DiscoveryDep
       used: lookup.domain === usedDomain
     }
   })
-  if (usedDomain !== undefined) return done({ results, usedDomain })
+  if (usedDomain !== undefined) return done({ results, usedDomain, ...(reached ? { deadline: reached } : {}) })
+  if (stopped) return done({ results, ...stopped })
   const failures = lookups.map((l) => l.outcome) as DomainLookupFailure[]
   const windows = explainWindowsCode(windowsCodeForDiscoveryFailure(failures))
   return done({

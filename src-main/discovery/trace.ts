@@ -155,6 +155,37 @@ export interface FlowResultEvent {
   readonly durationMs: number
 }
 
+export interface PendingDnsQuery {
+  readonly qname: string
+  readonly qtype: string
+  readonly server: string
+  readonly transport: 'udp' | 'tcp'
+}
+
+export interface PendingAttempt {
+  readonly host: string
+  readonly port: number
+  readonly address?: string
+}
+
+/** What was in flight (or waiting its turn) when the run's deadline fired (./deadline.ts). */
+export interface PendingWork {
+  /** The stage the run was in ('dns', 'cache', 'manual'), when it had entered one. */
+  readonly stage?: string
+  readonly dnsQueries: readonly PendingDnsQuery[]
+  readonly kmsAttempts: readonly PendingAttempt[]
+  /** SRV targets (of the latest SRV answer) whose addresses were still being looked up or not yet started. */
+  readonly unresolvedTargets: number
+}
+
+/** The run's overall deadline fired: everything pending is aborted and the run reports what it has. */
+export interface DeadlineEvent {
+  readonly kind: 'deadline'
+  readonly deadlineMs: number
+  readonly pending: PendingWork
+  readonly message: string
+}
+
 export type FlowEvent =
   | FlowStartEvent
   | DnsServersEvent
@@ -171,6 +202,7 @@ export type FlowEvent =
   | CandidateFailedEvent
   | FlowStageEvent
   | FlowResultEvent
+  | DeadlineEvent
 
 /** Anything that can be recorded; DNS events carry their own `atMs`, which the recorder replaces. */
 export type TraceInput = FlowEvent | DnsTraceEvent | SrvSelectionTraceEvent
@@ -260,6 +292,8 @@ function describeEntry(e: TraceEntry): string {
       return `#${e.candidate} ${hp(e.host, e.port)} removed — ${e.reason}`
     case 'stage':
       return `${e.stage} ${e.outcome}${e.message ? ` — ${e.message}` : ''}`
+    case 'deadline':
+      return e.message
     case 'flow-result':
       return `${e.outcome}${e.host ? ` ${hp(e.host, e.port ?? 0)}` : ''}${e.source ? ` [${e.source}]` : ''}${e.windowsCode ? ` ${e.windowsCode}` : ''} — ${e.message} (${e.durationMs.toFixed(1)}ms)`
     case 'dns-query':
@@ -277,7 +311,7 @@ function describeEntry(e: TraceEntry): string {
     case 'dns-cname':
       return `${e.from} → ${e.to} (${e.qtype})`
     case 'srv-records':
-      return `${e.ownerName}: ${e.records.map((r) => `${r.priority} ${r.weight} ${r.port} ${r.target} ttl=${r.ttl}`).join('; ') || '(none)'}`
+      return `${e.ownerName}: ${e.records.map((r) => `${r.priority} ${r.weight} ${r.port} ${r.target} ttl=${r.ttl}`).join('; ') || '(none)'}${e.ignored > 0 ? `; ${e.ignored} more ignored (cap)` : ''}`
     case 'srv-target-addresses':
       return `${e.target} → ${e.addresses.join(', ') || '(none)'} (${e.source})${e.problems.length ? `; ${e.problems.join('; ')}` : ''}`
     case 'srv-draw':

@@ -149,6 +149,7 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
               qname,
               qtype,
               attempt,
+              id,
               code: failure.code,
               message: failure.message,
               elapsedMs: t1 - t0

@@ -10,8 +10,15 @@
  * - Records with target "." are removed (RFC 2782: "decidedly not available"); if nothing else remains the
  *   lookup fails with code 'declined'.
  * - Records are returned in wire order: ordering by priority/weight is `discovery/srv-selection`'s job.
+ * - At most `maxRecords` records are taken (default MAX_SRV_TARGETS_PER_DOMAIN, 32): a hostile server once sent
+ *   1,200 targets, each costing two address lookups. The lowest priorities are kept (ties: wire order), since
+ *   those are the hosts a client tries first; the rest are counted in `ignoredRecords` and the trace.
+ * - When the signal aborts while target addresses are being looked up, the records found so far are still
+ *   returned: the targets not resolved yet are counted in `unfinishedTargets` (the caller's deadline or cancel
+ *   decides what that means). An abort before the SRV answer throws DnsError('aborted').
  */
 import { isIP } from 'node:net'
+import { MAX_SRV_TARGETS_PER_DOMAIN } from '../common/defaults'
 import { DnsError, type DnsErrorCode } from './errors'
 import type { DnsAnswer, DnsClient } from './client'
 import { canonicalDnsName, dnsNamesEqual, validateQueryName } from './names'
@@ -66,6 +73,10 @@ export interface SrvLookupResult {
   readonly records: readonly SrvTargetRecord[]
   /** Smallest TTL of the SRV records and CNAMEs leading to them, in seconds. */
   readonly minTtl: number
+  /** Usable records beyond `maxRecords`, not taken (neither resolved nor returned). */
+  readonly ignoredRecords: number
+  /** Targets whose address lookups the signal cut off (their records have addressSource 'none'). */
+  readonly unfinishedTargets: number
 }
 
 export interface SrvLookupOptions {
@@ -77,6 +88,8 @@ export interface SrvLookupOptions {
   readonly signal?: AbortSignal
   /** How many targets are resolved at the same time (each needs up to two queries). Default 4. */
   readonly addressConcurrency?: number
+  /** Most records taken, lowest priorities first. Default MAX_SRV_TARGETS_PER_DOMAIN (32). */
+  readonly maxRecords?: number
 }
 
 /** `_vlmcs._tcp.<domain>`, validated. Throws DnsError('invalid-name') for a bad domain. */
@@ -266,6 +279,20 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 }
 
 /**
+ * The `max` records a client would try first (lowest priority; ties keep wire order), still in wire order, so
+ * that a flood of records costs nothing beyond the first `max`.
+ */
+function takeMostPreferred<R extends { readonly priority: number }>(records: readonly R[], max: number): R[] {
+  if (records.length <= max) return [...records]
+  const kept = records
+    .map((record, index) => ({ record, index }))
+    .sort((a, b) => a.record.priority - b.record.priority || a.index - b.index)
+    .slice(0, max)
+    .sort((a, b) => a.index - b.index)
+  return kept.map((k) => k.record)
+}
+
+/**
  * Looks up SRV records for `qname` (a full name such as `_vlmcs._tcp.corp.example`) and, unless turned off,
  * the addresses of their targets.
  *
@@ -282,15 +309,22 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
   const srvRecords = answer.answers.filter(
     (r): r is Extract<DnsRecord, { type: 'SRV' }> => r.type === 'SRV' && dnsNamesEqual(r.name, finalName)
   )
+  const maxRecords = options.maxRecords ?? MAX_SRV_TARGETS_PER_DOMAIN
+  const declinedOnly = srvRecords.every((r) => r.target === '.' || r.target === '')
+  // With only "." targets the trace shows them (the reason for 'declined'); otherwise the records taken.
+  const offered = declinedOnly ? srvRecords : srvRecords.filter((r) => r.target !== '.' && r.target !== '')
+  const usable = declinedOnly ? [] : takeMostPreferred(offered, maxRecords)
+  const shown = declinedOnly ? takeMostPreferred(offered, maxRecords) : usable
+  const ignoredRecords = offered.length - shown.length
   client.trace({
     kind: 'srv-records',
     atMs: client.now(),
     qname: name,
     ownerName: finalName,
     server: answer.server,
-    records: srvRecords.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, target: r.target, ttl: r.ttl }))
+    records: shown.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, target: r.target, ttl: r.ttl })),
+    ignored: ignoredRecords
   })
-  const usable = srvRecords.filter((r) => r.target !== '.' && r.target !== '')
   if (usable.length === 0) {
     throw new DnsError('declined', `${finalName} says the service is not available in this domain (SRV target ".")`, {
       qname: name,
@@ -303,6 +337,7 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
   const uniqueTargets = [...new Map(usable.map((r) => [canonicalDnsName(r.target), r.target])).values()]
   const section = [...answer.answers, ...answer.additionals]
   const byTarget = new Map<string, Omit<SrvTargetRecord, 'priority' | 'weight' | 'port' | 'target' | 'ttl'>>()
+  let unfinishedTargets = 0
 
   await mapLimited(uniqueTargets, options.addressConcurrency ?? DEFAULT_ADDRESS_CONCURRENCY, async (target) => {
     const key = canonicalDnsName(target)
@@ -327,11 +362,30 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
           targetCnames: fromSection.cnames
         }
       } else {
-        const looked = await resolveHostAddresses(client, target, {
-          families,
-          maxCnameHops: maxHops,
-          ...(options.signal ? { signal: options.signal } : {})
-        })
+        let looked: HostAddressResult
+        try {
+          looked = await resolveHostAddresses(client, target, {
+            families,
+            maxCnameHops: maxHops,
+            ...(options.signal ? { signal: options.signal } : {})
+          })
+        } catch (error) {
+          if (!(error instanceof DnsError) || error.code !== 'aborted') throw error
+          // Cut off (deadline or cancel): keep the record, say its addresses were not looked up to the end.
+          unfinishedTargets++
+          byTarget.set(key, {
+            addresses: [],
+            addressSource: 'none',
+            addressLookups: families.map((f) => ({
+              qtype: f === 4 ? 'A' : 'AAAA',
+              outcome: 'error',
+              code: 'aborted',
+              message: 'not finished: the lookup was stopped'
+            })),
+            targetCnames: []
+          })
+          return
+        }
         info = {
           addresses: looked.addresses,
           addressSource: looked.addresses.length > 0 ? 'lookup' : 'none',
@@ -369,6 +423,8 @@ export async function lookupSrv(client: DnsClient, qname: string, options: SrvLo
     transport: answer.transport,
     authoritative: answer.authoritative,
     records,
-    minTtl: Math.min(cnameTtl, ...usable.map((r) => r.ttl))
+    minTtl: Math.min(cnameTtl, ...usable.map((r) => r.ttl)),
+    ignoredRecords,
+    unfinishedTargets
   }
 }

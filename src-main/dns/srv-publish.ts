@@ -101,7 +101,10 @@ async function findZone(server: DnsServer, domain: string, timeoutMs: number): P
 async function existingRecords(server: DnsServer, domain: string, target: string, timeoutMs: number): Promise<SrvData[] | string> {
   try {
     const client = createDnsClient({ servers: [server], timeoutMs, attempts: 1 })
-    const found = await lookupKmsSrv(client, domain, { resolveAddresses: false })
+    const found = await lookupKmsSrv(client, domain, {
+      resolveAddresses: false, // every record of the name, not only the 32 a client would use
+      maxRecords: Number.POSITIVE_INFINITY
+    })
     return found.records
       .filter((r) => dnsNamesEqual(r.target, target))
       .map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, target: canonicalDnsName(r.target) }))

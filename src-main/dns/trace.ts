@@ -78,6 +78,8 @@ export interface DnsFailureEvent {
   readonly qname: string
   readonly qtype: string
   readonly attempt: number
+  /** The DNS message ID of the failed query (pairs the failure with its `dns-query`). */
+  readonly id: number
   readonly code: DnsErrorCode
   readonly message: string
   readonly elapsedMs: number
@@ -110,7 +112,10 @@ export interface SrvRecordsEvent {
   readonly qname: string
   readonly ownerName: string
   readonly server: string
+  /** The records taken (at most the lookup's `maxRecords`, lowest priorities first), in wire order. */
   readonly records: ReadonlyArray<{ priority: number; weight: number; port: number; target: string; ttl: number }>
+  /** Records beyond the cap, not taken. */
+  readonly ignored: number
 }
 
 /** The addresses found for one SRV target, and where they came from. */

@@ -322,8 +322,18 @@ export class LabHost {
     this.maxConnections = checkRange('maxConnections', options.maxConnections ?? HOST_DEFAULTS.maxConnections, 1, 1_000_000)
     this.connectionLimit = Math.max(1, Math.floor(this.maxConnections / (1 + workers)))
     // Each process keeps its own per-address books, so each enforces its share, like the connection limit.
-    const perAddress = checkRange('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? HOST_DEFAULTS.maxConnectionsPerAddress, 1, 1_000_000)
-    const rate = checkRange('maxRequestsPerSecondPerAddress', options.maxRequestsPerSecondPerAddress ?? HOST_DEFAULTS.maxRequestsPerSecondPerAddress, 0, 1_000_000)
+    const perAddress = checkRange(
+      'maxConnectionsPerAddress',
+      options.maxConnectionsPerAddress ?? HOST_DEFAULTS.maxConnectionsPerAddress,
+      1,
+      1_000_000
+    )
+    const rate = checkRange(
+      'maxRequestsPerSecondPerAddress',
+      options.maxRequestsPerSecondPerAddress ?? HOST_DEFAULTS.maxRequestsPerSecondPerAddress,
+      0,
+      1_000_000
+    )
     this.perAddressLimit = Math.max(1, Math.floor(perAddress / (1 + workers)))
     this.requestRateShare = rate === 0 ? 0 : Math.max(1, Math.floor(rate / (1 + workers)))
     this.addressLimits = new AddressLimits(this.perAddressLimit, this.requestRateShare)

@@ -10,6 +10,7 @@
  *    parallel (bounded, under one deadline), and what is wrong with the set, judged like a monitoring plugin;
  *  - the lab host's own record: published when it starts listening, removed when it stops.
  */
+import { DEFAULT_DEADLINE_S } from '../common/defaults'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import type { HandlerTable } from '../api/contract'
@@ -50,7 +51,8 @@ const UPDATE_TIMEOUT_MS = 3_000
 const MAX_KEY_FILE_BYTES = 64 * 1024
 /** How many KMS probes of an audit run at once, and the deadline of the whole audit. */
 const AUDIT_CONCURRENCY = 8
-const AUDIT_DEADLINE_MS = 20_000
+/** The audit's overall deadline: the one discover and check use (common/defaults). */
+const AUDIT_DEADLINE_MS = DEFAULT_DEADLINE_S * 1000
 
 function invalid(message: string, hint: string): ApiFailure {
   return new ApiFailure('invalid-input', message, hint)

@@ -110,6 +110,9 @@ export function parseWholeNumber(text: string, label: string, range: { min: numb
 /** The defaults and limits these inputs are checked against, for help texts and hints. */
 export {
   CLIENT_TIMEOUT_RANGE_MS,
+  DEADLINE_RANGE_S,
+  DEFAULT_DEADLINE_S,
+  MAX_SRV_TARGETS_PER_DOMAIN,
   DEFAULT_ACTIVATION_INTERVAL_MIN,
   DEFAULT_CLIENT_TIMEOUTS,
   DEFAULT_KMS_PORT,

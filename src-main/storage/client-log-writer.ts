@@ -22,8 +22,8 @@ export interface ClientLogWriterOptions {
    * can run from a timer, where a throw would take the process down.
    */
   onCommitFailed: () => void
-  /** Called (synchronously) after each successful commit, e.g. to keep the file within a size cap. */
-  onCommitted?: () => void
+  /** Called (synchronously) after each successful commit with its row count, e.g. to keep the file within a size cap. */
+  onCommitted?: (rows: number) => void
 }
 
 interface PendingEntry {
@@ -83,7 +83,7 @@ export class ClientLogWriter {
       if (error === undefined) {
         this.noteCommit()
         for (const item of batch) item.resolve()
-        this.options.onCommitted?.()
+        this.options.onCommitted?.(batch.length)
       } else {
         // One bad row must not fail its neighbours: retry each on its own, then settle each by its own result.
         for (const item of batch) {

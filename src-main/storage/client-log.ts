@@ -20,7 +20,15 @@ import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client
 import { ClientCountIndex, DAY_MS, DEFAULT_COUNT_WINDOW_MS } from './client-log-counts'
 import type { CountKey, CountSummary } from './client-log-counts'
 import { claimOwnership, releaseOwnership } from './client-log-owner'
-import { deleteOldestRows, deleteRowsOlderThan, prepareClientLogDatabase, readCountedClients, readRecentRows, rowCount, usedBytes } from './client-log-schema'
+import {
+  deleteOldestRows,
+  deleteRowsOlderThan,
+  prepareClientLogDatabase,
+  readCountedClients,
+  readRecentRows,
+  rowCount,
+  usedBytes
+} from './client-log-schema'
 import { ClientLogWriter } from './client-log-writer'
 
 export { clientLogEntrySchema } from './client-log-entry'
@@ -54,8 +62,9 @@ export interface ClientLogOptions {
   idleCheckpointMs?: number
   checkpointPages?: number
   /**
-   * Keep the database within this many bytes: past it, the oldest rows are removed until it is back under 90 % of
-   * the cap (the WAL, bounded by `checkpointPages`, comes on top). Default: no cap.
+   * Keep the database within this many bytes: checked every 500 rows written, and past it the oldest rows are
+   * removed until it is back under 90 % of the cap (so it exceeds the cap by at most about 500 rows; the WAL,
+   * bounded by `checkpointPages`, comes on top). Default: no cap.
    */
   maxSizeBytes?: number
   /** Told each time rows were removed to keep within `maxSizeBytes`. */
@@ -70,8 +79,8 @@ export interface IntegrityResult {
 
 /** Rows deleted per statement when purging, so one DELETE never blocks the event loop for long. */
 const PURGE_CHUNK_ROWS = 5000
-/** The size cap is checked every this many commits (a check reads three pragmas). */
-const SIZE_CHECK_EVERY_COMMITS = 32
+/** The size cap is checked every this many rows written (a check reads three pragmas; 500 rows ≈ 120 KiB). */
+const SIZE_CHECK_EVERY_ROWS = 500
 
 export class ClientLog {
   readonly file: string
@@ -85,7 +94,7 @@ export class ClientLog {
   private readonly index = new ClientCountIndex()
   private readonly maxSizeBytes: number | undefined
   private readonly onSizeCapPruned: ClientLogOptions['onSizeCapPruned']
-  private commitsSinceSizeCheck = 0
+  private rowsSinceSizeCheck = 0
   private closed = false
 
   private constructor(file: string, db: Database, options: ClientLogOptions, openWarnings: string[]) {
@@ -103,8 +112,10 @@ export class ClientLog {
       idleCheckpointMs: options.idleCheckpointMs ?? 1000,
       // Failed entries were already counted; make the counts match the database again.
       onCommitFailed: () => this.rebuildIndex(),
-      onCommitted: () => {
-        if (this.maxSizeBytes !== undefined && ++this.commitsSinceSizeCheck >= SIZE_CHECK_EVERY_COMMITS) this.keepWithinSizeCap()
+      onCommitted: (rows) => {
+        if (this.maxSizeBytes === undefined) return
+        this.rowsSinceSizeCheck += rows
+        if (this.rowsSinceSizeCheck >= SIZE_CHECK_EVERY_ROWS) this.keepWithinSizeCap()
       }
     })
   }
@@ -114,7 +125,7 @@ export class ClientLog {
    * this does not run again at the very next check). The counts are rebuilt from what remains.
    */
   keepWithinSizeCap(): number {
-    this.commitsSinceSizeCheck = 0
+    this.rowsSinceSizeCheck = 0
     const cap = this.maxSizeBytes
     if (cap === undefined || usedBytes(this.db) <= cap) return 0
     let removed = 0

@@ -61,7 +61,8 @@ describe('buildQueryReport for answers', () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report)
     expect(report.answer?.epid).toEqual({
       value: '03612-00206-567-887631-03-2074-14393.0000-0092024',
-      meaning: 'host OS Windows 10 1607 / Server 2016 (build 14393), CSVLK Windows Server 2019, volume channel, LCID 2074, host activated 2024-01-09',
+      meaning:
+        'host OS Windows 10 1607 / Server 2016 (build 14393), CSVLK Windows Server 2019, volume channel, LCID 2074, host activated 2024-01-09',
       platformId: 3612,
       hostOs: 'Windows 10 1607 / Server 2016',
       build: 14393,

@@ -53,7 +53,19 @@ describe('kms-scout query: output and exit codes', () => {
     expect(err).toBe('')
     const lines = out.trimEnd().split('\n')
     const labels = lines.map((l) => l.split(/\s{2,}/)[0]).filter((l) => l !== '')
-    expect(labels).toEqual(['KMS host', 'Count', 'ePID', 'Host key', 'HwId', 'Intervals', 'Product', 'Protocol', 'RTT', 'Verification', 'Client'])
+    expect(labels).toEqual([
+      'KMS host',
+      'Count',
+      'ePID',
+      'Host key',
+      'HwId',
+      'Intervals',
+      'Product',
+      'Protocol',
+      'RTT',
+      'Verification',
+      'Client'
+    ])
     // values start in one column
     const column = lines[0]!.indexOf(`${h.endpoint}`)
     for (const l of lines) expect(l.slice(0, column).trim() === '' || /^\S/.test(l)).toBe(true)

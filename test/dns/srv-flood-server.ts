@@ -4,7 +4,7 @@
  * priority, so the ones a client prefers come last on the wire). Address queries are answered NXDOMAIN at once
  * (`addresses: 'nxdomain'`) or never (`'silent'`); `srv: 'silent'` leaves the SRV query itself unanswered.
  */
-import * as dnsPacket from 'dns-packet'
+import type * as dnsPacket from 'dns-packet'
 import { buildReply, frameTcp, srvAnswer, startFakeDnsServer, type FakeDnsServer } from '../helpers/fake-dns-server'
 
 export const FLOOD_ZONE = 'h.test'
@@ -16,7 +16,7 @@ export interface SrvFloodOptions {
   readonly srv?: 'flood' | 'silent'
 }
 
-export function floodAnswers(count: number): dnsPacket.Answer[] {
+function floodAnswers(count: number): dnsPacket.Answer[] {
   return Array.from({ length: count }, (_, i) => srvAnswer(FLOOD_QNAME, `t${i}.${FLOOD_ZONE}`, 1688, count - i, 0))
 }
 

@@ -86,6 +86,11 @@ export class TestKmsConnection {
     })
   }
 
+  /** A connection over an already connected socket (e.g. one bound to another loopback address). */
+  static wrap(socket: Socket, options: KmsClientSessionOptions = {}): TestKmsConnection {
+    return new TestKmsConnection(socket, options)
+  }
+
   static open(port: number, host = '127.0.0.1', options: KmsClientSessionOptions = {}): Promise<TestKmsConnection> {
     return new Promise((resolve, reject) => {
       const socket = connect({ port, host, noDelay: true })

@@ -15,6 +15,8 @@ export class MemoryTransport extends EventEmitter implements LabHostTransport {
   /** everything the host wrote, in order */
   readonly written: Uint8Array[] = []
   paused = false
+  /** what write() returns: false plays a client that does not read (the socket's buffer is full) */
+  accepting = true
   /** 'end' = the host ended its side after flushing; 'destroy' = the host destroyed the connection */
   closedBy: 'end' | 'destroy' | undefined
   /** resolves after 'close' was emitted */
@@ -30,7 +32,14 @@ export class MemoryTransport extends EventEmitter implements LabHostTransport {
   write(bytes: Uint8Array): boolean {
     if (this.isClosed) throw new Error('write after close')
     this.written.push(bytes)
-    return true
+    this.emit('written', this.written.length)
+    return this.accepting
+  }
+
+  /** The client reads again: the buffer empties and 'drain' is emitted, like net.Socket. */
+  drain(): void {
+    this.accepting = true
+    this.emit('drain')
   }
 
   end(): void {
@@ -47,6 +56,19 @@ export class MemoryTransport extends EventEmitter implements LabHostTransport {
 
   resume(): void {
     this.paused = false
+  }
+
+  /** Resolves once the host has written `count` PDUs in all. */
+  writtenCount(count: number): Promise<void> {
+    if (this.written.length >= count) return Promise.resolve()
+    return new Promise((resolve) => {
+      const check = (n: number): void => {
+        if (n < count) return
+        this.off('written', check)
+        resolve()
+      }
+      this.on('written', check)
+    })
   }
 
   /** The client sends bytes (ignored once closed, like a socket whose reader is gone). */

@@ -80,7 +80,12 @@ function startTrickle(clients: SlowClient[], everyMs: number): () => void {
 describe('lab host: slow clients', () => {
   it(`keeps serving a real client while ${SLOW} connections sit idle or trickle bytes`, async () => {
     // a long deadline: the slow connections stay open for the whole phase
-    const { host, port } = await labs.start({ maxConnections: SLOW + 10, maxConnectionsPerAddress: SLOW + 10, exchangeTimeoutMs: 120_000, drainTimeoutMs: 100 })
+    const { host, port } = await labs.start({
+      maxConnections: SLOW + 10,
+      maxConnectionsPerAddress: SLOW + 10,
+      exchangeTimeoutMs: 120_000,
+      drainTimeoutMs: 100
+    })
     const slow = await openMany(host, port, SLOW)
     const stop = startTrickle(slow, 100)
     try {
@@ -146,7 +151,12 @@ describe('lab host: slow clients', () => {
 
   it('refuses connections beyond maxConnections at once and counts them; a freed slot serves again', async () => {
     const LIMIT = 50
-    const { host, port } = await labs.start({ maxConnections: LIMIT, maxConnectionsPerAddress: LIMIT, exchangeTimeoutMs: 120_000, drainTimeoutMs: 100 })
+    const { host, port } = await labs.start({
+      maxConnections: LIMIT,
+      maxConnectionsPerAddress: LIMIT,
+      exchangeTimeoutMs: 120_000,
+      drainTimeoutMs: 100
+    })
     const refusedEvents: unknown[] = []
     host.on('connection-refused', (e) => refusedEvents.push(e))
     const held = await openMany(host, port, LIMIT)

@@ -6,7 +6,7 @@
  */
 import { auditKmsSrv, type DnsAuditReport } from '../../service/dns-publish-service'
 import { openAppContext } from '../../service/app-context'
-import { parseWholeNumber } from '../../service/inputs'
+import { DEADLINE_RANGE_S, DEFAULT_DEADLINE_S, parseWholeNumber } from '../../service/inputs'
 import { inert } from '../../service/presentation'
 import { dnsServerArg, domainArgs, optional } from '../args'
 import type { CliCommand } from '../commands'
@@ -15,7 +15,7 @@ import { UsageError } from '../io'
 const HELP = `Options:
   --domain D             audit _vlmcs._tcp.D instead of this machine's DNS suffixes; repeat for several domains
   --dns-server IP[:PORT] ask this DNS server instead of the system's (never a public resolver)
-  --deadline S           give up on probes not started within S seconds (default 20)
+  --deadline S           give up on probes not started within S seconds (default ${DEFAULT_DEADLINE_S})
   --json                 the whole report as one JSON object
 
 Every address of every record is asked for its count with this installation's client identity (one client, however
@@ -37,7 +37,9 @@ export const auditDnsCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'give domains with --domain D')
     const domains = domainArgs(values)
     const dnsServer = dnsServerArg(values)
-    const deadlineS = optional(values, 'deadline', (text, label) => parseWholeNumber(text, label, { min: 1, max: 600 }, 'seconds', 20))
+    const deadlineS = optional(values, 'deadline', (text, label) =>
+      parseWholeNumber(text, label, DEADLINE_RANGE_S, 'seconds', DEFAULT_DEADLINE_S)
+    )
     const warn = (message: string): void => io.stderr(`kms-scout audit-dns: warning: ${message}\n`)
     const app = await openAppContext({ env: io.env, onWarning: warn })
     const report = await auditKmsSrv(

@@ -9,7 +9,7 @@
 import { ApiFailure } from '../../api/result'
 import { openAppContext } from '../../service/app-context'
 import { checkClientFlow, formatTraceEntry, type CheckReport, type CheckRunInput, type TraceEntry } from '../../service/client-service'
-import { DEFAULT_STAGGER_MS, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
+import { DEADLINE_RANGE_S, DEFAULT_DEADLINE_S, DEFAULT_STAGGER_MS, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
 import { formatHostPort, formatMs, inert } from '../../service/presentation'
 import {
   booleanOption,
@@ -27,7 +27,7 @@ import type { CliCommand, CommandContext } from '../commands'
 import { UsageError } from '../io'
 
 const USAGE =
-  'check [--host H[:P]] [--domain D]... [--dns-server IP[:PORT]] [--no-cache] [--sequential] [--stagger MS] [--legacy-selection] [--product NAME | --sku GUID] [--protocol 4|5|6] [--timeout MS] [--workstation NAME] [--json] [--verbose]'
+  'check [--host H[:P]] [--domain D]... [--dns-server IP[:PORT]] [--no-cache] [--sequential] [--stagger MS] [--legacy-selection] [--product NAME | --sku GUID] [--protocol 4|5|6] [--timeout MS] [--deadline S] [--workstation NAME] [--json] [--verbose]'
 
 const HELP = `Options:
   --host H[:P]           use this KMS host only, like slmgr /skms (no cache, no DNS discovery); default port 1688
@@ -44,6 +44,9 @@ const HELP = `Options:
   --sku GUID             product by SKU (activation) ID
   --protocol 4|5|6       KMS protocol version (default: the product's)
   --timeout MS           time limit per phase and host (connect, bind, request); default from settings
+  --deadline S           time limit for the whole check in seconds (${DEADLINE_RANGE_S.min}–${DEADLINE_RANGE_S.max}, default ${DEFAULT_DEADLINE_S}): then
+                         every DNS query and KMS attempt still running is stopped and the check reports
+                         CRITICAL with what was still pending
   --workstation NAME     WorkstationName sent (default: settings, else this computer's name)
   --json                 print the report (with the full trace) as one JSON object on stdout
   --verbose              print every step: domains, DNS queries and answers, draws, attempts, cache
@@ -53,7 +56,8 @@ Output: the first line is the status with perfdata, e.g.
 
 Exit codes (monitoring-plugin convention): 0 OK — a host answered and its count meets the product's
 threshold; 1 WARNING — a host answered but its count is below the threshold (clients get 0xC004F038);
-2 CRITICAL — no KMS host found or none gave a verified answer (0x8007232B, 0x8007251D, 0xC004F074, …);
+2 CRITICAL — no KMS host found or none gave a verified answer (0x8007232B, 0x8007251D, 0xC004F074, …),
+also when the deadline comes first;
 3 UNKNOWN — usage or configuration error (including no DNS server or domain on this machine).`
 
 function parseCheckArgs(ctx: CommandContext): CheckRunInput {
@@ -65,6 +69,9 @@ function parseCheckArgs(ctx: CommandContext): CheckRunInput {
   const dnsServer = dnsServerArg(values)
   const staggerMs = optional(values, 'stagger', (text, label) =>
     parseWholeNumber(text, label, STAGGER_RANGE_MS, 'milliseconds', DEFAULT_STAGGER_MS)
+  )
+  const deadlineS = optional(values, 'deadline', (text, label) =>
+    parseWholeNumber(text, label, DEADLINE_RANGE_S, 'seconds', DEFAULT_DEADLINE_S)
   )
   const sequential = booleanOption(values, 'sequential')
   if (sequential && stringOption(values, 'stagger') !== undefined)
@@ -78,6 +85,7 @@ function parseCheckArgs(ctx: CommandContext): CheckRunInput {
     noCache: booleanOption(values, 'no-cache'),
     sequential,
     ...(staggerMs !== undefined ? { staggerMs } : {}),
+    ...(deadlineS !== undefined ? { deadlineS } : {}),
     legacySelection: booleanOption(values, 'legacy-selection'),
     ...(timeoutArg(values) !== undefined ? { timeoutMs: timeoutArg(values)! } : {}),
     ...(workstationArg(values) !== undefined ? { workstationName: workstationArg(values)! } : {})
@@ -101,6 +109,7 @@ export const checkCommand: CliCommand = {
     sku: { type: 'string' },
     protocol: { type: 'string' },
     timeout: { type: 'string' },
+    deadline: { type: 'string' },
     workstation: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' }
   },
@@ -181,6 +190,11 @@ function formatCheckReport(r: CheckReport): string {
       'DNS',
       `${d.domains?.list.join(', ') || '(no domain)'} via ${d.servers?.list.join(', ') || '(no server)'}${d.usedDomain ? `; used ${d.usedDomain}` : ''}`
     ])
+  for (const result of d.results) {
+    if (result.ignoredRecords !== undefined)
+      rows.push(['SRV cap', `${result.qname}: ${result.records.length} record(s) taken, ${result.ignoredRecords} more ignored`])
+  }
+  if (r.flow.deadline) rows.push(['Deadline', r.flow.deadline.message])
   rows.push(['Host cache', cacheText(r)])
   rows.push(['Client', `CMID ${r.cmid}`])
   const width = Math.max(...rows.map(([label]) => label.length)) + 2

@@ -4,26 +4,31 @@
  * record's chance of being tried first. Contacts no KMS host.
  */
 import { discoverHosts, formatTraceEntry, type DiscoveryReport } from '../../service/client-service'
+import { DEADLINE_RANGE_S, DEFAULT_DEADLINE_S, MAX_SRV_TARGETS_PER_DOMAIN, parseWholeNumber } from '../../service/inputs'
 import { openAppContext } from '../../service/app-context'
 import { inert } from '../../service/presentation'
-import { booleanOption, dnsServerArg, domainArgs } from '../args'
+import { booleanOption, dnsServerArg, domainArgs, optional } from '../args'
 import type { CliCommand } from '../commands'
 import { UsageError } from '../io'
 
-const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--json] [--verbose]'
+const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--deadline S] [--json] [--verbose]'
 
 const HELP = `Options:
   --domain D             look up _vlmcs._tcp.D instead of this machine's DNS suffixes, like slmgr /skms-domain;
                          repeat for several domains
   --dns-server IP[:PORT] ask this DNS server instead of the system's (never a public resolver)
   --legacy-selection     order ignoring priority and weight (pre-Windows 7 clients pick at random)
+  --deadline S           time limit for the whole discovery in seconds (${DEADLINE_RANGE_S.min}–${DEADLINE_RANGE_S.max}, default ${DEFAULT_DEADLINE_S}):
+                         then the lookups still running are stopped and what was found so far is shown
   --json                 print the report (with the trace) as one JSON object on stdout
   --verbose              also print every DNS query, answer and draw
 
 Every domain is looked up; a client uses the first one that has records (marked "used by clients").
 The order shown is one random draw by the selection rules; "first" is each record's exact chance of being
-tried first. Exit codes: 0 records found, 2 no KMS SRV records (0x8007232B / 0x8007251D / 0x8007232A),
-3 usage or configuration error (including no DNS server or domain on this machine).`
+tried first. At most ${MAX_SRV_TARGETS_PER_DOMAIN} records per domain are taken (lowest priorities first); the rest are
+counted as ignored. Exit codes: 0 records found, 2 no KMS SRV records (0x8007232B / 0x8007251D /
+0x8007232A) or none before the deadline, 3 usage or configuration error (including no DNS server or domain
+on this machine).`
 
 export const discoverCommand: CliCommand = {
   name: 'discover',
@@ -34,6 +39,7 @@ export const discoverCommand: CliCommand = {
     domain: { type: 'string', multiple: true },
     'dns-server': { type: 'string' },
     'legacy-selection': { type: 'boolean' },
+    deadline: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' }
   },
   async run(ctx) {
@@ -42,13 +48,17 @@ export const discoverCommand: CliCommand = {
     const domains = domainArgs(values)
     const dnsServer = dnsServerArg(values)
     const verbose = booleanOption(values, 'verbose')
+    const deadlineS = optional(values, 'deadline', (text, label) =>
+      parseWholeNumber(text, label, DEADLINE_RANGE_S, 'seconds', DEFAULT_DEADLINE_S)
+    )
     const app = await openAppContext({ env: io.env, onWarning: (message) => io.stderr(`kms-scout discover: warning: ${message}\n`) })
     const report = await discoverHosts(
       app,
       {
         ...(domains ? { domains } : {}),
         ...(dnsServer !== undefined ? { dnsServer } : {}),
-        legacySelection: booleanOption(values, 'legacy-selection')
+        legacySelection: booleanOption(values, 'legacy-selection'),
+        ...(deadlineS !== undefined ? { deadlineS } : {})
       },
       verbose && ctx.json ? { onTrace: (e) => io.stderr(`${inert(formatTraceEntry(e), 1024)}\n`) } : {}
     )
@@ -58,7 +68,9 @@ export const discoverCommand: CliCommand = {
     }
     io.stdout(formatDiscoveryReport(report))
     if (verbose) io.stdout(`\nTrace:\n${report.trace.map((e) => inert(formatTraceEntry(e), 1024)).join('\n')}\n`)
-    if (report.error)
+    // The deadline is one line, whatever else the report holds (a monitoring wrapper may read only that).
+    if (report.deadline) io.stderr(`kms-scout discover: ${inert(report.deadline.message, 1024)}\n`)
+    else if (report.error)
       io.stderr(
         `kms-scout discover: ${report.error.windows.code} ${report.error.windows.summary}: ${inert(report.error.message, 1024)}\n  fix: ${report.error.windows.fix}\n`
       )
@@ -89,7 +101,7 @@ function formatDiscoveryReport(r: DiscoveryReport): string {
       continue
     }
     out.push(
-      `${d.qname}: ${d.records.length} record(s) from ${d.answeredBy ?? '?'}, TTL ${d.minTtl ?? '?'} s${d.used ? '  [used by clients]' : '  [not used: an earlier domain has records]'}`
+      `${d.qname}: ${d.records.length} record(s) from ${d.answeredBy ?? '?'}, TTL ${d.minTtl ?? '?'} s${d.ignoredRecords !== undefined ? `, ${d.ignoredRecords} more ignored (at most ${MAX_SRV_TARGETS_PER_DOMAIN} taken)` : ''}${d.used ? '  [used by clients]' : '  [not used: an earlier domain has records]'}`
     )
     const header = ['#', 'PRIO', 'WEIGHT', 'PORT', 'TARGET', 'ADDRESSES', 'TTL', 'FIRST']
     const rows = d.records.map((rec) => [
@@ -98,7 +110,7 @@ function formatDiscoveryReport(r: DiscoveryReport): string {
       String(rec.weight),
       String(rec.port),
       rec.target,
-      rec.addresses.join(', ') || '(none found)',
+      rec.addresses.join(', ') || (rec.addressesUnfinished === true ? '(lookup stopped)' : '(none found)'),
       String(rec.ttl),
       percent(rec.chanceFirst)
     ])
