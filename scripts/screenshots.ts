@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppService } from '../src-main/service/app-service'
-import { bridgeInitScript, startBridge } from '../test/e2e/bridge'
+import { startBridge } from '../test/e2e/bridge'
 import { startDnsmasq } from '../test/helpers/dnsmasq'
 import { startHangingListener } from '../test/helpers/hanging-listener'
 
@@ -46,7 +46,7 @@ const browser = await chromium.launch({
 })
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  await context.addInitScript({ content: bridgeInitScript() })
+  await context.addInitScript({ content: bridge.initScript })
   const page = await context.newPage()
   await page.goto(bridge.url)
 

@@ -45,8 +45,8 @@ export function optional<T>(values: CommandContext['values'], name: string, pars
 }
 
 /** HOST[:PORT] or [IPv6]:PORT, default port 1688. */
-export function parseHostArg(text: string): HostPort {
-  return parseKmsHost(text)
+export function parseHostArg(text: string, onNote?: (note: string) => void): HostPort {
+  return parseKmsHost(text, onNote)
 }
 
 /** `--product NAME` / `--sku GUID`; undefined when neither is given. */

@@ -52,6 +52,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const json = rest.includes('--json')
   try {
+    refuseNegativeValues(rest, command)
     const parsed = parseArgs({
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
@@ -90,4 +91,18 @@ function reportUsageError(io: CliIo, error: UsageError, json = false): number {
 function isParseArgsError(error: unknown): error is Error & { code: string } {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
+}
+
+/**
+ * `--timeout -5`: parseArgs reads "-5" as an option and answers with its own "ambiguous" wording; no option of
+ * KMS Scout takes a negative number, so say that in the house's words instead.
+ */
+function refuseNegativeValues(args: readonly string[], command: CliCommand): void {
+  args.forEach((arg, i) => {
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined
+    const next = args[i + 1]
+    if (name === undefined || next === undefined || !/^-\d/.test(next)) return
+    if (command.options[name]?.type !== 'string') return
+    throw new UsageError(`--${name} '${next}' is negative; ${name} takes a value of 0 or more`, `run 'kms-scout ${command.name} --help' for what --${name} accepts`)
+  })
 }

@@ -82,7 +82,10 @@ export interface HostPortError {
   readonly message: string
 }
 
-export type HostPortResult = { readonly ok: true; readonly value: HostPort } | { readonly ok: false; readonly error: HostPortError }
+export type HostPortResult =
+  /** `note`: the text was accepted, but it probably means something else (`::1:1688` is an address, not a port) */
+  | { readonly ok: true; readonly value: HostPort; readonly note?: string }
+  | { readonly ok: false; readonly error: HostPortError }
 
 const MAX_NAME_LENGTH = 253
 /** DNS labels, plus '_' which NetBIOS-style names on Windows networks use. */
@@ -178,7 +181,17 @@ function parseSyntax(input: string, rules: HostPortRules): HostPortResult {
 
   const colons = text.split(':').length - 1
   if (colons >= 2) {
-    if (isIP(text) === 6) return { ok: true, value: { host: text, port: rules.defaultPort, family: 6 } }
+    if (isIP(text) === 6) {
+      // "::1:1688" is a valid IPv6 address, so it is read as one; but a port was probably meant
+      const lastColon = text.lastIndexOf(':')
+      const tail = text.slice(lastColon + 1)
+      const head = text.slice(0, lastColon)
+      const looksLikePort = /^[0-9]{2,5}$/.test(tail) && Number(tail) <= 65_535 && isIP(head) === 6
+      const note = looksLikePort
+        ? `'${text}' is read as the IPv6 address ${text} (port ${rules.defaultPort}); if ${tail} is the port, write [${head}]:${tail}`
+        : undefined
+      return { ok: true, value: { host: text, port: rules.defaultPort, family: 6 }, ...(note ? { note } : {}) }
+    }
     // A common slip: "fd00::53:5353" meaning address + port. Say how to write a port with IPv6.
     const lastColon = text.lastIndexOf(':')
     const address = text.slice(0, lastColon)

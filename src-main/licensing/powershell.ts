@@ -7,6 +7,7 @@
  * powershell.exe`), so no PATH lookup can pick another program. `KMS_SCOUT_POWERSHELL` names another executable —
  * PowerShell 7's pwsh.exe, or the recorded-output stand-in the tests use on any OS (test/fixtures/licensing).
  */
+import { windowsPowerShellPath } from '../common/windows-paths'
 import { spawn } from 'node:child_process'
 import { isAbsolute, win32 } from 'node:path'
 import { LICENSING_DEFAULTS } from '../common/defaults'
@@ -37,12 +38,7 @@ export function locatePowerShell(host: PowerShellHost): string {
     throw new LicensingError('needs-windows', "reading and changing Windows' activation state needs Windows", {
       fix: `run KMS Scout on the Windows computer (or on a Windows machine that can reach the others over WinRM); the KMS checks, discovery and the lab host work here`
     })
-  const root = host.env.SystemRoot ?? host.env.SYSTEMROOT ?? 'C:\\Windows'
-  if (!win32.isAbsolute(root))
-    throw new LicensingError('invalid-input', `SystemRoot '${root}' is not an absolute path`, {
-      fix: 'start KMS Scout from a normal Windows session (SystemRoot is normally C:\\Windows)'
-    })
-  return win32.join(root, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe')
+  return windowsPowerShellPath(host.env)
 }
 
 export interface PowerShellRun {

@@ -6,7 +6,9 @@
  * caller's `onWarning` (the app's notice events, the CLI's stderr).
  */
 import { randomBytes } from 'node:crypto'
+import { statSync } from 'node:fs'
 import { homedir } from 'node:os'
+import { ApiFailure } from '../api/result'
 import { ClientIdentityStore } from '../storage/client-identity'
 import { configDir, configPaths, type ConfigPaths } from '../storage/config-dir'
 import { HostCache } from '../storage/host-cache'
@@ -36,6 +38,7 @@ export function defaultConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export async function openAppContext(options: AppContextOptions): Promise<AppContext> {
   const dir = options.configDir ?? defaultConfigDir(options.env)
+  refuseConfigFolderThatIsAFile(dir)
   const paths = configPaths(dir)
   const settings = await openSettings(dir)
   for (const warning of settings.warnings) options.onWarning(warning)
@@ -50,5 +53,18 @@ export async function openAppContext(options: AppContextOptions): Promise<AppCon
       onWarning: (warning) => options.onWarning(warning.message)
     }),
     hostCache: new HostCache({ file: paths.hostCache, now: () => new Date(), onWarning: (warning) => options.onWarning(warning.message) })
+  }
+}
+
+/** A config "folder" that is a file: say so (it would otherwise surface as a confusing EEXIST or ENOTDIR later). */
+function refuseConfigFolderThatIsAFile(dir: string): void {
+  let isFile = false
+  try {
+    isFile = !statSync(dir).isDirectory()
+  } catch {
+    return // missing: it is created when first needed
+  }
+  if (isFile) {
+    throw new ApiFailure('config', `the config folder ${dir} is a file, not a folder`, 'rename or remove that file, or set KMS_SCOUT_CONFIG_DIR to a folder')
   }
 }

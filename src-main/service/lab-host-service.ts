@@ -22,6 +22,7 @@ import { MAX_WORKERS } from '../lab-host/workers'
 import { productCatalog } from '../protocol'
 import { ClientLogBusyError, ClientLogFormatError } from '../storage/client-log'
 import type { Settings } from '../storage/settings'
+import type { ConfirmQuestion } from './app-service'
 import type { EventHub } from './event-hub'
 import { parseListenAddress } from './inputs'
 import { checkLabHostPublishing, updateLabHostRecords, type LabHostPublishing, type SrvUpdateResult } from './dns-publish-service'
@@ -232,6 +233,8 @@ export interface LabHostServiceDeps {
   settings: () => Settings
   configDir: string
   events: EventHub
+  /** The shell's own confirmation (see AppServiceOptions.confirm); the renderer's flag is ignored when it is given. */
+  confirm?: (question: ConfirmQuestion) => Promise<boolean>
 }
 
 export interface LabHostService {
@@ -298,12 +301,23 @@ export function createLabHostService(deps: LabHostServiceDeps): LabHostService {
         const listen = input?.listen?.map((text) => parseListenAddress(text, 'listen address'))
         const addresses = listen ?? settings.listen.map((text) => parseListenAddress(text, 'settings labHost.listen'))
         const exposed = addresses.filter((address) => !isLoopback(address.address))
-        if (exposed.length > 0 && input?.confirmNonLoopback !== true) {
-          throw new ApiFailure(
-            'confirm-non-loopback',
-            `listening on ${exposed.map((a) => a.address).join(', ')} makes the lab host reachable from the network`,
-            'confirm that this is an isolated lab network, or use 127.0.0.1'
-          )
+        if (exposed.length > 0) {
+          const where = exposed.map((a) => a.address).join(', ')
+          const confirmed = deps.confirm
+            ? await deps.confirm({
+                title: 'Lab KMS host on the network',
+                message: `Listen on ${where}?`,
+                detail: `Other machines on that network can then reach this lab KMS host. Do this only on an isolated lab network.`,
+                confirmLabel: 'Listen on the network'
+              })
+            : input?.confirmNonLoopback === true
+          if (!confirmed) {
+            throw new ApiFailure(
+              'confirm-non-loopback',
+              `listening on ${where} makes the lab host reachable from the network`,
+              'confirm that this is an isolated lab network, or use 127.0.0.1'
+            )
+          }
         }
         if (input?.publish) await checkLabHostPublishing(input.publish)
         const configured = await createConfiguredLabHost(settings, deps.configDir, {

@@ -12,8 +12,8 @@
  * Durability: `record()` resolves only after the row's transaction has committed, and counts immediately (the
  * host answers each client when its record() resolves; concurrent clients see each other in the counts).
  */
+import fs from 'node:fs'
 import path from 'node:path'
-import sqlite from 'node-sqlite3-wasm'
 import type { Database } from 'node-sqlite3-wasm'
 import { clientLogEntrySchema } from './client-log-entry'
 import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client-log-entry'
@@ -21,11 +21,13 @@ import { ClientCountIndex, DAY_MS, DEFAULT_COUNT_WINDOW_MS } from './client-log-
 import type { CountKey, CountSummary } from './client-log-counts'
 import { claimOwnership, releaseOwnership } from './client-log-owner'
 import {
+  ClientLogFormatError,
   deleteOldestRows,
   deleteRowsOlderThan,
   prepareClientLogDatabase,
   readCountedClients,
   readRecentRows,
+  type CountedClient,
   rowCount,
   usedBytes
 } from './client-log-schema'
@@ -37,6 +39,28 @@ export { DAY_MS } from './client-log-counts'
 export type { CountKey, CountSummary } from './client-log-counts'
 export { ClientLogBusyError } from './client-log-owner'
 export { CLIENT_LOG_APPLICATION_ID, ClientLogFormatError } from './client-log-schema'
+export type { CountedClient } from './client-log-schema'
+
+/**
+ * What the lab host needs of a client log, whether the SQLite work runs on the calling thread (ClientLog) or on a
+ * writer thread of its own (ClientLogThread, client-log-threaded.ts). Counting is synchronous in both: the counts
+ * live in memory on the calling thread.
+ */
+export interface ClientLogStore {
+  readonly file: string
+  readonly openWarnings: readonly string[]
+  /** records not yet committed */
+  readonly pendingCount: number
+  record(entry: ClientLogEntryInput): Promise<void>
+  distinctClients(key: CountKey, sinceMs: number): number
+  countFor(key: CountKey, cmid: string, nowMs: number, cap?: number): number
+  summary(nowMs: number): CountSummary
+  recent(limit: number): Promise<ClientLogRow[]>
+  purge(olderThanMs: number): Promise<number>
+  purgeExpired(): Promise<number>
+  integrityCheck(): Promise<IntegrityResult>
+  close(): Promise<void>
+}
 
 export interface ClientLogOptions {
   /** rows older than this are purged at open (and by purgeExpired()) */
@@ -82,7 +106,7 @@ const PURGE_CHUNK_ROWS = 5000
 /** The size cap is checked every this many rows written (a check reads three pragmas; 500 rows ≈ 120 KiB). */
 const SIZE_CHECK_EVERY_ROWS = 500
 
-export class ClientLog {
+export class ClientLog implements ClientLogStore {
   readonly file: string
   /** problems found and repaired while opening (e.g. a stale lock left by a killed process) */
   readonly openWarnings: readonly string[]
@@ -155,9 +179,13 @@ export class ClientLog {
   static async open(file: string, options: ClientLogOptions): Promise<ClientLog> {
     if (!(options.retentionDays > 0)) throw new RangeError('retentionDays must be positive')
     const resolved = path.resolve(file)
+    refuseWhatIsNotALog(resolved)
     const warnings = claimOwnership(resolved)
     let db: Database | undefined
     try {
+      // Loaded here, not at the top: the SQLite engine (a WebAssembly module, ~50 ms and ~12 MB to load) is needed
+      // only by the process that serves the lab host, not by every CLI command that imports this module's types.
+      const { default: sqlite } = await import('node-sqlite3-wasm')
       db = new sqlite.Database(resolved)
       prepareClientLogDatabase(db, resolved, options.durability ?? 'process', options.checkpointPages ?? 4096)
       const log = new ClientLog(resolved, db, options, warnings)
@@ -212,6 +240,16 @@ export class ClientLog {
   /** Distinct clients in the counting window ending at `nowMs`, per application and per KMS counted ID. */
   summary(nowMs: number): CountSummary {
     return this.index.summary(nowMs - this.countWindowMs)
+  }
+
+  /**
+   * Every client that counts, seen since `sinceMs`, with its last-seen time, oldest first (what is pending is
+   * committed first): what a writer thread hands its owner to rebuild the counts there.
+   */
+  async countedClients(sinceMs: number): Promise<CountedClient[]> {
+    this.assertOpen()
+    this.writer.flush()
+    return readCountedClients(this.db, sinceMs)
   }
 
   /** The newest committed rows, newest first. */
@@ -309,5 +347,34 @@ export class ClientLog {
       this.index.add(client.applicationId, client.kmsCountedId, client.cmid, client.lastSeenMs)
     }
     for (const entry of this.writer.pendingEntries()) this.index.observe(entry)
+  }
+}
+
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = 'SQLite format 3\0'
+
+/**
+ * Before anything is opened or written: a folder, or an existing file that is not an SQLite database (a text
+ * file named by mistake), is refused with a clear error and left exactly as it is.
+ */
+function refuseWhatIsNotALog(file: string): void {
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(file)
+  } catch {
+    return // does not exist yet: it will be created
+  }
+  if (stat.isDirectory()) throw new ClientLogFormatError(`${file} is a folder, not a client log file`)
+  if (!stat.isFile()) throw new ClientLogFormatError(`${file} is not a regular file`)
+  if (stat.size === 0) return
+  const header = Buffer.alloc(16)
+  const fd = fs.openSync(file, 'r')
+  try {
+    fs.readSync(fd, header, 0, 16, 0)
+  } finally {
+    fs.closeSync(fd)
+  }
+  if (header.toString('latin1') !== SQLITE_HEADER) {
+    throw new ClientLogFormatError(`${file} is not an SQLite database (and so not a client log); it was left untouched`)
   }
 }

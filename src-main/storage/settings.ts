@@ -134,8 +134,22 @@ const countModeSchema = z.union([z.literal('real'), z.object({ fixed: z.number()
 const labHostSettingsSchema = z.object({
   /** addresses to listen on (`IP[:PORT]`, default port 1688); loopback by default so nothing is exposed by accident */
   listen: z.array(hostPortString(LISTEN_ADDRESS_RULES)).min(1).max(16).default([LAB_HOST_DEFAULTS.listen]),
-  /** client log database; null → client-log.sqlite in the config directory */
-  dbPath: z.string().trim().min(1).nullable().default(null),
+  /**
+   * client log database inside the config directory (a relative path without ".."); null → client-log.sqlite
+   * there. The settings can be changed from the UI, so they cannot point the lab host at a file elsewhere; a
+   * database elsewhere is chosen on the command line (`serve --db PATH`).
+   */
+  dbPath: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    // no node:path here: the renderer bundles this schema too
+    .refine((p) => !/^([\\/]|[A-Za-z]:)/.test(p) && !p.split(/[\\/]/).includes('..'), {
+      message: 'must be a file name (or a relative path) inside the config folder, without ".."'
+    })
+    .nullable()
+    .default(null),
   countMode: countModeSchema.default('real'),
   /**
    * host keys (CSVLKs) the lab host holds instead of the newest of their application, by name or activation ID

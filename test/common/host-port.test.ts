@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatHostPort, isHostName, parseEndpoint } from '../../src-main/common/host-port'
+import { formatHostPort, isHostName, KMS_HOST_RULES, parseEndpoint, parseHostPort } from '../../src-main/common/host-port'
 
 describe('parseEndpoint', () => {
   it.each([
@@ -64,5 +64,14 @@ describe('parseEndpoint', () => {
     expect(formatHostPort('::1', 1688)).toBe('[::1]:1688')
     expect(formatHostPort('192.0.2.1', 1688)).toBe('192.0.2.1:1688')
     expect(formatHostPort('kms.example', 1)).toBe('kms.example:1')
+  })
+
+  it('accepts ::1:1688 as the IPv6 address it is, with a note that [::1]:1688 was probably meant', () => {
+    const parsed = parseHostPort('::1:1688', KMS_HOST_RULES)
+    expect(parsed).toMatchObject({ ok: true, value: { host: '::1:1688', port: 1688, family: 6 } })
+    expect(parsed.ok && parsed.note).toBe("'::1:1688' is read as the IPv6 address ::1:1688 (port 1688); if 1688 is the port, write [::1]:1688")
+    // no note where nothing looks like a port
+    expect(parseHostPort('2001:db8::10', KMS_HOST_RULES)).not.toHaveProperty('note')
+    expect(parseHostPort('[::1]:1688', KMS_HOST_RULES)).not.toHaveProperty('note')
   })
 })

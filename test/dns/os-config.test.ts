@@ -250,6 +250,7 @@ describe('readOsResolverConfig with injected platform, exec and readFile', () =>
     const seen: string[][] = []
     const config = await readOsResolverConfig({
       platform: 'win32',
+      env: { SystemRoot: 'C:\\WINDOWS' },
       readFile: async () => '',
       exec: async (file, args) => {
         seen.push([file, ...args])
@@ -261,7 +262,14 @@ describe('readOsResolverConfig with injected platform, exec and readFile', () =>
     })
     expect(seen).toHaveLength(4)
     for (const call of seen) {
-      expect(call.slice(0, 5)).toEqual(['powershell.exe', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass'])
+      // by absolute path: a bare "powershell.exe" is looked up in the current folder first on Windows
+      expect(call.slice(0, 5)).toEqual([
+        'C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+        '-NoProfile',
+        '-NonInteractive',
+        '-ExecutionPolicy',
+        'Bypass'
+      ])
       expect(call[6]).toMatch(/^\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8; /)
     }
     expect(config.servers).toEqual(['10.20.0.2', '10.20.0.3', '10.30.0.53', 'fd00:20::53'])

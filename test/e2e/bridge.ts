@@ -4,6 +4,7 @@
  * using the same handler table and the same dispatchCall as Electron's IPC. Playwright drives the
  * renderer in Debian's Chromium through it where no Electron binary can be downloaded.
  */
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { extname, resolve, sep } from 'node:path'
@@ -24,6 +25,10 @@ const MAX_BODY_BYTES = 1 << 20
 
 export interface Bridge {
   url: string
+  /** The random secret of this run: every API call and the event stream must carry it. */
+  token: string
+  /** The script that installs `window.kms` (with this run's token) in a page before it loads. */
+  initScript: string
   /** Resolves once a page has opened its event stream (so an event emitted next is delivered). */
   eventStreamConnected(): Promise<void>
   close(): Promise<void>
@@ -48,6 +53,13 @@ export async function startBridge(service: AppService, rendererDir: string): Pro
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1')
+    // The bridge drives the app's real handlers: only this run's page may call them. A page from elsewhere (another
+    // origin, or a DNS name rebound to 127.0.0.1) has neither the token nor our Host and Origin.
+    if (url.pathname.startsWith('/api/') && !trusted(request, url)) {
+      response.writeHead(403, { 'content-type': 'text/plain' })
+      response.end('forbidden')
+      return
+    }
     if (url.pathname === '/api/events' && request.method === 'GET') {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
       response.write(': connected\n\n')
@@ -88,10 +100,23 @@ export async function startBridge(service: AppService, rendererDir: string): Pro
     }
   }
 
+  const token = randomBytes(16).toString('hex')
+  let origin = ''
+  function trusted(request: IncomingMessage, url: URL): boolean {
+    const given = request.headers['x-kms-bridge-token'] ?? url.searchParams.get('token')
+    if (given !== token) return false
+    if (request.headers.host !== origin.slice('http://'.length)) return false
+    const from = request.headers.origin
+    return from === undefined || from === origin
+  }
+
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
   const { port } = server.address() as AddressInfo
+  origin = `http://127.0.0.1:${port}`
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${origin}/`,
+    token,
+    initScript: bridgeInitScript(token),
     eventStreamConnected: () => firstStream,
     close: async () => {
       stopEvents()
@@ -118,14 +143,15 @@ async function readBody(request: IncomingMessage): Promise<string> {
  * same shape and the same guarantees as the preload's contextBridge object (frozen, not
  * replaceable).
  */
-export function bridgeInitScript(): string {
+export function bridgeInitScript(token: string): string {
   return `(() => {
+    const token = ${JSON.stringify(token)};
     const methods = ${JSON.stringify(METHOD_NAMES)};
     const listeners = new Map();
     let source = null;
     const ensureSource = () => {
       if (source) return;
-      source = new EventSource('/api/events');
+      source = new EventSource('/api/events?token=' + token);
       source.onmessage = (message) => {
         const { name, payload } = JSON.parse(message.data);
         for (const listener of listeners.get(name) || []) listener(payload);
@@ -145,7 +171,7 @@ export function bridgeInitScript(): string {
       api[method] = async (input) => {
         const response = await fetch('/api/' + method, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'x-kms-bridge-token': token },
           body: JSON.stringify({ input })
         });
         return response.json();

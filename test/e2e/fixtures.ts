@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppService, type AppService } from '../../src-main/service/app-service'
-import { bridgeInitScript, startBridge, type Bridge } from './bridge'
+import { startBridge, type Bridge } from './bridge'
 
 export type Target = 'bridge' | 'electron'
 
@@ -66,7 +66,7 @@ export const test = base.extend<{ app: RunningApp }, { target: Target }>({
         })
         try {
           const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
-          await context.addInitScript({ content: bridgeInitScript() })
+          await context.addInitScript({ content: bridge.initScript })
           const page = await context.newPage()
           await page.goto(bridge.url)
           await use({ page, target, configDir, bridge, service })

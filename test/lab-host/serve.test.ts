@@ -193,6 +193,36 @@ describe('kms-scout serve', () => {
     expect(fs.readdirSync(dir)).toEqual([])
   })
 
+  it('refuses a --db that is not a client log (a text file, a folder) with exit 3 and leaves it untouched', async () => {
+    const dir = labs.tempDir()
+    const text = path.join(dir, 'notes.txt')
+    fs.writeFileSync(text, 'a system text file\n')
+    for (const [db, message] of [
+      [text, `${text} is not an SQLite database (and so not a client log); it was left untouched`],
+      [dir, `${dir} is a folder, not a client log file`]
+    ] as const) {
+      const io = serveIo(labs.tempDir())
+      expect(await runCli(['serve', '--listen', '127.0.0.1:0', '--db', db], io)).toBe(3)
+      const lines = io.err().trimEnd().split('\n')
+      expect(lines[0]).toBe(`kms-scout: ${message}`)
+      expect(lines[1]).toBe('  give the lab host its own database file')
+      expect(io.err()).not.toMatch(/unexpected error|this is a bug/)
+    }
+    expect(fs.readFileSync(text, 'utf8')).toBe('a system text file\n')
+  })
+
+  it('a config folder that is a file is a configuration error (exit 3), not a bug', async () => {
+    const file = path.join(labs.tempDir(), 'not-a-folder')
+    fs.writeFileSync(file, 'x')
+    const io = serveIo(file)
+    expect(await runCli(['serve', '--listen', '127.0.0.1:0'], io)).toBe(3)
+    expect(io.err().trimEnd().split('\n')).toEqual([
+      `kms-scout: the config folder ${file} is a file, not a folder`,
+      '  rename or remove that file, or set KMS_SCOUT_CONFIG_DIR to a folder'
+    ])
+    expect(fs.readFileSync(file, 'utf8')).toBe('x')
+  })
+
   it('reports a port in use as a configuration error with a hint (exit 3)', async () => {
     const { port } = await labs.start()
     const dir = labs.tempDir()

@@ -213,7 +213,10 @@ describe('which PowerShell', () => {
     )
     expect(locatePowerShell({ env: {}, platform: 'win32' })).toBe('C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe')
     expect(() => locatePowerShell({ env: { KMS_SCOUT_POWERSHELL: 'pwsh' }, platform: 'win32' })).toThrow(/absolute path/)
-    expect(() => locatePowerShell({ env: { SystemRoot: 'Windows' }, platform: 'win32' })).toThrow(/SystemRoot/)
+    // a relative SystemRoot is not trusted (it would resolve against the current folder): the standard location
+    expect(locatePowerShell({ env: { SystemRoot: 'Windows' }, platform: 'win32' })).toBe(
+      'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe'
+    )
   })
 })
 

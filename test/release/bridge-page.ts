@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppService, type AppService } from '../../src-main/service/app-service'
-import { bridgeInitScript, startBridge, type Bridge } from '../e2e/bridge'
+import { startBridge, type Bridge } from '../e2e/bridge'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 const rendererDir = join(repoRoot, 'out/renderer')
@@ -57,7 +57,7 @@ export async function openBridgePage(options: BridgePageOptions = {}): Promise<B
   try {
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
-    if (options.withApi ?? true) await context.addInitScript({ content: bridgeInitScript() })
+    if (options.withApi ?? true) await context.addInitScript({ content: bridge.initScript })
     options.beforeOpen?.(context)
     const page = await context.newPage()
     const opened = browser

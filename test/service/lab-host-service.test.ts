@@ -57,6 +57,42 @@ describe('lab host through the app service', () => {
     expect((await service.handlers.labHostStatus(undefined)).running).toBe(false)
   })
 
+  it('with the shell asking (a main-process dialog), the renderer cannot confirm a non-loopback address itself', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kms-scout-lab-confirm-'))
+    const questions: string[] = []
+    const asking = await createAppService({
+      shell: 'electron',
+      configDir: dir,
+      version: '1',
+      confirm: async (question) => {
+        questions.push(question.message)
+        return false
+      }
+    })
+    try {
+      const result = await dispatchCall(asking.handlers, 'startLabHost', { listen: ['0.0.0.0:0'], confirmNonLoopback: true })
+      expect(result).toMatchObject({ ok: false, error: { code: 'confirm-non-loopback' } })
+      expect(questions).toEqual(['Listen on 0.0.0.0?'])
+      expect((await asking.handlers.labHostStatus(undefined)).running).toBe(false)
+      // loopback needs no question
+      await asking.handlers.startLabHost({ listen: ['127.0.0.1:0'] })
+      expect(questions).toHaveLength(1)
+    } finally {
+      await asking.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('settings from the UI cannot point the client log outside the config folder', async () => {
+    const current = (await service.handlers.getSettings(undefined)).settings
+    for (const dbPath of ['../outside.sqlite', '/etc/kms-scout.sqlite', 'C:\\Windows\\x.sqlite', 'logs/../../x.sqlite']) {
+      const result = await dispatchCall(service.handlers, 'updateSettings', { ...current, labHost: { ...current.labHost, dbPath } })
+      expect(result, dbPath).toMatchObject({ ok: false, error: { code: 'invalid-input', message: expect.stringContaining('labHost.dbPath') } })
+    }
+    const inside = await dispatchCall(service.handlers, 'updateSettings', { ...current, labHost: { ...current.labHost, dbPath: 'logs-lab.sqlite' } })
+    expect(inside).toMatchObject({ ok: true })
+  })
+
   it('reports a bad listen address and a busy port in words', async () => {
     expect(await dispatchCall(service.handlers, 'startLabHost', { listen: ['localhost:99999'] })).toMatchObject({
       ok: false,

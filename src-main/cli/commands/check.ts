@@ -11,6 +11,7 @@ import { openAppContext } from '../../service/app-context'
 import { checkClientFlow, formatTraceEntry, type CheckReport, type CheckRunInput, type TraceEntry } from '../../service/client-service'
 import { DEADLINE_RANGE_S, DEFAULT_DEADLINE_S, DEFAULT_STAGGER_MS, parseWholeNumber, STAGGER_RANGE_MS } from '../../service/inputs'
 import { formatHostPort, formatMs, inert } from '../../service/presentation'
+import { reportFormatForFile, saveReportAs } from '../../service/report-service'
 import {
   booleanOption,
   dnsServerArg,
@@ -27,7 +28,7 @@ import type { CliCommand, CommandContext } from '../commands'
 import { UsageError } from '../io'
 
 const USAGE =
-  'check [--host H[:P]] [--domain D]... [--dns-server IP[:PORT]] [--no-cache] [--sequential] [--stagger MS] [--legacy-selection] [--product NAME | --sku GUID] [--protocol 4|5|6] [--timeout MS] [--deadline S] [--workstation NAME] [--json] [--verbose]'
+  'check [--host H[:P]] [--domain D]... [--dns-server IP[:PORT]] [--no-cache] [--sequential] [--stagger MS] [--legacy-selection] [--product NAME | --sku GUID] [--protocol 4|5|6] [--timeout MS] [--deadline S] [--workstation NAME] [--json] [--verbose] [--report FILE]'
 
 const HELP = `Options:
   --host H[:P]           use this KMS host only, like slmgr /skms (no cache, no DNS discovery); default port 1688
@@ -50,6 +51,8 @@ const HELP = `Options:
   --workstation NAME     WorkstationName sent (default: settings, else this computer's name)
   --json                 print the report (with the full trace) as one JSON object on stdout
   --verbose              print every step: domains, DNS queries and answers, draws, attempts, cache
+  --report FILE          also write a report for a ticket: FILE.txt (text), FILE.json or FILE.html
+                         (self-contained: verdict, timeline, trace)
 
 Output: the first line is the status with perfdata, e.g.
   KMS OK - kms01.corp.example:1688 count=50/25 ePID=03612-00206-... rtt=12ms | count=50;;;0 rtt=12ms
@@ -64,7 +67,7 @@ function parseCheckArgs(ctx: CommandContext): CheckRunInput {
   const { values, positionals } = ctx
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument '${positionals[0]}'`, 'give a host with --host H[:P]; options start with --')
-  const host = optional(values, 'host', parseHostArg)
+  const host = optional(values, 'host', (text) => parseHostArg(text, (note) => ctx.io.stderr(`kms-scout check: warning: ${note}\n`)))
   const domains = domainArgs(values)
   const dnsServer = dnsServerArg(values)
   const staggerMs = optional(values, 'stagger', (text, label) =>
@@ -111,15 +114,18 @@ export const checkCommand: CliCommand = {
     timeout: { type: 'string' },
     deadline: { type: 'string' },
     workstation: { type: 'string' },
-    verbose: { type: 'boolean', short: 'v' }
+    verbose: { type: 'boolean', short: 'v' },
+    report: { type: 'string' }
   },
   async run(ctx) {
     const { io } = ctx
     const verbose = booleanOption(ctx.values, 'verbose')
+    const reportFile = stringOption(ctx.values, 'report')
     const warn = (message: string): void => io.stderr(`kms-scout check: warning: ${message}\n`)
     let report: CheckReport
     try {
       const input = parseCheckArgs(ctx)
+      if (reportFile !== undefined) reportFormatForFile(reportFile)
       const app = await openAppContext({ env: io.env, onWarning: warn })
       const manualHost = input.host ?? app.settings.current().client.manualHost
       if (manualHost && input.domains !== undefined) {
@@ -136,6 +142,7 @@ export const checkCommand: CliCommand = {
       }
       throw error
     }
+    if (reportFile !== undefined) await saveReportAs(reportFile, { subject: 'check', report })
     if (ctx.json) {
       io.stdout(`${JSON.stringify({ ok: report.status === 'ok', ...report }, null, 2)}\n`)
       return report.exitCode

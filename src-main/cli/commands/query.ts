@@ -7,13 +7,14 @@ import { openAppContext } from '../../service/app-context'
 import { queryHost, type QueryHostInput, type QueryReport } from '../../service/client-service'
 import { DEFAULT_CLIENT_TIMEOUTS, DEFAULT_KMS_PORT, parseCmid } from '../../service/inputs'
 import { inert } from '../../service/presentation'
+import { reportFormatForFile, saveReportAs } from '../../service/report-service'
 import type { CmidSource } from '../../service/query-report'
-import { booleanOption, optional, parseHostArg, productArgs, protocolArg, timeoutArg, workstationArg } from '../args'
+import { booleanOption, optional, parseHostArg, productArgs, protocolArg, stringOption, timeoutArg, workstationArg } from '../args'
 import type { CliCommand, CommandContext } from '../commands'
 import { EXIT, UsageError } from '../io'
 
 const USAGE =
-  'query HOST[:PORT] [--product NAME | --sku GUID] [--protocol 4|5|6] [--cmid GUID | --new-identity] [--workstation NAME] [--timeout MS] [--json]'
+  'query HOST[:PORT] [--product NAME | --sku GUID] [--protocol 4|5|6] [--cmid GUID | --new-identity] [--workstation NAME] [--timeout MS] [--json] [--report FILE]'
 
 const HELP = `Options:
   HOST[:PORT]          KMS host name or IP address; IPv6 with a port as [2001:db8::10]:${DEFAULT_KMS_PORT} (default port ${DEFAULT_KMS_PORT})
@@ -29,6 +30,7 @@ const HELP = `Options:
   --timeout MS         time limit for each phase (resolve, connect, bind, request); default from settings
                        (connect ${DEFAULT_CLIENT_TIMEOUTS.connectMs}, bind ${DEFAULT_CLIENT_TIMEOUTS.bindMs}, request ${DEFAULT_CLIENT_TIMEOUTS.requestMs})
   --json               print the report as one JSON object on stdout (nothing else)
+  --report FILE        also write a report for a ticket: FILE.txt (text), FILE.json or FILE.html
 
 Client identity: every query sends this installation's client machine ID (CMID), created once and stored in
 identity.json in the config folder ($KMS_SCOUT_CONFIG_DIR overrides it). Repeated queries count as ONE client
@@ -44,7 +46,7 @@ function parseQueryArgs(ctx: CommandContext): QueryHostInput {
     throw new UsageError('missing the KMS host to query', 'usage: kms-scout query HOST[:PORT], e.g. kms-scout query kms01.corp.example')
   if (positionals.length > 1)
     throw new UsageError(`unexpected argument '${positionals[1]}'`, 'query takes one HOST[:PORT]; options start with --')
-  const endpoint = parseHostArg(positionals[0]!)
+  const endpoint = parseHostArg(positionals[0]!, (note) => ctx.io.stderr(`kms-scout query: warning: ${note}\n`))
   return {
     host: endpoint.host,
     port: endpoint.port,
@@ -69,15 +71,19 @@ export const queryCommand: CliCommand = {
     cmid: { type: 'string' },
     'new-identity': { type: 'boolean' },
     workstation: { type: 'string' },
-    timeout: { type: 'string' }
+    timeout: { type: 'string' },
+    report: { type: 'string' }
   },
   async run(ctx) {
     const { io } = ctx
     // Every argument is checked before anything is read, written or sent.
     const input = parseQueryArgs(ctx)
+    const reportFile = stringOption(ctx.values, 'report')
+    if (reportFile !== undefined) reportFormatForFile(reportFile)
     const warn = (message: string): void => io.stderr(`kms-scout query: warning: ${message}\n`)
     const app = await openAppContext({ env: io.env, onWarning: warn })
     const report = await queryHost(app, input, { onWarning: warn, onNotice: (message) => io.stderr(`kms-scout query: ${message}\n`) })
+    if (reportFile !== undefined) await saveReportAs(reportFile, { subject: 'query', report })
     if (ctx.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`)
     else {
       io.stdout(formatQueryReport(report))

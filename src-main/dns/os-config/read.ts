@@ -2,7 +2,8 @@
  * Reads the OS's DNS client configuration. Thin: all parsing lives in the pure parsers next to this file;
  * the process runner, file reader, host name and platform are injected so every branch is testable anywhere.
  *
- *  - win32:  four PowerShell commands (run in parallel; one failing only adds a warning), see ./windows.ts
+ *  - win32:  four PowerShell commands (run in parallel; one failing only adds a warning), see ./windows.ts;
+ *            PowerShell by its absolute path (common/windows-paths.ts)
  *  - darwin: `scutil --dns` (what the system resolver really uses, including split DNS); if that fails,
  *            /etc/resolv.conf (macOS keeps a copy of the primary resolver there)
  *  - others: /etc/resolv.conf with glibc semantics, LOCALDOMAIN overriding the search list, and the host
@@ -11,6 +12,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { windowsPowerShellPath } from '../../common/windows-paths'
 import { parseResolvConf } from './resolv-conf'
 import { parseScutilDns, resolverConfigFromScutil } from './scutil'
 import { appendUniqueDomains, type OsResolverConfig } from './resolver-config'
@@ -71,7 +73,7 @@ async function readWindows(deps: ResolverConfigDeps): Promise<OsResolverConfig> 
   const warnings: string[] = []
   const run = async (what: string, script: string): Promise<string | undefined> => {
     try {
-      return await deps.exec('powershell.exe', powershellArgs(script), { timeoutMs: EXEC_TIMEOUT_MS })
+      return await deps.exec(windowsPowerShellPath(deps.env ?? {}), powershellArgs(script), { timeoutMs: EXEC_TIMEOUT_MS })
     } catch (error) {
       warnings.push(`${what} failed: ${message(error)}`)
       return undefined
