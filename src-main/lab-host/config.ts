@@ -49,6 +49,9 @@ export interface LabHostConfig {
   activationInterval: number
   renewalInterval: number
   maxConnections: number
+  maxConnectionsPerAddress: number
+  maxRequestsPerSecondPerAddress: number
+  maxLogBytes: number
   exchangeTimeoutMs: number
   maxPduBytes: number
   retentionDays: number
@@ -77,6 +80,9 @@ export function labHostConfigFromSettings(s: LabHostSettings, configDir: string)
     activationInterval: s.activationInterval,
     renewalInterval: s.renewalInterval,
     maxConnections: s.maxConnections,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress,
+    maxRequestsPerSecondPerAddress: s.maxRequestsPerSecondPerAddress,
+    maxLogBytes: s.maxLogMiB * 1048576,
     exchangeTimeoutMs: s.exchangeTimeoutS * 1000,
     maxPduBytes: s.maxPduBytes,
     retentionDays: s.retentionDays,

@@ -49,6 +49,9 @@ export interface LabHostOverrides {
   readonly activationInterval?: number | undefined
   readonly renewalInterval?: number | undefined
   readonly maxConnections?: number | undefined
+  readonly maxConnectionsPerAddress?: number | undefined
+  readonly maxRequestsPerSecondPerAddress?: number | undefined
+  readonly maxLogMiB?: number | undefined
   readonly exchangeTimeoutS?: number | undefined
   /** Worker processes besides this one; needs the worker program. */
   readonly workers?: { readonly count: number; readonly script: string; readonly execArgv?: string[] | undefined } | undefined
@@ -114,6 +117,9 @@ export async function createConfiguredLabHost(
     activationInterval: overrides.activationInterval ?? config.activationInterval,
     renewalInterval: overrides.renewalInterval ?? config.renewalInterval,
     maxConnections: overrides.maxConnections ?? config.maxConnections,
+    maxConnectionsPerAddress: overrides.maxConnectionsPerAddress ?? config.maxConnectionsPerAddress,
+    maxRequestsPerSecondPerAddress: overrides.maxRequestsPerSecondPerAddress ?? config.maxRequestsPerSecondPerAddress,
+    maxLogBytes: overrides.maxLogMiB === undefined ? config.maxLogBytes : overrides.maxLogMiB * 1048576,
     exchangeTimeoutMs: overrides.exchangeTimeoutS === undefined ? config.exchangeTimeoutMs : overrides.exchangeTimeoutS * 1000,
     maxPduBytes: config.maxPduBytes,
     workers: overrides.workers

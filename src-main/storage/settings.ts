@@ -165,6 +165,14 @@ const labHostSettingsSchema = z.object({
   /** VLRenewalInterval sent to clients, minutes */
   renewalInterval: rangeInt(INTERVAL_RANGE_MIN).default(DEFAULT_RENEWAL_INTERVAL_MIN),
   maxConnections: rangeInt(LAB_HOST_RANGES.maxConnections).default(LAB_HOST_DEFAULTS.maxConnections),
+  /** connections one client address may hold at once */
+  maxConnectionsPerAddress: rangeInt(LAB_HOST_RANGES.maxConnectionsPerAddress).default(LAB_HOST_DEFAULTS.maxConnectionsPerAddress),
+  /** KMS requests per second one client address may send (bursts of twice that); 0 = no limit */
+  maxRequestsPerSecondPerAddress: rangeInt(LAB_HOST_RANGES.maxRequestsPerSecondPerAddress).default(
+    LAB_HOST_DEFAULTS.maxRequestsPerSecondPerAddress
+  ),
+  /** size cap of the client log, MiB: past it the oldest records go */
+  maxLogMiB: rangeInt(LAB_HOST_RANGES.maxLogMiB).default(LAB_HOST_DEFAULTS.maxLogMiB),
   /** a connection idle this long in the middle of an exchange is closed */
   exchangeTimeoutS: rangeInt(LAB_HOST_RANGES.exchangeTimeoutS).default(LAB_HOST_DEFAULTS.exchangeTimeoutS),
   /** larger PDUs are refused (a KMS request is about 300 bytes) */

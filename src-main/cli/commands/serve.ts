@@ -46,7 +46,7 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run the lab KMS host (test fixture; loopback only unless told otherwise)',
   usage:
-    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--csvlk NAME]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--timeout S] [--workers N|auto] [--json-log] [--publish DOMAIN... --publish-server IP[:PORT] [--publish-name NAME] [--priority N] [--weight N] [--ttl S] [--tsig-key FILE]]',
+    'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--csvlk NAME]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--max-per-address N] [--max-rate N] [--max-log-mb N] [--timeout S] [--workers N|auto] [--json-log] [--publish DOMAIN... --publish-server IP[:PORT] [--publish-name NAME] [--priority N] [--weight N] [--ttl S] [--tsig-key FILE]]',
   help: [
     'Options (defaults from the labHost section of settings.json in the config directory):',
     `  --listen ADDR:PORT        address to listen on; repeat for several (default ${D.listen}; [::1]:1688 for IPv6;`,
@@ -62,6 +62,9 @@ export const serveCommand: CliCommand = {
     `  --activation-interval MIN VLActivationInterval, ${INTERVAL_RANGE_MIN.min}–${INTERVAL_RANGE_MIN.max} (default ${DEFAULT_ACTIVATION_INTERVAL_MIN})`,
     `  --renewal-interval MIN    VLRenewalInterval, ${INTERVAL_RANGE_MIN.min}–${INTERVAL_RANGE_MIN.max} (default ${DEFAULT_RENEWAL_INTERVAL_MIN})`,
     `  --max-connections N       concurrent connections; more are refused at once (default ${D.maxConnections})`,
+    `  --max-per-address N       connections one client address may hold (default ${D.maxConnectionsPerAddress})`,
+    `  --max-rate N              KMS requests per second one address may send, bursts of 2 × N (default ${D.maxRequestsPerSecondPerAddress}; 0 = no limit)`,
+    `  --max-log-mb N            size cap of the client log in MiB; the oldest records go past it (default ${D.maxLogMiB})`,
     `  --timeout S               deadline per exchange and for idle connections, seconds (default ${D.exchangeTimeoutS})`,
     '  --workers N|auto          serve with N worker processes besides the main one, to use more cores (default 0;',
     '                            auto = one per further core). The count and the client log stay in the main process.',
@@ -80,6 +83,9 @@ export const serveCommand: CliCommand = {
     'activation-interval': { type: 'string' },
     'renewal-interval': { type: 'string' },
     'max-connections': { type: 'string' },
+    'max-per-address': { type: 'string' },
+    'max-rate': { type: 'string' },
+    'max-log-mb': { type: 'string' },
     timeout: { type: 'string' },
     workers: { type: 'string' },
     'json-log': { type: 'boolean' },
@@ -110,6 +116,9 @@ export const serveCommand: CliCommand = {
       activationInterval: whole('activation-interval', INTERVAL_RANGE_MIN, 'minutes', DEFAULT_ACTIVATION_INTERVAL_MIN),
       renewalInterval: whole('renewal-interval', INTERVAL_RANGE_MIN, 'minutes', DEFAULT_RENEWAL_INTERVAL_MIN),
       maxConnections: whole('max-connections', R.maxConnections, 'connections', D.maxConnections),
+      maxConnectionsPerAddress: whole('max-per-address', R.maxConnectionsPerAddress, 'connections', D.maxConnectionsPerAddress),
+      maxRequestsPerSecondPerAddress: whole('max-rate', R.maxRequestsPerSecondPerAddress, 'requests per second', D.maxRequestsPerSecondPerAddress),
+      maxLogMiB: whole('max-log-mb', R.maxLogMiB, 'MiB', D.maxLogMiB),
       exchangeTimeoutS: whole('timeout', R.exchangeTimeoutS, 'seconds', D.exchangeTimeoutS)
     }
     if (workers > 0 && io.labHostWorker === undefined) {
