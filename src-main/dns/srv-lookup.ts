@@ -17,6 +17,7 @@
  *   returned: the targets not resolved yet are counted in `unfinishedTargets` (the caller's deadline or cancel
  *   decides what that means). An abort before the SRV answer throws DnsError('aborted').
  */
+import { mapLimited } from '../common/map-limited'
 import { isIP } from 'node:net'
 import { MAX_SRV_TARGETS_PER_DOMAIN } from '../common/defaults'
 import { DnsError, type DnsErrorCode } from './errors'
@@ -262,20 +263,6 @@ export async function resolveHostAddresses(
     lookups: perFamily.map((r) => r.lookup),
     cnames: perFamily.reduce<string[]>((longest, r) => (r.cnames.length > longest.length ? r.cnames : longest), [])
   }
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, keeping result order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }
 
 /**

@@ -10,6 +10,7 @@
  *    parallel (bounded, under one deadline), and what is wrong with the set, judged like a monitoring plugin;
  *  - the lab host's own record: published when it starts listening, removed when it stops.
  */
+import { mapLimited } from '../common/map-limited'
 import { DEFAULT_DEADLINE_S } from '../common/defaults'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
@@ -208,20 +209,6 @@ export interface AuditRequest {
   readonly dnsServer?: string | undefined
   /** The whole audit's deadline (probes not started by then are reported as not run). */
   readonly deadlineMs?: number | undefined
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
 }
 
 function hostKeyOf(epid: string): AuditedRecord['hostKey'] {

@@ -9,6 +9,7 @@
  * ePID like `query` explains it (host key included), whether the installed key is the catalog's GVLK. Reads of many
  * computers run a few at a time, each with its own deadline (docs/licensing.md).
  */
+import { mapLimited } from '../common/map-limited'
 import type { HandlerTable, ParsedMethodInput } from '../api/contract'
 import { ApiFailure } from '../api/result'
 import { LICENSING_DEFAULTS } from '../common/defaults'
@@ -294,20 +295,6 @@ function checkTargets(host: LicensingHost, computers: readonly string[]): (strin
   }
 }
 
-/** Runs `work` for every item, at most `limit` at a time, keeping the order. */
-async function eachBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const at = next++
-      results[at] = await work(items[at]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return results
-}
-
 async function readOne(host: LicensingHost, computer: string | null): Promise<ComputerResult> {
   try {
     const snapshot = await readLicensingSnapshot(adapterOptions(host), computer)
@@ -326,7 +313,7 @@ function statusLevel(results: readonly ComputerResult[]): 0 | 1 | 2 {
 /** The state of this computer (no names) or of each named computer: one result per computer, in order. */
 export async function readLicensingStatus(host: LicensingHost, computers: readonly string[] = []): Promise<LicensingStatusView> {
   const targets = checkTargets(host, computers)
-  const results = await eachBounded(targets, host.parallelComputers ?? LICENSING_DEFAULTS.parallelComputers, (c) => readOne(host, c))
+  const results = await mapLimited(targets, host.parallelComputers ?? LICENSING_DEFAULTS.parallelComputers, (c) => readOne(host, c))
   return { results, level: statusLevel(results) }
 }
 
@@ -485,7 +472,7 @@ export async function planLicensingAction(
   computers: readonly string[] = []
 ): Promise<PlanResult[]> {
   const targets = checkTargets(host, computers)
-  return eachBounded(targets, host.parallelComputers ?? LICENSING_DEFAULTS.parallelComputers, async (computer) => {
+  return mapLimited(targets, host.parallelComputers ?? LICENSING_DEFAULTS.parallelComputers, async (computer) => {
     const read = await readOne(host, computer)
     return read.ok ? resolveAction(request, read.state, host.catalog) : { computer, ok: false, failure: read.failure }
   })
@@ -499,7 +486,7 @@ export async function runLicensingActionOn(
   hooks: { onPlan?: (plan: ActionPlan) => void } = {}
 ): Promise<{ results: ActionResultView[]; ok: boolean }> {
   const targets = checkTargets(host, computers)
-  const results = await eachBounded(
+  const results = await mapLimited(
     targets,
     host.parallelComputers ?? LICENSING_DEFAULTS.parallelComputers,
     async (computer): Promise<ActionResultView> => {
