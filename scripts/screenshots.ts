@@ -44,43 +44,59 @@ const browser = await chromium.launch({
     '--disable-sync'
   ]
 })
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  await context.addInitScript({ content: bridge.initScript })
-  const page = await context.newPage()
-  await page.goto(bridge.url)
+/** Every page, in the order of the navigation; `file` is the PNG's base name. */
+const PAGES = [
+  { nav: 'This computer', file: 'this-computer' },
+  { nav: 'Other computers', file: 'other-computers' },
+  { nav: 'Activation check', file: 'check' },
+  { nav: 'DNS discovery', file: 'discovery' },
+  { nav: 'Lab KMS host', file: 'lab-host' },
+  { nav: 'Products', file: 'products' },
+  { nav: 'Settings & overrides', file: 'settings' }
+] as const
 
-  // A few lab clients so the host has something to show.
+try {
+  // A few lab clients so the host has counts, a chart and a client table to show.
   const { products } = await service.handlers.listProducts(undefined)
-  for (const name of ['Windows Server 2019 Standard', 'Office Professional Plus 2019']) {
+  for (const name of ['Windows Server 2019 Standard', 'Office Professional Plus 2019', 'Windows 10 Professional']) {
     const sku = products.find((product) => product.name === name)
     if (sku) await service.handlers.runCheck({ host: { host: '127.0.0.1', port: labPort }, productSkuId: sku.guid })
   }
 
-  await page.getByLabel(/Lookup domain/).fill(zone)
-  await page.getByLabel(/DNS server/).fill(dns.spec4)
-  await page.getByRole('button', { name: 'Run check' }).click()
-  await page.getByTestId('check-result').waitFor()
-  await page.screenshot({ path: join(out, 'check.png'), fullPage: false })
-
-  await page.getByRole('button', { name: 'DNS discovery' }).click()
-  await page.getByLabel(/Lookup domain/).fill(zone)
-  await page.getByLabel(/DNS server/).fill(dns.spec4)
-  await page.getByRole('button', { name: 'Discover', exact: true }).click()
-  await page.getByRole('region', { name: `_vlmcs._tcp.${zone}` }).waitFor()
-  await page.screenshot({ path: join(out, 'discovery.png') })
-
-  await page.getByRole('button', { name: 'Lab KMS host' }).click()
-  await page.getByTestId('lab-state').waitFor()
-  await page.screenshot({ path: join(out, 'lab-host.png') })
-
-  for (const [nav, file] of [
-    ['Products', 'products.png'],
-    ['Settings & overrides', 'settings.png']
-  ] as const) {
-    await page.getByRole('button', { name: nav }).click()
-    await page.getByRole('heading', { name: nav === 'Products' ? 'Products' : 'Settings & overrides' }).waitFor()
-    await page.screenshot({ path: join(out, file) })
+  // Dark and light, as the OS asks (the app follows prefers-color-scheme); dark keeps the README's old names.
+  for (const colorScheme of ['dark', 'light'] as const) {
+    const suffix = colorScheme === 'dark' ? '' : '-light'
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme })
+    await context.addInitScript({ content: bridge.initScript })
+    const page = await context.newPage()
+    await page.goto(bridge.url)
+    for (const { nav, file } of PAGES) {
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: nav, exact: true }).click()
+      if (file === 'check') {
+        const form = page.getByRole('form', { name: 'Check options' })
+        await form.getByLabel(/Lookup domain/).fill(zone)
+        await form.getByLabel(/DNS server/).fill(dns.spec4)
+        await form.getByLabel('Ignore the cached host').check()
+        await form.getByRole('button', { name: 'Run check' }).click()
+        await page.getByTestId('timeline').waitFor()
+        // The verdict and the timeline, not the form, fill the picture.
+        await page.getByRole('group', { name: 'Report' }).scrollIntoViewIfNeeded()
+      } else if (file === 'discovery') {
+        const form = page.getByRole('form', { name: 'Discovery options' })
+        await form.getByLabel(/Lookup domain/).fill(zone)
+        await form.getByLabel(/DNS server/).fill(dns.spec4)
+        await form.getByRole('button', { name: 'Discover', exact: true }).click()
+        await page.getByRole('button', { name: /^Probe all hosts/ }).click()
+        await page.getByText('answers').first().waitFor()
+        await page.getByRole('region', { name: 'Discovery result' }).scrollIntoViewIfNeeded()
+      } else if (file === 'lab-host') {
+        await page.getByTestId('count-group').first().waitFor()
+      } else {
+        await page.getByRole('heading', { level: 2 }).first().waitFor()
+      }
+      await page.screenshot({ path: join(out, `${file}${suffix}.png`) })
+    }
+    await context.close()
   }
   console.log(`screenshots written to ${out}`)
 } finally {

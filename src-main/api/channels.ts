@@ -23,7 +23,13 @@ export const METHOD_NAMES = [
   'licensingStatus',
   'planLicensingAction',
   'runLicensingAction',
-  'crossCheckLicensingHost'
+  'crossCheckLicensingHost',
+  'hostCacheShow',
+  'hostCacheClear',
+  'labHostCounts',
+  'probeHosts',
+  'renderReport',
+  'saveReport'
 ] as const
 
 export type MethodName = (typeof METHOD_NAMES)[number]

@@ -33,6 +33,12 @@ import type {
   ProductReport
 } from '../licensing/report'
 
+/** What a report can be about, and the formats it comes in (the CLI takes the format from the file's extension). */
+export const REPORT_SUBJECTS = ['check', 'discovery', 'lab-host'] as const
+export const REPORT_FORMATS = ['text', 'json', 'html'] as const
+export type ReportSubject = (typeof REPORT_SUBJECTS)[number]
+export type ReportFormat = (typeof REPORT_FORMATS)[number]
+
 /** Methods without arguments accept `undefined` only (the renderer calls `kms.getAppInfo()`). */
 const noInput = z.undefined()
 
@@ -202,7 +208,17 @@ export const methodInputSchemas = {
   licensingStatus: z.object({ computers: computersInput.optional() }).strict().optional(),
   planLicensingAction: licensingActionCall,
   runLicensingAction: licensingActionCall,
-  crossCheckLicensingHost: z.object({ computer: computerInput.optional(), productId: guidSchema.optional() }).strict().optional()
+  crossCheckLicensingHost: z.object({ computer: computerInput.optional(), productId: guidSchema.optional() }).strict().optional(),
+  hostCacheShow: noInput,
+  /** One application's cached host, or every one (what `slmgr /ckhc` leaves behind: no cached host). */
+  hostCacheClear: z.object({ applicationId: guidSchema.optional() }).strict().optional(),
+  labHostCounts: noInput,
+  /** Ask each host for its count (bounded parallelism in main), e.g. every address the discovery found. */
+  probeHosts: z.object({ targets: z.array(hostPortInput).min(1).max(64), productSkuId: guidSchema.optional() }).strict(),
+  /** The report of the last check, discovery or lab-host view, as text, JSON or a self-contained HTML page. */
+  renderReport: z.object({ subject: z.enum(REPORT_SUBJECTS), format: z.enum(REPORT_FORMATS) }).strict(),
+  /** The same, written to a file the user picks in the shell's save dialog. */
+  saveReport: z.object({ subject: z.enum(REPORT_SUBJECTS), format: z.enum(REPORT_FORMATS) }).strict()
 } satisfies Record<MethodName, z.ZodType>
 
 export interface AppInfo {
@@ -242,7 +258,7 @@ export interface ClientIdentityView {
 /** A trace step with its one-line description (the same line `--verbose` prints). */
 export type TraceView = TraceEntry & { readonly text: string }
 
-export type CheckView = Omit<CheckReport, 'trace'> & { readonly trace: readonly TraceView[] }
+export type CheckView = Omit<CheckReport, 'trace'> & { readonly trace: readonly TraceView[]; readonly timeline?: FlowTimeline }
 export type DiscoveryView = Omit<DiscoveryReport, 'trace'> & { readonly trace: readonly TraceView[] }
 
 /** Live progress of a running check, one trace step at a time. */
@@ -287,6 +303,106 @@ export interface MethodOutputs {
   planLicensingAction: { plans: LicensingPlanView[] }
   runLicensingAction: { results: ActionResultView[]; ok: boolean }
   crossCheckLicensingHost: CrossCheckView
+  hostCacheShow: HostCacheView
+  hostCacheClear: HostCacheView
+  labHostCounts: LabHostCountsView
+  probeHosts: { results: HostProbeResult[] }
+  renderReport: RenderedReport
+  saveReport: { file: string; bytes: number } | { cancelled: true }
+}
+
+/** One application's cached KMS host (docs/windows-client.md §1.4): where checks go first until it fails. */
+export interface HostCacheEntryView {
+  applicationId: string
+  /** "Windows", "Office2013+", … or the ID when the catalog does not know it */
+  application: string
+  host: string
+  port: number
+  /** the address that answered, when known */
+  address?: string
+  /** first cached (kept while the same host keeps answering) */
+  cachedAt: string
+  lastSuccessAt: string
+}
+
+export interface HostCacheView {
+  /** the settings' host caching (like `slmgr /skhc`); off = the cache is neither read nor written */
+  enabled: boolean
+  file: string
+  entries: HostCacheEntryView[]
+}
+
+/** The lab host's count for one KMS counted ID against the threshold of that product group. */
+export interface LabHostCountGroup {
+  kmsCountedId: string
+  name: string
+  /** N_Policy of the group (the most any client of it asked for) */
+  threshold: number
+  /** the count the host last answered a client of this group with (capped at 2 × the threshold, like a real host) */
+  count: number
+  /** distinct client machine IDs among the log rows read */
+  distinctClients: number
+  /** count ≥ threshold: a client of this group would activate */
+  wouldActivate: boolean
+  lastRequestMs: number
+}
+
+export interface LabHostCountsView {
+  running: boolean
+  groups: LabHostCountGroup[]
+  /** answered + refused requests per bucket, oldest first, ending at `endMs` (epoch ms) */
+  rate: { bucketMs: number; endMs: number; requests: number[] }
+  /** log rows the groups were computed from (the newest ones), and whether the log holds more */
+  rowsRead: number
+  rowsLimited: boolean
+}
+
+/** One host asked for its count (the discovery page's "probe all"). */
+export interface HostProbeResult {
+  /** HOST:PORT as asked */
+  target: string
+  ok: boolean
+  rttMs: number | null
+  count: number | null
+  threshold: number
+  epid: string | null
+  /** the Windows code a client would see, when one applies */
+  windowsCode: string | null
+  message: string
+}
+
+export interface RenderedReport {
+  /** 'query': the CLI's report of one host */
+  subject: ReportSubject | 'query'
+  format: ReportFormat
+  /** a file name to offer (kms-scout-check-2026-01-02T10-11-12Z.html) */
+  fileName: string
+  mediaType: string
+  content: string
+}
+
+/** One bar of the failover timeline: a DNS query or a connection attempt from its start to its end, or a point event. */
+export interface TimelineBar {
+  lane: 'manual' | 'cache' | 'dns' | 'kms'
+  label: string
+  startMs: number
+  endMs: number
+  /** the run ended before this step did (deadline, or the winner cancelled it) */
+  open: boolean
+  outcome: 'ok' | 'failed' | 'cancelled' | 'info'
+  detail: string
+  /** the attempt whose verified answer the check used */
+  winner: boolean
+  /** the trace entry that started it */
+  seq: number
+}
+
+/** The client flow as a waterfall, built from the trace (service/timeline.ts); the trace stays the source. */
+export interface FlowTimeline {
+  totalMs: number
+  bars: TimelineBar[]
+  /** when the stagger timer started another host while earlier ones were still trying */
+  staggerStartsMs: number[]
 }
 
 /** What an action would do on one computer, or why it cannot be done there. */

@@ -18,6 +18,7 @@ import { installGvlkCommand } from './commands/install-gvlk'
 import { setDomainCommand } from './commands/set-domain'
 import { setHostCommand } from './commands/set-host'
 import { statusCommand } from './commands/status'
+import { cacheCommand } from './commands/cache'
 
 export interface CommandContext {
   values: Record<string, string | boolean | Array<string | boolean> | undefined>
@@ -54,5 +55,6 @@ export const commands: CliCommand[] = [
   setDomainCommand,
   clearDomainCommand,
   hostCachingCommand,
-  installGvlkCommand
+  installGvlkCommand,
+  cacheCommand
 ]

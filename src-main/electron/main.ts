@@ -3,13 +3,14 @@
  * that does real work lives in plain Node modules (src-main/service and below) that the tests run
  * without Electron; this file only connects them to a BrowserWindow.
  */
-import { app, BrowserWindow, Menu } from 'electron'
+import { app, BrowserWindow, dialog, Menu } from 'electron'
 import { join } from 'node:path'
 import { defaultConfigDir } from '../service/app-context'
 import { createAppService, type AppService } from '../service/app-service'
 import { formatSelfCheck, runSelfCheck, selfCheckExitCode, SELF_CHECK_FLAG } from '../service/self-check'
 import { APP_ENTRY_URL, registerAppScheme, serveRenderer } from './app-protocol'
 import { registerIpc } from './ipc'
+import { reportSaveDialog } from './report-dialog'
 import { lockDownSessions } from './lock-down'
 import { rememberWindowBounds, restoredWindowBounds } from './window-state'
 
@@ -54,9 +55,25 @@ async function start(): Promise<void> {
   const service: AppService = await createAppService({
     shell: 'electron',
     configDir: sharedConfigDir,
-    version: app.getVersion()
+    version: app.getVersion(),
+    // Asked here, in main, so the renderer cannot confirm on the person's behalf.
+    confirm: async (question) => {
+      const options = {
+        type: 'warning' as const,
+        title: question.title,
+        message: question.message,
+        detail: question.detail,
+        buttons: ['Cancel', question.confirmLabel],
+        defaultId: 0,
+        cancelId: 0,
+        noLink: true
+      }
+      const result = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options)
+      return result.response === 1
+    }
   })
   registerIpc(service.handlers, service.events, () => mainWindow, log)
+  service.shellHooks.chooseSavePath = reportSaveDialog(() => mainWindow)
   if (selfCheck) return runSelfCheckAndExit(service)
 
   app.on('second-instance', () => {

@@ -65,6 +65,10 @@ function refuseConfigFolderThatIsAFile(dir: string): void {
     return // missing: it is created when first needed
   }
   if (isFile) {
-    throw new ApiFailure('config', `the config folder ${dir} is a file, not a folder`, 'rename or remove that file, or set KMS_SCOUT_CONFIG_DIR to a folder')
+    throw new ApiFailure(
+      'config',
+      `the config folder ${dir} is a file, not a folder`,
+      'rename or remove that file, or set KMS_SCOUT_CONFIG_DIR to a folder'
+    )
   }
 }

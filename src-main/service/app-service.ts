@@ -11,6 +11,11 @@ import { createClientHandlers } from './client-service'
 import { createDnsPublishHandlers } from './dns-publish-service'
 import { createLabHostService } from './lab-host-service'
 import { createLicensingHandlers } from './licensing-service'
+import { clearHostCache, showHostCache } from './host-cache-service'
+import { createLabHostInsight } from './lab-host-insight'
+import { createProbeHandlers } from './probe-service'
+import { createReportHandlers, type ReportMemory, type ReportShellHooks } from './report-service'
+import { buildTimeline } from './timeline'
 import type { AppInfo, ClientIdentityView, HandlerTable, SettingsView } from '../api/contract'
 import { EventHub } from './event-hub'
 import type { WindowBounds } from '../storage/settings'
@@ -21,6 +26,22 @@ export interface AppServiceOptions {
   configDir: string
   version: string
   platform?: string
+  /**
+   * Asks the person at the app, outside the renderer (Electron: a main-process dialog), before something that
+   * exposes this machine — the lab host listening beyond loopback. Without it the renderer's own confirmation is
+   * taken (the test bridge); with it, the renderer cannot confirm on the person's behalf.
+   */
+  confirm?: (question: ConfirmQuestion) => Promise<boolean>
+  /** What the desktop shell lends for reports (a save dialog); may also be set later on `AppService.shellHooks`. */
+  shellHooks?: ReportShellHooks
+}
+
+export interface ConfirmQuestion {
+  title: string
+  message: string
+  detail: string
+  /** the button that says yes */
+  confirmLabel: string
 }
 
 export type { WindowBounds }
@@ -28,6 +49,8 @@ export type { WindowBounds }
 export interface AppService {
   handlers: HandlerTable
   events: EventHub
+  /** The shell's hooks for reports (Electron sets its save dialog here; e2e sets a chooser of its own). */
+  shellHooks: ReportShellHooks
   /** Window geometry, kept with the settings but not part of the renderer's API. */
   windowBounds: {
     load(): Promise<WindowBounds | undefined>
@@ -52,7 +75,18 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     configDir: options.configDir
   }
 
-  const labHost = createLabHostService({ settings: () => settings.current(), configDir: options.configDir, events })
+  const labHost = createLabHostService({
+    settings: () => settings.current(),
+    configDir: options.configDir,
+    events,
+    ...(options.confirm ? { confirm: options.confirm } : {})
+  })
+
+  const shellHooks: ReportShellHooks = { ...options.shellHooks }
+  const labInsight = createLabHostInsight(labHost.handlers, events)
+  // The last check and discovery, for their reports (the renderer shows the same ones).
+  const reportMemory: ReportMemory = { check: null, discovery: null }
+  const clientHandlers = createClientHandlers(ctx, events)
 
   const settingsView = (): SettingsView => ({ settings: settings.current(), warnings: [...settings.warnings] })
 
@@ -69,7 +103,21 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       products: productCatalog.searchProducts(input?.search ?? ''),
       defaultSkuId: productCatalog.defaultProduct().guid
     }),
-    ...createClientHandlers(ctx, events),
+    runCheck: async (input) => {
+      const view = await clientHandlers.runCheck(input)
+      reportMemory.check = view
+      return { ...view, timeline: buildTimeline(view.trace) }
+    },
+    discover: async (input) => {
+      const view = await clientHandlers.discover(input)
+      reportMemory.discovery = view
+      return view
+    },
+    hostCacheShow: async () => showHostCache(ctx),
+    hostCacheClear: async (input) => clearHostCache(ctx, input?.applicationId),
+    ...labInsight.handlers,
+    ...createProbeHandlers(ctx, (message) => events.emit('notice', { level: 'warning', message })),
+    ...createReportHandlers(reportMemory, { ...labHost.handlers, ...labInsight.handlers }, shellHooks),
     ...createDnsPublishHandlers(ctx, (message) => events.emit('notice', { level: 'warning', message })),
     ...labHost.handlers,
     ...createLicensingHandlers(ctx, events),
@@ -84,6 +132,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   return {
     handlers,
     events,
+    shellHooks,
     windowBounds: {
       load: async () => settings.current().window ?? undefined,
       save: async (bounds) => {
@@ -91,6 +140,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       }
     },
     close: async () => {
+      labInsight.close()
       await labHost.close()
       await settings.flush()
     }

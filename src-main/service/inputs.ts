@@ -15,10 +15,11 @@ function invalid(message: string, hint: string): ApiFailure {
   return new ApiFailure('invalid-input', message, hint)
 }
 
-/** A KMS host `HOST[:PORT]` (default port 1688). */
-export function parseKmsHost(text: string): HostPort {
+/** A KMS host `HOST[:PORT]` (default port 1688); `onNote` hears of text that probably means something else. */
+export function parseKmsHost(text: string, onNote?: (note: string) => void): HostPort {
   const parsed = parseHostPort(text, KMS_HOST_RULES)
   if (!parsed.ok) throw invalid(parsed.error.message, parsed.error.hint)
+  if (parsed.note !== undefined) onNote?.(parsed.note)
   return parsed.value
 }
 

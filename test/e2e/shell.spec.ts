@@ -1,6 +1,8 @@
 /**
  * Proves the shell: the app loads, one API method works end to end, one main→renderer event
- * arrives, and the renderer is locked down (CSP, no Node, API object not replaceable).
+ * arrives, and the page's CSP holds. What only the real shell provides (no Node, window.kms not
+ * replaceable: the preload and contextIsolation) is in shell-isolation.electron.spec.ts, for the
+ * electron target alone — in the bridge target window.kms is the test bridge's own object.
  */
 import { test, expect } from './fixtures'
 
@@ -28,44 +30,29 @@ test('a settings change is validated in main, saved, and announced by an event',
   await expect(page.getByTestId('settings-status')).toContainText('client.dnsServer')
 })
 
-test('the renderer is locked down', async ({ app }) => {
+test('the page runs no script its CSP does not allow: no inline script, no eval', async ({ app }) => {
   const { page } = app
   await expect(page.getByRole('heading', { name: 'Activation check' })).toBeVisible()
 
-  const inline = await page.evaluate(async () => {
-    const violation = new Promise<string>((resolve) =>
-      document.addEventListener('securitypolicyviolation', (event) => resolve(event.violatedDirective), { once: true })
+  // The CSP is the app's (RENDERER_CSP, sent by the app protocol and by the bridge alike, and in index.html).
+  const blocked = await page.evaluate(async () => {
+    const violations: string[] = []
+    document.addEventListener('securitypolicyviolation', (event) => violations.push(event.violatedDirective))
+    const inlineReported = new Promise<void>((resolve) =>
+      document.addEventListener('securitypolicyviolation', () => resolve(), { once: true })
     )
     const script = document.createElement('script')
     script.textContent = 'window.__inlineRan = true'
     document.body.appendChild(script)
-    return { directive: await violation, ran: (window as unknown as { __inlineRan?: boolean }).__inlineRan === true }
-  })
-  expect(inline.ran).toBe(false)
-  expect(inline.directive).toMatch(/^script-src/)
-
-  const globals = await page.evaluate(() => ({
-    require: typeof (globalThis as { require?: unknown }).require,
-    process: typeof (globalThis as { process?: unknown }).process
-  }))
-  expect(globals).toEqual({ require: 'undefined', process: 'undefined' })
-
-  const tamper = await page.evaluate(() => {
-    const original = window.kms
-    const w = window as unknown as Record<string, unknown>
+    await inlineReported
+    let evalRan: boolean
     try {
-      w.kms = { getAppInfo: () => 'evil' }
+      evalRan = new Function('return true')() === true
     } catch {
-      /* strict-mode assignment to a read-only property throws; sloppy mode ignores it */
+      evalRan = false
     }
-    let methodReplaced: boolean
-    try {
-      ;(window.kms as unknown as Record<string, unknown>).getAppInfo = () => 'evil'
-      methodReplaced = (window.kms.getAppInfo as unknown) !== original.getAppInfo
-    } catch {
-      methodReplaced = false
-    }
-    return { same: window.kms === original, deleted: delete w.kms, methodReplaced }
+    return { inlineRan: (window as unknown as { __inlineRan?: boolean }).__inlineRan === true, evalRan, violations }
   })
-  expect(tamper).toEqual({ same: true, deleted: false, methodReplaced: false })
+  expect(blocked).toMatchObject({ inlineRan: false, evalRan: false })
+  expect(blocked.violations[0]).toMatch(/^script-src/)
 })

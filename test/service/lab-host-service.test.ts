@@ -87,9 +87,15 @@ describe('lab host through the app service', () => {
     const current = (await service.handlers.getSettings(undefined)).settings
     for (const dbPath of ['../outside.sqlite', '/etc/kms-scout.sqlite', 'C:\\Windows\\x.sqlite', 'logs/../../x.sqlite']) {
       const result = await dispatchCall(service.handlers, 'updateSettings', { ...current, labHost: { ...current.labHost, dbPath } })
-      expect(result, dbPath).toMatchObject({ ok: false, error: { code: 'invalid-input', message: expect.stringContaining('labHost.dbPath') } })
+      expect(result, dbPath).toMatchObject({
+        ok: false,
+        error: { code: 'invalid-input', message: expect.stringContaining('labHost.dbPath') }
+      })
     }
-    const inside = await dispatchCall(service.handlers, 'updateSettings', { ...current, labHost: { ...current.labHost, dbPath: 'logs-lab.sqlite' } })
+    const inside = await dispatchCall(service.handlers, 'updateSettings', {
+      ...current,
+      labHost: { ...current.labHost, dbPath: 'logs-lab.sqlite' }
+    })
     expect(inside).toMatchObject({ ok: true })
   })
 

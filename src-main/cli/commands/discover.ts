@@ -7,11 +7,12 @@ import { discoverHosts, formatTraceEntry, type DiscoveryReport } from '../../ser
 import { DEADLINE_RANGE_S, DEFAULT_DEADLINE_S, MAX_SRV_TARGETS_PER_DOMAIN, parseWholeNumber } from '../../service/inputs'
 import { openAppContext } from '../../service/app-context'
 import { inert } from '../../service/presentation'
-import { booleanOption, dnsServerArg, domainArgs, optional } from '../args'
+import { reportFormatForFile, saveReportAs } from '../../service/report-service'
+import { booleanOption, dnsServerArg, domainArgs, optional, stringOption } from '../args'
 import type { CliCommand } from '../commands'
 import { UsageError } from '../io'
 
-const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--deadline S] [--json] [--verbose]'
+const USAGE = 'discover [--domain D]... [--dns-server IP[:PORT]] [--legacy-selection] [--deadline S] [--json] [--verbose] [--report FILE]'
 
 const HELP = `Options:
   --domain D             look up _vlmcs._tcp.D instead of this machine's DNS suffixes, like slmgr /skms-domain;
@@ -22,6 +23,7 @@ const HELP = `Options:
                          then the lookups still running are stopped and what was found so far is shown
   --json                 print the report (with the trace) as one JSON object on stdout
   --verbose              also print every DNS query, answer and draw
+  --report FILE          also write a report for a ticket: FILE.txt (text), FILE.json or FILE.html
 
 Every domain is looked up; a client uses the first one that has records (marked "used by clients").
 The order shown is one random draw by the selection rules; "first" is each record's exact chance of being
@@ -40,7 +42,8 @@ export const discoverCommand: CliCommand = {
     'dns-server': { type: 'string' },
     'legacy-selection': { type: 'boolean' },
     deadline: { type: 'string' },
-    verbose: { type: 'boolean', short: 'v' }
+    verbose: { type: 'boolean', short: 'v' },
+    report: { type: 'string' }
   },
   async run(ctx) {
     const { io, values } = ctx
@@ -48,6 +51,8 @@ export const discoverCommand: CliCommand = {
     const domains = domainArgs(values)
     const dnsServer = dnsServerArg(values)
     const verbose = booleanOption(values, 'verbose')
+    const reportFile = stringOption(values, 'report')
+    if (reportFile !== undefined) reportFormatForFile(reportFile)
     const deadlineS = optional(values, 'deadline', (text, label) =>
       parseWholeNumber(text, label, DEADLINE_RANGE_S, 'seconds', DEFAULT_DEADLINE_S)
     )
@@ -62,6 +67,7 @@ export const discoverCommand: CliCommand = {
       },
       verbose && ctx.json ? { onTrace: (e) => io.stderr(`${inert(formatTraceEntry(e), 1024)}\n`) } : {}
     )
+    if (reportFile !== undefined) await saveReportAs(reportFile, { subject: 'discovery', report })
     if (ctx.json) {
       io.stdout(`${JSON.stringify({ ...report }, null, 2)}\n`)
       return report.exitCode

@@ -117,7 +117,12 @@ export const serveCommand: CliCommand = {
       renewalInterval: whole('renewal-interval', INTERVAL_RANGE_MIN, 'minutes', DEFAULT_RENEWAL_INTERVAL_MIN),
       maxConnections: whole('max-connections', R.maxConnections, 'connections', D.maxConnections),
       maxConnectionsPerAddress: whole('max-per-address', R.maxConnectionsPerAddress, 'connections', D.maxConnectionsPerAddress),
-      maxRequestsPerSecondPerAddress: whole('max-rate', R.maxRequestsPerSecondPerAddress, 'requests per second', D.maxRequestsPerSecondPerAddress),
+      maxRequestsPerSecondPerAddress: whole(
+        'max-rate',
+        R.maxRequestsPerSecondPerAddress,
+        'requests per second',
+        D.maxRequestsPerSecondPerAddress
+      ),
       maxLogMiB: whole('max-log-mb', R.maxLogMiB, 'MiB', D.maxLogMiB),
       exchangeTimeoutS: whole('timeout', R.exchangeTimeoutS, 'seconds', D.exchangeTimeoutS)
     }
