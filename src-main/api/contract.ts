@@ -323,6 +323,8 @@ export interface HostCacheEntryView {
   /** first cached (kept while the same host keeps answering) */
   cachedAt: string
   lastSuccessAt: string
+  /** the DNS answer it came from: the domain and the SRV record (absent for a manual or older entry) */
+  origin?: { domain: string; priority: number; weight: number; port: number; target: string }
 }
 
 export interface HostCacheView {

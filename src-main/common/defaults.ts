@@ -85,3 +85,6 @@ export const MAX_REQUIRED_CLIENT_COUNT = 1000
  * clients send.
  */
 export const MAX_CLIENTS_PER_COUNT = 2 * MAX_REQUIRED_CLIENT_COUNT
+
+/** KMS hosts probed at once (the discovery page's "probe all", `audit-dns`): bounded, whatever DNS publishes. */
+export const PROBE_PARALLELISM = 8

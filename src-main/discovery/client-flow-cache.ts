@@ -5,6 +5,9 @@
  * written never stops the flow: the problem is traced and discovery goes on.
  */
 import type { CachedHost } from '../storage/host-cache'
+
+/** The DNS answer a cached host came from. */
+type CachedHostOrigin = NonNullable<CachedHost['origin']>
 import { addressesForHost, answeredHostOf, singleCandidate, tryCandidates } from './client-flow-candidates'
 import { cancelledEnd, type FlowContext, type FlowEnd } from './client-flow-context'
 import type { AnsweredHost, HostCacheLike } from './client-flow-types'
@@ -47,13 +50,18 @@ export async function tryCachedHost<A>(flow: FlowContext<A>): Promise<FlowEnd<A>
 }
 
 /** Records a verified host in the cache (a failure to write is traced, not thrown). */
-export async function storeAnsweredHost<A>(flow: FlowContext<A>, answered: AnsweredHost<A>, action: 'stored' | 'refreshed'): Promise<void> {
+export async function storeAnsweredHost<A>(
+  flow: FlowContext<A>,
+  answered: AnsweredHost<A>,
+  action: 'stored' | 'refreshed',
+  origin?: CachedHostOrigin
+): Promise<void> {
   const hostCache = flow.deps.hostCache
   if (!hostCache) return
   const applicationId = flow.options.applicationId
   const address = answered.address !== undefined ? { address: answered.address } : {}
   try {
-    await hostCache.recordSuccess(applicationId, { host: answered.host, port: answered.port, ...address })
+    await hostCache.recordSuccess(applicationId, { host: answered.host, port: answered.port, ...address, ...(origin ? { origin } : {}) })
     flow.cache = { ...flow.cache, update: action }
     flow.trace.emit({
       kind: 'cache-update',

@@ -119,8 +119,12 @@ async function tryPublishedHosts<A>(flow: FlowContext<A>, domain: string, record
   const answered = answeredHostOf(result)
   if (answered) {
     emit({ kind: 'stage', stage: 'dns', outcome: 'answered' })
-    if (flow.caching && flow.deps.hostCache) await storeAnsweredHost(flow, answered, 'stored')
-    else if (!flow.caching)
+    if (flow.caching && flow.deps.hostCache) {
+      // the cache says which answer the host came from (`kms-scout cache show`, the Settings page)
+      const record = records.find((r) => r.target === answered.host && r.port === answered.port)
+      const origin = record && { domain, priority: record.priority, weight: record.weight, port: record.port, target: record.target }
+      await storeAnsweredHost(flow, answered, 'stored', origin)
+    } else if (!flow.caching)
       emit({
         kind: 'cache-update',
         applicationId: flow.options.applicationId,

@@ -11,7 +11,7 @@
  *  - the lab host's own record: published when it starts listening, removed when it stops.
  */
 import { mapLimited } from '../common/map-limited'
-import { DEFAULT_DEADLINE_S } from '../common/defaults'
+import { DEFAULT_DEADLINE_S, PROBE_PARALLELISM } from '../common/defaults'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import type { HandlerTable } from '../api/contract'
@@ -51,7 +51,6 @@ const UPDATE_TIMEOUT_MS = 3_000
 /** A key file is a few hundred bytes; anything much larger is not one. */
 const MAX_KEY_FILE_BYTES = 64 * 1024
 /** How many KMS probes of an audit run at once, and the deadline of the whole audit. */
-const AUDIT_CONCURRENCY = 8
 /** The audit's overall deadline: the one discover and check use (common/defaults). */
 const AUDIT_DEADLINE_MS = DEFAULT_DEADLINE_S * 1000
 
@@ -255,7 +254,7 @@ export async function auditKmsSrv(ctx: AppContext, request: AuditRequest, onWarn
   const deadline = AbortSignal.timeout(request.deadlineMs ?? AUDIT_DEADLINE_MS)
   const recordsIn = discovery.results.flatMap((d) => d.records.map((r) => ({ domain: d.domain, used: d.used, record: r })))
   const jobs = recordsIn.flatMap((entry, index) => entry.record.addresses.map((address) => ({ index, address, entry })))
-  const outcomes = await mapLimited(jobs, AUDIT_CONCURRENCY, async (job): Promise<ProbeOutcome<KmsAnswerSummary> | undefined> => {
+  const outcomes = await mapLimited(jobs, PROBE_PARALLELISM, async (job): Promise<ProbeOutcome<KmsAnswerSummary> | undefined> => {
     if (deadline.aborted) return undefined
     return probe({ host: job.entry.record.target, port: job.entry.record.port, address: job.address }, deadline)
   })

@@ -20,7 +20,8 @@ export async function showHostCache(ctx: AppContext): Promise<HostCacheView> {
         port: entry.port,
         ...(entry.address !== undefined ? { address: entry.address } : {}),
         cachedAt: entry.cachedAt,
-        lastSuccessAt: entry.lastSuccessAt
+        lastSuccessAt: entry.lastSuccessAt,
+        ...(entry.origin !== undefined ? { origin: entry.origin } : {})
       }))
       .sort((a, b) => a.application.localeCompare(b.application))
   }

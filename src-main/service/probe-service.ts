@@ -3,6 +3,7 @@
  * than PROBE_PARALLELISM, each with this installation's stable client identity — so probing adds at most one
  * client to each host's count, the same one every check adds.
  */
+import { PROBE_PARALLELISM } from '../common/defaults'
 import type { HandlerTable, HostProbeResult } from '../api/contract'
 import { formatHostPort } from '../common/host-port'
 import { mapLimited } from '../common/map-limited'
@@ -11,7 +12,6 @@ import { queryHost } from './client-service'
 import { chooseProduct } from './products'
 
 /** Hosts asked at once: enough for a site's handful of hosts in one round, few enough to stay polite. */
-const PROBE_PARALLELISM = 8
 
 export function createProbeHandlers(ctx: AppContext, onWarning: (message: string) => void): Pick<HandlerTable, 'probeHosts'> {
   return {

@@ -26,7 +26,17 @@ export const cachedHostSchema = z.object({
   address: z.string().min(1).max(64).optional(),
   /** when this host was first cached (kept while the same host keeps answering) */
   cachedAt: isoTime,
-  lastSuccessAt: isoTime
+  lastSuccessAt: isoTime,
+  /** the DNS answer the host came from (its domain and SRV record); absent for a host cached before this was kept */
+  origin: z
+    .object({
+      domain: z.string().min(1).max(255),
+      priority: z.number().int().min(0).max(65_535),
+      weight: z.number().int().min(0).max(65_535),
+      port: z.number().int().min(0).max(65_535),
+      target: z.string().min(1).max(255)
+    })
+    .optional()
 })
 
 export const hostCacheFileSchema = z.object({
@@ -48,6 +58,8 @@ export interface HostAnswered {
   host: string
   port: number
   address?: string
+  /** the DNS answer it came from, when it came from DNS */
+  origin?: CachedHost['origin']
 }
 
 export class HostCache {
@@ -89,12 +101,15 @@ export class HostCache {
     const updated = await this.store.update((file) => {
       const previous = file.entries[key]
       const sameHost = previous !== undefined && previous.host === answered.host && previous.port === answered.port
+      // a refresh of the same host keeps the answer it first came from
+      const origin = answered.origin ?? (sameHost ? previous.origin : undefined)
       entry = {
         host: answered.host,
         port: answered.port,
         ...(answered.address !== undefined ? { address: answered.address } : {}),
         cachedAt: sameHost ? previous.cachedAt : at,
-        lastSuccessAt: at
+        lastSuccessAt: at,
+        ...(origin !== undefined ? { origin } : {})
       }
       return { ...file, entries: { ...file.entries, [key]: entry } }
     })

@@ -48,8 +48,10 @@ describe('kms-scout cache', () => {
 
     const json = captureIo(env)
     expect(await runCli(['cache', 'show', '--json'], json)).toBe(0)
+    // with the DNS answer it came from
+    expect(shown.out()).toContain(`, from _vlmcs._tcp.${zone} (priority 0, weight 0)`)
     expect((JSON.parse(json.out()) as { entries: Array<{ application: string; port: number }> }).entries).toMatchObject([
-      { application: 'Windows', port: host.port }
+      { application: 'Windows', port: host.port, origin: { domain: zone, priority: 0, weight: 0, port: host.port, target: `kms.${zone}` } }
     ])
 
     const unknown = captureIo(env)

@@ -143,7 +143,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
  * same shape and the same guarantees as the preload's contextBridge object (frozen, not
  * replaceable).
  */
-export function bridgeInitScript(token: string): string {
+function bridgeInitScript(token: string): string {
   return `(() => {
     const token = ${JSON.stringify(token)};
     const methods = ${JSON.stringify(METHOD_NAMES)};

@@ -63,7 +63,10 @@ function formatCache(view: HostCacheView): string {
   if (view.entries.length === 0) lines.push('No cached host: the next check discovers through DNS.')
   for (const e of view.entries) {
     const address = e.address !== undefined && e.address !== e.host ? ` (${e.address})` : ''
-    lines.push(`${e.application.padEnd(12)} ${e.host}:${e.port}${address}, cached since ${e.cachedAt}, last answer ${e.lastSuccessAt}`)
+    const from = e.origin ? `, from _vlmcs._tcp.${e.origin.domain} (priority ${e.origin.priority}, weight ${e.origin.weight})` : ''
+    lines.push(
+      `${e.application.padEnd(12)} ${e.host}:${e.port}${address}, cached since ${e.cachedAt}, last answer ${e.lastSuccessAt}${from}`
+    )
   }
   // host names come from DNS answers: inert before the terminal
   return `${lines.map((line) => inert(line, 1024)).join('\n')}\n`
