@@ -17,7 +17,9 @@ export default defineConfig({
           index: resolve(root, 'src-main/electron/main.ts'),
           cli: resolve(root, 'src-main/cli/main.ts'),
           // forked by `kms-scout serve --workers N` (src-main/lab-host/workers.ts)
-          'lab-host-worker': resolve(root, 'src-main/lab-host/worker.ts')
+          'lab-host-worker': resolve(root, 'src-main/lab-host/worker.ts'),
+          // the client log's writer thread (src-main/storage/client-log-threaded.ts finds it next to the bundles)
+          'client-log-thread': resolve(root, 'src-main/storage/client-log-thread.ts')
         },
         output: {
           // electronegativity's PRELOAD_JS_CHECK flags every window that has a preload "for review".

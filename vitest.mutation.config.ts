@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     name: 'mutation',
     environment: 'node',
-    include: ['test/protocol/**/*.test.ts', 'test/dns/srv-selection.test.ts'],
+    include: ['test/protocol/**/*.test.ts', 'test/dns/srv-selection.test.ts', 'test/discovery/srv-selection-edges.test.ts'],
     exclude: ['test/protocol/fuzz.test.ts'],
     testTimeout: 60_000
   }

@@ -1,23 +1,29 @@
 /**
  * Lab-host throughput and latency: N concurrent clients on loopback (default 16), one TCP connection per exchange
  * (connect, bind, request, close), against the real LabHost with its SQLite client log (durability 'process':
- * every response is sent only after its row is committed). Prints exchanges/s and p50/p99 latency for v4, v5, v6.
+ * every response is sent only after its row is committed), side by side in one run with a trivial node:net server
+ * answering with canned bytes (Node's floor on this machine and load: no protocol, no log) and, with --other, another
+ * host (e.g. the C reference host). Rounds are interleaved, so every server sees the same machine; each figure is
+ * printed with its ratio to the trivial server: exchanges/s, p50/p99 latency, CPU per exchange.
  *
- *   npm run bench:host -- [--clients 16] [--seconds 5] [--warmup 2] [--protocols 4,5,6] [--workers 0,1]
- *                          [--window MS] [--generator auto|c|node] [--baseline]
+ *   npm run bench:host -- [--clients 16,64] [--seconds 4] [--warmup 1] [--rounds 2] [--protocols 6] [--workers 0]
+ *                          [--log-writer inline,thread] [--window MS] [--generator auto|c|node]
+ *                          [--other PATH --other-arg ARG ...]
  *
- * The host runs in this process (plus --workers worker processes; by default one run without and one with a
- * worker). The load generator is bench/kms-load.c, compiled with the system's `cc` on first use: an epoll loop in
+ * The host runs in this process (plus --workers worker processes: a host per count listed), once with its client log
+ * on the serving thread (LabHost's default) and once on a writer thread (--log-writer picks). The load generator is bench/kms-load.c, compiled with the system's `cc` on first use: an epoll loop in
  * C costs a few tens of µs of CPU per exchange, where the Node generator (this file, role "load"; used when there
  * is no C compiler or with --generator node) costs ~250 µs and could not offer more than ~4,000 exchanges/s on two
  * cores. Request PDUs are built here in advance (4,096 per protocol, each with its own CMID); the generator checks
  * each response's PDU type and call id, and every 64th response is verified here completely (all client checks of
  * docs/protocol.md §7.5) — any failure fails the run.
  * The bind offers NDR32 and BTFN (no NDR64), so the host needs no alter_context: two round trips per exchange.
- * --workers lists the worker counts to run (a host each);
  * KMS_SCOUT_BENCH_WORKER_ARGS adds Node flags to the workers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
- * --window sets the client log's group-commit window (LabHost default 1 ms). --baseline measures the same load
- * against a trivial node:net server answering with canned bytes: the most this machine and load generator allow.
+ * --window sets the client log's group-commit window (LabHost's default otherwise). --other PATH starts another
+ * host (no shell; each --other-arg is one argument, `{port}` in it replaced by the port to listen on), e.g.
+ * `--other /usr/bin/vlmcsd --other-arg -D --other-arg -L --other-arg 127.0.0.1:{port}`.
+ * Profiling the serving thread: `node --cpu-prof --import tsx bench/host.ts --clients 16 --rounds 1` (the busiest
+ * profile written is the serving thread's).
  */
 import { execFileSync, fork, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -349,10 +355,10 @@ function cGenerator(exe: string, dir: string): Generator {
   }
 }
 
-/** CPU time of a process from /proc (Linux), ms; 0 where /proc is not available. */
-function procCpuMs(pid: number): number {
+/** CPU time of a process (or one of its threads) from /proc (Linux), ms; 0 where /proc is not available. */
+function procCpuMs(pid: number, thread?: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     // utime and stime, fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux)
     return (Number(fields[11]) + Number(fields[12])) * 10
@@ -361,24 +367,173 @@ function procCpuMs(pid: number): number {
   }
 }
 
+/** One server under test, started once and measured in every round. */
+interface Target {
+  label: string
+  port: number
+  /** CPU time of everything that serves (process, threads, worker processes), ms */
+  cpuMs: () => number
+  /** time the serving thread's event loop was busy, ms (our host in this process only) */
+  servingThreadMs?: () => number
+  /** false for servers whose responses cannot match the requests (canned bytes, another host's ePID is fine) */
+  verify: boolean
+  stop: () => Promise<void>
+  /** after the runs: a line about what the target did */
+  summary?: () => string
+}
+
+interface Measured {
+  rate: number
+  p50: number
+  p99: number
+  cpuUs: number
+  servingUs: number | undefined
+  errors: string[]
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)]!
+}
+
+async function startLabHostTarget(
+  identity: Awaited<ReturnType<typeof loadLabHostIdentity>>['identity'],
+  dir: string,
+  workers: number,
+  logWriter: 'thread' | 'inline',
+  window: number | undefined
+): Promise<Target> {
+  const host = new LabHost({
+    listen: ['127.0.0.1:0'],
+    dbPath: path.join(dir, `client-log-${workers}-${logWriter}.sqlite`),
+    identity,
+    maxConnections: 1024 * (1 + workers),
+    // the load generator is one address on loopback: the per-address budget would measure itself, not the host
+    maxConnectionsPerAddress: 1024 * (1 + workers),
+    maxRequestsPerSecondPerAddress: 0,
+    logWriter,
+    logGroupWindowMs: window,
+    workers:
+      workers > 0
+        ? {
+            count: workers,
+            script: fileURLToPath(new URL('../src-main/lab-host/worker.ts', import.meta.url)),
+            execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)]
+          }
+        : undefined
+  })
+  const [address] = await host.start()
+  const workerPids = host.status().workers.map((w) => w.pid)
+  return {
+    label: `KMS Scout${workers > 0 ? ` --workers ${workers}` : ''}${logWriter === 'thread' ? ', log on a writer thread' : ''}`,
+    port: address!.port,
+    cpuMs: () => {
+      const own = process.cpuUsage()
+      return (own.user + own.system) / 1000 + workerPids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
+    },
+    // the main thread's own CPU time (Linux: /proc/PID/task/PID is the main thread)
+    servingThreadMs: workers === 0 ? () => procCpuMs(process.pid, process.pid) : undefined,
+    verify: true,
+    stop: () => host.stop(),
+    summary: () => {
+      const c = host.status().counters
+      const rows = c.requests.v4.ok + c.requests.v5.ok + c.requests.v6.ok
+      const closes = JSON.stringify(Object.fromEntries(Object.entries(c.closes).filter(([, n]) => n > 0)))
+      return `${rows.toLocaleString('en')} requests answered and logged, ${c.connections.refused} connections refused, closes ${closes}`
+    }
+  }
+}
+
+/** Node's floor: a server that answers every PDU with fixed bytes (no protocol, no log) — what no Node host beats. */
+async function startTrivialTarget(replies: Awaited<ReturnType<typeof cannedReplies>>): Promise<Target> {
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => undefined)
+    socket.on('end', () => socket.end())
+    socket.on('data', (chunk: Buffer) =>
+      socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : (replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
+    )
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    label: 'trivial Node server (canned bytes)',
+    port: (server.address() as { port: number }).port,
+    cpuMs: () => {
+      const own = process.cpuUsage()
+      return (own.user + own.system) / 1000
+    },
+    verify: false,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
+
+/**
+ * Another host (e.g. the C reference host), started from `exe` with `args` — an argument list, no shell; `{port}`
+ * in an argument is replaced by the port it must listen on (127.0.0.1 is the caller's business: pass it in args).
+ */
+async function startOtherTarget(exe: string, args: string[]): Promise<Target> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port
+      probe.close(() => resolve(p))
+    })
+  })
+  const child = spawn(
+    exe,
+    args.map((a) => a.replaceAll('{port}', String(port))),
+    { stdio: ['ignore', 'ignore', 'inherit'] }
+  )
+  // ready once it accepts a connection (bounded: 10 s)
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) break
+    if (i >= 100 || child.exitCode !== null) throw new Error(`${exe} did not listen on 127.0.0.1:${port}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    label: path.basename(exe),
+    port,
+    cpuMs: () => procCpuMs(child.pid!),
+    verify: true,
+    stop: async () => {
+      child.kill()
+      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve))
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      window: { type: 'string', default: '1' },
-      baseline: { type: 'boolean', default: false },
-      clients: { type: 'string', default: '16' },
-      seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '2' },
-      protocols: { type: 'string', default: '4,5,6' },
+      window: { type: 'string' },
+      clients: { type: 'string', default: '16,64' },
+      seconds: { type: 'string', default: '4' },
+      warmup: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '2' },
+      protocols: { type: 'string', default: '6' },
       generator: { type: 'string', default: 'auto' },
-      workers: { type: 'string', default: '0,1' }
+      workers: { type: 'string', default: '0' },
+      'log-writer': { type: 'string', default: 'inline,thread' },
+      other: { type: 'string' },
+      'other-arg': { type: 'string', multiple: true, default: [] }
     }
   })
-  const clients = Number(values.clients)
+  const clientCounts = values.clients.split(',').map(Number)
   const measureMs = Number(values.seconds) * 1000
   const warmupMs = Number(values.warmup) * 1000
+  const rounds = Number(values.rounds)
   const protocols = values.protocols.split(',').map(Number) as Protocol[]
-  const workerCounts = values.baseline ? [0] : values.workers.split(',').map(Number)
+  const workerCounts = values.workers.split(',').map(Number)
+  const logWriters = values['log-writer'].split(',') as Array<'thread' | 'inline'>
+  const window = values.window === undefined ? undefined : Number(values.window)
+  for (const n of clientCounts) if (!(n >= 1 && n <= 1024)) throw new RangeError('--clients: 1–1024 each')
+  if (!(rounds >= 1 && rounds <= 20)) throw new RangeError('--rounds: 1–20')
+  if (!(measureMs > 0 && measureMs <= 60_000)) throw new RangeError('--seconds: up to 60')
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-scout-bench-host-'))
   const { identity } = await loadLabHostIdentity({
@@ -399,98 +554,90 @@ async function main(): Promise<void> {
       .join(' ')}`
   )
   console.log(
-    `${clients} concurrent clients on 127.0.0.1, one connection per exchange (connect, bind, request, close), ${measureMs / 1000} s per protocol after ${warmupMs / 1000} s warm-up`
+    `one connection per exchange (connect, bind, request, close) on 127.0.0.1; ${clientCounts.join(' and ')} concurrent clients; ${measureMs / 1000} s per run after ${warmupMs / 1000} s warm-up; ${rounds} interleaved rounds, medians shown`
   )
-  console.log('host: LabHost (SQLite client log, WAL, durability process: every response after its commit), run from source with tsx')
   console.log(
-    `load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}, every ${VERIFY_EVERY}th response verified`
+    `load generator: ${exe !== undefined ? 'bench/kms-load.c (epoll, compiled with cc)' : 'Node child process (no C compiler found, or --generator node)'}; every ${VERIFY_EVERY}th response of a real host verified`
   )
-  console.log('host CPU: the host process and its workers while the generator ran (warm-up included); µs/exch = host CPU time per exchange')
+  console.log('KMS Scout: LabHost run from source with tsx, SQLite client log (WAL, durability process: every response after its commit)')
+  console.log(
+    'CPU µs/exch: CPU time of everything that serves (all threads and worker processes) per exchange, warm-up included; serving µs/exch: CPU time of the serving thread alone (KMS Scout in one process)'
+  )
+
+  const targets: Target[] = []
+  for (const workers of workerCounts)
+    for (const writer of logWriters) targets.push(await startLabHostTarget(identity, dir, workers, writer, window))
+  const trivial = await startTrivialTarget(await cannedReplies(targets[0]!.port))
+  targets.push(trivial)
+  if (values.other !== undefined) targets.push(await startOtherTarget(values.other, values['other-arg']))
+
+  const results = new Map<string, Measured[]>()
   let failed = false
-  for (const workers of workerCounts) {
-    const logFile = path.join(dir, `client-log-${workers}.sqlite`)
-    const host = new LabHost({
-      listen: ['127.0.0.1:0'],
-      dbPath: logFile,
-      identity,
-      maxConnections: 1024 * (1 + workers),
-      // the load generator is one address on loopback: the per-address budget would measure itself, not the host
-      maxConnectionsPerAddress: 1024 * (1 + workers),
-      maxRequestsPerSecondPerAddress: 0,
-      logGroupWindowMs: Number(values.window),
-      workers:
-        workers > 0
-          ? {
-              count: workers,
-              script: fileURLToPath(new URL('../src-main/lab-host/worker.ts', import.meta.url)),
-              execArgv: ['--import', 'tsx', ...(process.env.KMS_SCOUT_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)]
-            }
-          : undefined
-    })
-    let [address] = await host.start()
-    let baseline: ReturnType<typeof createServer> | undefined
-    if (values.baseline) {
-      // Node's own floor: a server that answers every PDU with fixed bytes (no protocol, no log) — what no host beats.
-      const replies = await cannedReplies(address!.port)
-      const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-        socket.on('error', () => undefined)
-        socket.on('end', () => socket.end())
-        socket.on('data', (chunk: Buffer) =>
-          socket.write(chunk[2] === PTYPE.bind ? replies.bindAck : (replies.response[chunk.readUInt16LE(8)] ?? replies.bindAck))
-        )
-      })
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-      baseline = server
-      const info = server.address() as { port: number }
-      address = { ...address!, port: info.port }
-    }
-    const workerPids = host.status().workers.map((w) => w.pid)
-    const title = values.baseline
-      ? 'BASELINE: a trivial node:net server answering with canned bytes (not the lab host)'
-      : workers === 0
-        ? 'one process'
-        : `${workers} worker process${workers > 1 ? 'es' : ''} besides the owner, which serves too`
-    console.log(`\n${title}`)
-    console.log('protocol  exchanges/s  p50 ms  p99 ms  max ms  verified  host CPU  µs/exch  load CPU')
-    console.log('--------  -----------  ------  ------  ------  --------  --------  -------  --------')
-    const hostCpuMs = (): number => {
-      const own = process.cpuUsage()
-      return (own.user + own.system) / 1000 + workerPids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
-    }
-    for (const protocol of protocols) {
-      const r = await load({ port: address!.port, protocol, clients, warmupMs, measureMs, verify: !values.baseline }, hostCpuMs)
-      const hostCpu = r.hostCpuMs / r.wallMs / 0.01
-      const rate = r.exchanges / r.seconds
-      console.log(
-        `v${protocol}`.padEnd(8) +
-          `${Math.round(rate).toLocaleString('en')}`.padStart(13) +
-          `${r.p50.toFixed(2)}`.padStart(8) +
-          `${r.p99.toFixed(2)}`.padStart(8) +
-          `${r.max.toFixed(1)}`.padStart(8) +
-          `${r.verified}`.padStart(10) +
-          `${hostCpu.toFixed(0)} %`.padStart(10) +
-          `${Math.round((hostCpu * 10_000) / rate)}`.padStart(9) +
-          `${(r.cpuMs / r.seconds / 10).toFixed(0)} %`.padStart(10)
-      )
-      if (r.errors.length > 0) {
-        failed = true
-        console.log(`  errors: ${[...new Set(r.errors)].slice(0, 3).join('; ')}`)
+  for (let round = 0; round < rounds; round++) {
+    for (const clients of clientCounts) {
+      for (const protocol of protocols) {
+        for (const target of targets) {
+          const serving0 = target.servingThreadMs?.()
+          const r = await load({ port: target.port, protocol, clients, warmupMs, measureMs, verify: target.verify }, target.cpuMs)
+          const servingMs = target.servingThreadMs === undefined ? undefined : target.servingThreadMs() - serving0!
+          const total = r.exchanges * (r.wallMs / 1000 / r.seconds)
+          const key = `${target.label}\t${clients}\t${protocol}`
+          const list = results.get(key) ?? []
+          list.push({
+            rate: r.exchanges / r.seconds,
+            p50: r.p50,
+            p99: r.p99,
+            // the generator's total over warm-up and measurement, estimated from the measured rate
+            cpuUs: (r.hostCpuMs * 1000) / total,
+            servingUs: servingMs === undefined ? undefined : (servingMs * 1000) / total,
+            errors: r.errors
+          })
+          results.set(key, list)
+          if (r.errors.length > 0) {
+            failed = true
+            console.log(`  ${target.label}, ${clients} clients, v${protocol}: errors: ${[...new Set(r.errors)].slice(0, 3).join('; ')}`)
+          }
+        }
       }
     }
-    baseline?.close()
-    await host.stop()
-    const s = host.status()
-    const rows = s.counters.requests.v4.ok + s.counters.requests.v5.ok + s.counters.requests.v6.ok
-    if (!values.baseline) {
+  }
+
+  for (const clients of clientCounts) {
+    for (const protocol of protocols) {
+      console.log(`\n${clients} concurrent clients, v${protocol} — ratios to the trivial Node server in the same run`)
       console.log(
-        `host counters: ${rows.toLocaleString('en')} requests answered and logged, ${s.counters.connections.refused} connections refused, closes ${JSON.stringify(Object.fromEntries(Object.entries(s.counters.closes).filter(([, n]) => n > 0)))}`
+        'server                                        exchanges/s  × trivial  p50 ms  p99 ms  p99 × trivial  CPU µs/exch  serving µs/exch'
       )
+      const base = results.get(`${trivial.label}\t${clients}\t${protocol}`)!
+      const baseRate = median(base.map((m) => m.rate))
+      const baseP99 = median(base.map((m) => m.p99))
+      for (const target of targets) {
+        const m = results.get(`${target.label}\t${clients}\t${protocol}`)!
+        const rate = median(m.map((x) => x.rate))
+        const p99 = median(m.map((x) => x.p99))
+        const serving = m[0]!.servingUs === undefined ? '' : String(Math.round(median(m.map((x) => x.servingUs!))))
+        console.log(
+          target.label.padEnd(44) +
+            Math.round(rate).toLocaleString('en').padStart(13) +
+            (rate / baseRate).toFixed(2).padStart(11) +
+            median(m.map((x) => x.p50))
+              .toFixed(2)
+              .padStart(8) +
+            p99.toFixed(2).padStart(8) +
+            (p99 / baseP99).toFixed(2).padStart(15) +
+            String(Math.round(median(m.map((x) => x.cpuUs)))).padStart(13) +
+            serving.padStart(17)
+        )
+      }
     }
   }
+  console.log('')
+  for (const target of targets) {
+    const line = target.summary?.()
+    await target.stop()
+    if (line) console.log(`${target.label}: ${line}`)
+  }
   node?.close()
-  console.log(
-    '\nreference: the C host (vlmcsd) reaches about 7,000 exchanges/s with p99 ≈ 5 ms at 16 concurrent connections on the 2-core machine'
-  )
   fs.rmSync(dir, { recursive: true, force: true })
   if (failed) process.exitCode = 1
 }

@@ -12,6 +12,7 @@ export const METHOD_NAMES = [
   'renewIdentity',
   'runCheck',
   'discover',
+  'cancelRuns',
   'labHostStatus',
   'startLabHost',
   'stopLabHost',

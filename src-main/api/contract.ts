@@ -166,6 +166,7 @@ export const methodInputSchemas = {
   renewIdentity: noInput,
   runCheck: runCheckInput,
   discover: discoverInput.optional(),
+  cancelRuns: noInput,
   labHostStatus: noInput,
   startLabHost: z
     .object({
@@ -291,6 +292,8 @@ export interface MethodOutputs {
   renewIdentity: ClientIdentityView
   runCheck: CheckView
   discover: DiscoveryView
+  /** how many checks and discoveries were running and are now stopped */
+  cancelRuns: { cancelled: number }
   labHostStatus: LabHostView
   startLabHost: LabHostView
   stopLabHost: LabHostView

@@ -103,6 +103,9 @@ function refuseNegativeValues(args: readonly string[], command: CliCommand): voi
     const next = args[i + 1]
     if (name === undefined || next === undefined || !/^-\d/.test(next)) return
     if (command.options[name]?.type !== 'string') return
-    throw new UsageError(`--${name} '${next}' is negative; ${name} takes a value of 0 or more`, `run 'kms-scout ${command.name} --help' for what --${name} accepts`)
+    throw new UsageError(
+      `--${name} '${next}' is negative; ${name} takes a value of 0 or more`,
+      `run 'kms-scout ${command.name} --help' for what --${name} accepts`
+    )
   })
 }

@@ -84,8 +84,7 @@ export interface HostPortError {
 
 export type HostPortResult =
   /** `note`: the text was accepted, but it probably means something else (`::1:1688` is an address, not a port) */
-  | { readonly ok: true; readonly value: HostPort; readonly note?: string }
-  | { readonly ok: false; readonly error: HostPortError }
+  { readonly ok: true; readonly value: HostPort; readonly note?: string } | { readonly ok: false; readonly error: HostPortError }
 
 const MAX_NAME_LENGTH = 253
 /** DNS labels, plus '_' which NetBIOS-style names on Windows networks use. */

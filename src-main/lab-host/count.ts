@@ -21,7 +21,7 @@
  * Fixed mode `{ fixed: n }` always answers n, for lab scenarios (e.g. 3 to make Windows clients report 0xC004F038).
  */
 import { MAX_REQUIRED_CLIENT_COUNT } from '../common/defaults'
-import type { ClientLog } from '../storage/client-log'
+import type { ClientLogStore } from '../storage/client-log'
 
 export type LabHostCountMode = 'real' | { fixed: number }
 
@@ -88,7 +88,7 @@ const SEED_ROWS = 20_000
  * Seeds H from the newest rows of the client log (the storage layer offers no per-key MAX query; honest clients
  * of a KMS counted ID all send the same N_Policy, so the newest rows carry it).
  */
-export async function seedFromLog(tracker: HighestRequiredCount, log: ClientLog, nowMs: number, rows = SEED_ROWS): Promise<void> {
+export async function seedFromLog(tracker: HighestRequiredCount, log: ClientLogStore, nowMs: number, rows = SEED_ROWS): Promise<void> {
   for (const row of await log.recent(rows)) {
     if (row.outcome !== 'ok' || row.kmsCountedId === null || row.requiredClientCount === null) continue
     if (row.requiredClientCount > MAX_REQUIRED_CLIENT_COUNT) continue
@@ -102,7 +102,7 @@ export class CountPolicy {
 
   constructor(
     readonly mode: LabHostCountMode,
-    private readonly log: ClientLog,
+    private readonly log: ClientLogStore,
     windowMs: number = COUNT_WINDOW_MS
   ) {
     this.highest = new HighestRequiredCount(windowMs)

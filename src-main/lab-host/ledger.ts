@@ -12,7 +12,7 @@
  * commit) → resolve with the Count → the responder builds the reply. The ledger also emits 'request-logged' once
  * the row is committed, whichever process served the client.
  */
-import type { ClientLog, ClientLogEntryInput } from '../storage/client-log'
+import type { ClientLogStore, ClientLogEntryInput } from '../storage/client-log'
 import type { NdrSyntax, ProductCatalog } from '../protocol/index'
 import type { CountPolicy } from './count'
 import type { LabHostEmitter } from './events'
@@ -72,7 +72,7 @@ export class CatalogNames {
 /** The ledger of the process that owns the client log. */
 export class LocalLedger implements LabHostLedger {
   constructor(
-    private readonly log: ClientLog,
+    private readonly log: ClientLogStore,
     private readonly policy: CountPolicy,
     private readonly names: CatalogNames,
     private readonly emitter: LabHostEmitter,

@@ -113,6 +113,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       reportMemory.discovery = view
       return view
     },
+    cancelRuns: clientHandlers.cancelRuns,
     hostCacheShow: async () => showHostCache(ctx),
     hostCacheClear: async (input) => clearHostCache(ctx, input?.applicationId),
     ...labInsight.handlers,

@@ -132,7 +132,7 @@ export interface CheckRunInput extends Omit<RunOverrides, 'productSkuId'> {
 export async function checkClientFlow(
   ctx: AppContext,
   input: CheckRunInput,
-  hooks: { onWarning: (message: string) => void; onTrace?: (entry: TraceEntry) => void }
+  hooks: { onWarning: (message: string) => void; onTrace?: (entry: TraceEntry) => void; signal?: AbortSignal }
 ): Promise<CheckReport> {
   const client = ctx.settings.current().client
   const sku = productForRun(input.product, client.defaultProductSkuId, hooks.onWarning)
@@ -144,7 +144,12 @@ export async function checkClientFlow(
   }
   const identity = await installationIdentity(ctx, false)
   return configErrorsAsFailures(() =>
-    runCheck(options, { identity, hostCache: ctx.hostCache, ...(hooks.onTrace ? { onTrace: hooks.onTrace } : {}) })
+    runCheck(options, {
+      identity,
+      hostCache: ctx.hostCache,
+      ...(hooks.onTrace ? { onTrace: hooks.onTrace } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {})
+    })
   )
 }
 
@@ -152,32 +157,52 @@ export async function checkClientFlow(
 export async function discoverHosts(
   ctx: AppContext,
   overrides: RunOverrides,
-  hooks: { onTrace?: (entry: TraceEntry) => void } = {}
+  hooks: { onTrace?: (entry: TraceEntry) => void; signal?: AbortSignal } = {}
 ): Promise<DiscoveryReport> {
   const options = discoveryOptionsFrom(ctx.settings.current().client, overrides)
-  return configErrorsAsFailures(() => runDiscovery(options, hooks.onTrace ? { onTrace: hooks.onTrace } : {}))
+  return configErrorsAsFailures(() =>
+    runDiscovery(options, { ...(hooks.onTrace ? { onTrace: hooks.onTrace } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) })
+  )
 }
 
 const withText = (entry: TraceEntry): TraceView => ({ ...entry, text: formatTraceEntry(entry) })
 
-export function createClientHandlers(ctx: AppContext, events: EventHub): Pick<HandlerTable, 'runCheck' | 'discover'> {
+export function createClientHandlers(ctx: AppContext, events: EventHub): Pick<HandlerTable, 'runCheck' | 'discover' | 'cancelRuns'> {
   let lastRunId = 0
+  // Checks and discoveries in flight, so the UI's Cancel can stop them (each also stops at its deadline).
+  const running = new Set<AbortController>()
+  const cancellable = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController()
+    running.add(controller)
+    try {
+      return await work(controller.signal)
+    } finally {
+      running.delete(controller)
+    }
+  }
   const onWarning = (message: string): void => events.emit('notice', { level: 'warning', message })
   return {
     runCheck: async (input) => {
       const runId = ++lastRunId
       const { productSkuId, ...overrides } = input ?? {}
       const product = chooseProduct({ skuId: productSkuId }, { name: 'product', skuId: 'productSkuId' })
-      const report = await checkClientFlow(
-        ctx,
-        { ...overrides, product },
-        { onWarning, onTrace: (entry) => events.emit('checkProgress', { runId, step: withText(entry) }) }
+      const report = await cancellable((signal) =>
+        checkClientFlow(
+          ctx,
+          { ...overrides, product },
+          { onWarning, onTrace: (entry) => events.emit('checkProgress', { runId, step: withText(entry) }), signal }
+        )
       )
       return { ...report, trace: report.trace.map(withText) } satisfies CheckView
     },
     discover: async (input) => {
-      const report = await discoverHosts(ctx, input ?? {})
+      const report = await cancellable((signal) => discoverHosts(ctx, input ?? {}, { signal }))
       return { ...report, trace: report.trace.map(withText) } satisfies DiscoveryView
+    },
+    cancelRuns: async () => {
+      const cancelled = running.size
+      for (const controller of running) controller.abort()
+      return { cancelled }
     }
   }
 }

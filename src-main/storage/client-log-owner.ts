@@ -37,6 +37,21 @@ export function claimOwnership(file: string): string[] {
   return warnings
 }
 
+/**
+ * Reserves `file` for a client log whose database is opened by a writer thread of this process
+ * (client-log-threaded.ts): module state is per thread, so the thread's own claim could not see a ClientLog of this
+ * thread on the same file, nor this thread one of the writer's. Throws ClientLogBusyError if it is taken here.
+ */
+export function reserveInThisProcess(file: string): void {
+  if (openInThisProcess.has(file)) throw new ClientLogBusyError(`${file} is already open in this process`)
+  openInThisProcess.add(file)
+}
+
+/** Gives up what reserveInThisProcess() took. */
+export function unreserveInThisProcess(file: string): void {
+  openInThisProcess.delete(file)
+}
+
 /** Gives up what claimOwnership() took (the VFS lock itself goes away when the database closes). */
 export function releaseOwnership(file: string): void {
   openInThisProcess.delete(file)

@@ -315,14 +315,19 @@ describe('kms-scout query: bad arguments → one line + hint, exit 3, nothing se
   it('a negative number gets the one-line error of the house, not the argument parser wording', async () => {
     const { code, err } = await run(['query', 'kms', '--timeout', '-5'])
     expect(code).toBe(3)
-    expect(err.trimEnd().split('\n')).toEqual(["kms-scout: --timeout '-5' is negative; timeout takes a value of 0 or more", "  run 'kms-scout query --help' for what --timeout accepts"])
+    expect(err.trimEnd().split('\n')).toEqual([
+      "kms-scout: --timeout '-5' is negative; timeout takes a value of 0 or more",
+      "  run 'kms-scout query --help' for what --timeout accepts"
+    ])
   })
 
   it("'::1:1688' is read as an address, with a warning that [::1]:1688 was probably meant", async () => {
     // the bad --protocol stops the command before anything is sent
     const { code, err } = await run(['query', '::1:1688', '--protocol', '7'])
     expect(code).toBe(3)
-    expect(err).toContain("kms-scout query: warning: '::1:1688' is read as the IPv6 address ::1:1688 (port 1688); if 1688 is the port, write [::1]:1688")
+    expect(err).toContain(
+      "kms-scout query: warning: '::1:1688' is read as the IPv6 address ::1:1688 (port 1688); if 1688 is the port, write [::1]:1688"
+    )
   })
 
   it.each([

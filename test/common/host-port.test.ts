@@ -69,7 +69,9 @@ describe('parseEndpoint', () => {
   it('accepts ::1:1688 as the IPv6 address it is, with a note that [::1]:1688 was probably meant', () => {
     const parsed = parseHostPort('::1:1688', KMS_HOST_RULES)
     expect(parsed).toMatchObject({ ok: true, value: { host: '::1:1688', port: 1688, family: 6 } })
-    expect(parsed.ok && parsed.note).toBe("'::1:1688' is read as the IPv6 address ::1:1688 (port 1688); if 1688 is the port, write [::1]:1688")
+    expect(parsed.ok && parsed.note).toBe(
+      "'::1:1688' is read as the IPv6 address ::1:1688 (port 1688); if 1688 is the port, write [::1]:1688"
+    )
     // no note where nothing looks like a port
     expect(parseHostPort('2001:db8::10', KMS_HOST_RULES)).not.toHaveProperty('note')
     expect(parseHostPort('[::1]:1688', KMS_HOST_RULES)).not.toHaveProperty('note')
