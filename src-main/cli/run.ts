@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ApiFailure } from '../api/result'
 import { EXIT, UsageError, type CliIo } from './io'
-import { commands, type CliCommand } from './commands'
+import { commands, type CliCommand, type CommandEntry } from './commands'
 // The one version: package.json's, inlined by the bundler (only this field, not the whole file).
 import { version as CLI_VERSION } from '../../package.json'
 
@@ -31,25 +31,27 @@ function usage(): string {
   ].join('\n')
 }
 
-function commandHelp(command: CliCommand): string {
-  return [`Usage: kms-scout ${command.usage}`, '', command.summary, '', command.help].join('\n').trimEnd()
+function commandHelp(entry: CommandEntry, command: CliCommand): string {
+  return [`Usage: kms-scout ${command.usage}`, '', entry.summary, '', command.help].join('\n').trimEnd()
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined
-    io.stdout(`${topic ? commandHelp(topic) : usage()}\n`)
+    io.stdout(`${topic ? commandHelp(topic, await topic.load()) : usage()}\n`)
     return EXIT.ok
   }
   if (name === '--version' || name === '-V') {
     io.stdout(`${CLI_VERSION}\n`)
     return EXIT.ok
   }
-  const command = commands.find((c) => c.name === name)
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name)
+  if (entry === undefined) {
     return reportUsageError(io, new UsageError(`unknown command '${name}'`, `run 'kms-scout --help' to list the commands`))
   }
+  // only the command that runs is loaded (commands.ts)
+  const command = await entry.load()
   const json = rest.includes('--json')
   try {
     refuseNegativeValues(rest, command)
@@ -60,7 +62,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       strict: true
     } satisfies ParseArgsConfig)
     if (parsed.values.help === true) {
-      io.stdout(`${commandHelp(command)}\n`)
+      io.stdout(`${commandHelp(entry, command)}\n`)
       return EXIT.ok
     }
     return await command.run({ values: parsed.values, positionals: parsed.positionals, json, io })

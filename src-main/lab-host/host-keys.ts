@@ -29,7 +29,7 @@ export function defaultHostKeys(catalog: ProductCatalog): Csvlk[] {
 }
 
 /** A key by its activation ID, its name or another name (case-insensitive), or a unique part of its name. */
-export function findHostKey(catalog: ProductCatalog, text: string): Csvlk | { problem: string; hint: string } {
+function findHostKey(catalog: ProductCatalog, text: string): Csvlk | { problem: string; hint: string } {
   const wanted = text.trim()
   const byId = catalog.csvlkByActivationId(wanted)
   if (byId) return byId

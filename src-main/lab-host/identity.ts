@@ -66,7 +66,7 @@ const identityFileV2 = z.object({
   hwid: hwidText
 })
 
-export const labHostIdentityFileSchema = z.union([identityFileV2, identityFileV1])
+const labHostIdentityFileSchema = z.union([identityFileV2, identityFileV1])
 
 export type LabHostIdentityFile = z.output<typeof identityFileV2>
 

@@ -58,7 +58,7 @@ export async function openAppContext(options: AppContextOptions): Promise<AppCon
 
 /** A config "folder" that is a file: say so (it would otherwise surface as a confusing EEXIST or ENOTDIR later). */
 function refuseConfigFolderThatIsAFile(dir: string): void {
-  let isFile = false
+  let isFile: boolean
   try {
     isFile = !statSync(dir).isDirectory()
   } catch {

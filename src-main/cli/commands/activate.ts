@@ -6,7 +6,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, noPositionals, runAct
 
 export const activateCommand: CliCommand = {
   name: 'activate',
-  summary: 'activate now (slmgr /ato): every installed KMS client product, or the ones named',
   usage: 'activate [--product-id GUID]... [--computer NAME]... [--json]',
   help: `Options:
   --product-id GUID  the activation ID of an installed product (see 'kms-scout status'); repeatable;

@@ -25,7 +25,6 @@ none); 3 usage or configuration error.`
 
 export const auditDnsCommand: CliCommand = {
   name: 'audit-dns',
-  summary: 'audit the _vlmcs._tcp records: probe every target, flag stale, duplicate, starved and unreachable records',
   usage: 'audit-dns [--domain D]... [--dns-server IP[:PORT]] [--deadline S] [--json]',
   help: HELP,
   options: {

@@ -15,7 +15,6 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 export const cacheCommand: CliCommand = {
   name: 'cache',
-  summary: 'show or clear the cached KMS host per application (clear: like the cache part of slmgr /ckhc)',
   usage: 'cache show|clear [--application NAME|GUID] [--json]',
   help: `Options:
   show                     list the cached host of each KMS application: host, port, address, since when

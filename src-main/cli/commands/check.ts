@@ -97,7 +97,6 @@ function parseCheckArgs(ctx: CommandContext): CheckRunInput {
 
 export const checkCommand: CliCommand = {
   name: 'check',
-  summary: 'find a KMS host the way a Windows client does (manual → cached → DNS) and check it like a monitoring plugin',
   usage: USAGE,
   help: HELP,
   options: {

@@ -4,7 +4,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, noPositionals, runAct
 
 export const clearDomainCommand: CliCommand = {
   name: 'clear-domain',
-  summary: 'clear the DNS domain Windows searches for KMS hosts (slmgr /ckms-domain)',
   usage: 'clear-domain [--computer NAME]... [--json]',
   help: `Options:
 ${COMPUTER_HELP}

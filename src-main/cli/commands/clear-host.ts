@@ -4,7 +4,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, noPositionals, runAct
 
 export const clearHostCommand: CliCommand = {
   name: 'clear-host',
-  summary: 'clear the KMS host Windows uses (slmgr /ckms); Windows finds hosts through DNS again',
   usage: 'clear-host [--computer NAME]... [--json]',
   help: `Options:
 ${COMPUTER_HELP}

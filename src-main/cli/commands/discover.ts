@@ -34,7 +34,6 @@ on this machine).`
 
 export const discoverCommand: CliCommand = {
   name: 'discover',
-  summary: 'list the KMS hosts DNS publishes (_vlmcs._tcp SRV records) in selection order, with addresses',
   usage: USAGE,
   help: HELP,
   options: {

@@ -5,7 +5,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, runActionCommand } fr
 
 export const hostCachingCommand: CliCommand = {
   name: 'host-caching',
-  summary: 'turn KMS host caching on (slmgr /skhc) or off (slmgr /ckhc)',
   usage: 'host-caching on|off [--computer NAME]... [--json]',
   help: `Options:
   on|off            on: keep using the host that last answered (the default); off: ask DNS every time, so SRV

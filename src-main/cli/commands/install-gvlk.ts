@@ -8,7 +8,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, noPositionals, runAct
 
 export const installGvlkCommand: CliCommand = {
   name: 'install-gvlk',
-  summary: "install the catalog's GVLK for this edition (slmgr /ipk with a KMS client setup key)",
   usage: 'install-gvlk [--product NAME | --sku GUID] [--computer NAME]... [--json]',
   help: `Options:
   --product NAME    the product whose GVLK to install (see 'kms-scout products'); default: the installed Windows edition

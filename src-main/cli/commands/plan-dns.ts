@@ -27,7 +27,6 @@ fragile or unbalanced; info — worth knowing. With --format, findings go to std
 
 export const planDnsCommand: CliCommand = {
   name: 'plan-dns',
-  summary: 'plan a site’s _vlmcs._tcp records: checks, zone-file lines, PowerShell, dnscmd, nsupdate, DnsDomainPublishList',
   usage: 'plan-dns --host NAME[:PORT][,PRIORITY[,WEIGHT]]... --domain D... [--ttl S] [--dns-server IP[:PORT]] [--format F] [--json]',
   help: HELP,
   options: {

@@ -30,7 +30,6 @@ function table(rows: ProductRow[]): string {
 
 export const productsCommand: CliCommand = {
   name: 'products',
-  summary: 'list the products (SKUs) a query can claim, with threshold and protocol',
   usage: 'products [--search TEXT] [--json]',
   help: `Options:
   --search TEXT   only products whose name (or other name, e.g. "Windows 11 Pro"), KMS counted ID, application,

@@ -50,10 +50,6 @@ function help(action: 'publish' | 'unpublish'): string {
 export function srvUpdateCommand(action: 'publish' | 'unpublish'): CliCommand {
   return {
     name: action,
-    summary:
-      action === 'publish'
-        ? 'publish a KMS host’s _vlmcs._tcp SRV record by dynamic update (RFC 2136, TSIG-signed)'
-        : 'remove a KMS host’s _vlmcs._tcp SRV record by dynamic update',
     usage: `${action} --domain D... --name NAME --dns-server IP[:PORT] [--tsig-key FILE]${action === 'publish' ? ' [--port N] [--priority N] [--weight N] [--ttl S]' : ''} [--zone Z] [--json]`,
     help: help(action),
     options:

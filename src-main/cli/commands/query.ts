@@ -61,7 +61,6 @@ function parseQueryArgs(ctx: CommandContext): QueryHostInput {
 
 export const queryCommand: CliCommand = {
   name: 'query',
-  summary: "ask one KMS host for its count with this installation's stable client identity, and verify the answer",
   usage: USAGE,
   help: HELP,
   options: {

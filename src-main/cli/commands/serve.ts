@@ -44,7 +44,6 @@ const D = LAB_HOST_DEFAULTS
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'run the lab KMS host (test fixture; loopback only unless told otherwise)',
   usage:
     'serve [--listen ADDR:PORT]... [--db PATH] [--count real|N] [--epid EPID]... [--csvlk NAME]... [--hwid HEX] [--activation-interval MIN] [--renewal-interval MIN] [--max-connections N] [--max-per-address N] [--max-rate N] [--max-log-mb N] [--timeout S] [--workers N|auto] [--json-log] [--publish DOMAIN... --publish-server IP[:PORT] [--publish-name NAME] [--priority N] [--weight N] [--ttl S] [--tsig-key FILE]]',
   help: [

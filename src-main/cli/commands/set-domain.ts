@@ -6,7 +6,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, runActionCommand } fr
 
 export const setDomainCommand: CliCommand = {
   name: 'set-domain',
-  summary: 'set the DNS domain Windows searches for KMS hosts (slmgr /skms-domain)',
   usage: 'set-domain DOMAIN [--computer NAME]... [--json]',
   help: `Options:
   DOMAIN            the DNS domain that holds the _vlmcs._tcp records, e.g. corp.example

@@ -6,7 +6,6 @@ import { COMPUTER_HELP, COMPUTER_OPTION, ENVIRONMENT_HELP, runActionCommand } fr
 
 export const setHostCommand: CliCommand = {
   name: 'set-host',
-  summary: 'set the KMS host Windows uses (slmgr /skms); DNS discovery stops while it is set',
   usage: 'set-host HOST[:PORT] [--computer NAME]... [--json]',
   help: `Options:
   HOST[:PORT]       KMS host name or IP address; IPv6 with a port as [2001:db8::10]:1688 (default port 1688)

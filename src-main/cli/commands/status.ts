@@ -18,7 +18,6 @@ import {
 
 export const statusCommand: CliCommand = {
   name: 'status',
-  summary: "Windows' activation state of this computer or others: every product, the KMS host it uses, time left",
   usage: 'status [--computer NAME]... [--json]',
   help: `Options:
 ${COMPUTER_HELP}
