@@ -247,6 +247,8 @@ export interface ProductList {
   products: Sku[]
   /** The SKU checks use when no product is chosen (a current Windows client edition, threshold 25). */
   defaultSkuId: string
+  /** The released host keys (CSVLK names, newest first) that serve each KMS counted ID of the list. */
+  hostKeys: Record<string, string[]>
 }
 
 /** This installation's KMS client machine ID, reused by every check so checks count as one client. */

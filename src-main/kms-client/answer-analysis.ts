@@ -121,7 +121,7 @@ export interface HostKeyFinding {
 }
 
 /** Released host keys (not lab or pre-release) that serve a KMS counted ID, newest first. */
-function keysServing(kmsCountedId: string, catalog: ProductCatalog): string[] {
+export function keysServing(kmsCountedId: string, catalog: ProductCatalog): string[] {
   const released = catalog.coveringCsvlks(kmsCountedId).filter((c) => !c.isLab && !c.isPreview && c.id !== null)
   const byDate = [...released].sort((a, b) => (b.releaseDateUtc ?? '9999').localeCompare(a.releaseDateUtc ?? '9999'))
   return [...new Set(byDate.map((c) => c.name))]

@@ -8,6 +8,7 @@ import { productCatalog } from '../protocol/products'
 import type { ClientIdentity } from '../storage/client-identity'
 import { openAppContext } from './app-context'
 import { createClientHandlers } from './client-service'
+import { listProductsView } from './products'
 import { createDnsPublishHandlers } from './dns-publish-service'
 import { createLabHostService } from './lab-host-service'
 import { createLicensingHandlers } from './licensing-service'
@@ -99,10 +100,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       events.emit('settingsChanged', view)
       return view
     },
-    listProducts: async (input) => ({
-      products: productCatalog.searchProducts(input?.search ?? ''),
-      defaultSkuId: productCatalog.defaultProduct().guid
-    }),
+    listProducts: async (input) => listProductsView(input?.search ?? ''),
     runCheck: async (input) => {
       const view = await clientHandlers.runCheck(input)
       reportMemory.check = view

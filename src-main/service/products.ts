@@ -8,6 +8,8 @@
 import { ApiFailure } from '../api/result'
 import { productCatalog as defaultCatalog, type ProductCatalog, type Sku } from '../protocol'
 import type { Csvlk } from '../protocol/products'
+import type { ProductList } from '../api/contract'
+import { keysServing } from '../kms-client/answer-analysis'
 import { parseGuid } from './inputs'
 
 export interface ProductChoice {
@@ -152,4 +154,12 @@ function productRow(s: Sku): ProductRow {
 /** Every product, or those matching every word of `search`, as rows for a list or JSON. */
 export function listProducts(search?: string, catalog: ProductCatalog = defaultCatalog): ProductRow[] {
   return (search === undefined ? [...catalog.skus] : catalog.searchProducts(search)).map(productRow)
+}
+
+/** The products page's list: the SKUs matching `search`, and the released host keys that serve each KMS ID in it. */
+export function listProductsView(search: string, catalog: ProductCatalog = defaultCatalog): ProductList {
+  const products = catalog.searchProducts(search)
+  const hostKeys: Record<string, string[]> = {}
+  for (const kmsId of new Set(products.map((s) => s.kmsCountedId))) hostKeys[kmsId] = keysServing(kmsId, catalog)
+  return { products, defaultSkuId: catalog.defaultProduct().guid, hostKeys }
 }

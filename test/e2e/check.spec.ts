@@ -23,6 +23,8 @@ test('a check against a host that has enough clients says a client would activat
   await expect(page.getByTestId('check-status')).toHaveText('OK')
   await expect(page.getByTestId('check-count')).toHaveText('50')
   await expect(result).toContainText('A client of this product would activate')
+  // the host key the ePID names, and that it serves the product
+  await expect(page.getByTestId('check-host-key')).toContainText(/^host key .+ serves Windows 10 2015 \(Volume\)$/)
   // The detailed trace is one click away, under the timeline.
   await page.getByText(/^Show the trace/).click()
   await expect(page.getByRole('region', { name: 'Why this host — every step' })).toContainText('verified')

@@ -47,10 +47,21 @@ describe('lockDownSessions', () => {
   it('refuses every permission request and check', () => {
     for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal']) {
       const callback = vi.fn()
-      permissionRequest!({}, permission, callback)
+      permissionRequest!({}, permission, callback, { requestingUrl: APP_ENTRY_URL })
       expect(callback).toHaveBeenCalledExactlyOnceWith(false)
       expect(permissionCheck!({}, permission, 'kms-scout://app')).toBe(false)
     }
+  })
+
+  it('grants writing to the clipboard ("Copy report") to our own page only', () => {
+    const ours = vi.fn()
+    permissionRequest!({}, 'clipboard-sanitized-write', ours, { requestingUrl: APP_ENTRY_URL })
+    expect(ours).toHaveBeenCalledExactlyOnceWith(true)
+    expect(permissionCheck!({}, 'clipboard-sanitized-write', 'kms-scout://app')).toBe(true)
+    const foreign = vi.fn()
+    permissionRequest!({}, 'clipboard-sanitized-write', foreign, { requestingUrl: 'https://evil.example/' })
+    expect(foreign).toHaveBeenCalledExactlyOnceWith(false)
+    expect(permissionCheck!({}, 'clipboard-sanitized-write', 'https://evil.example')).toBe(false)
   })
 
   it('lets navigation and redirects stay inside our origin and stops every other', () => {

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { attachLabHostLogger } from '../../src-main/lab-host/log'
-import { baseFor, expectResponse, kmsExchange, PRODUCT_BY_PROTOCOL } from '../helpers/lab-host-client'
+import { baseFor, expectResponse, kmsExchange, PRODUCT_BY_PROTOCOL, TestKmsConnection } from '../helpers/lab-host-client'
 import { useLabHosts, waitForNoConnections } from '../helpers/lab-host-fixture'
 import { MemoryTransport } from '../helpers/lab-host-memory-transport'
 
@@ -35,6 +35,25 @@ describe('lab host log lines', () => {
     expect(objects.map((o) => o.event)).toEqual(['request', 'stopping', 'stopped'])
     expect(objects[0]).toMatchObject({ outcome: 'ok', protocolMajor: 4, count: 1, productName: PRODUCT_BY_PROTOCOL[4] })
     expect(typeof objects[0]!.time).toBe('string')
+  })
+
+  it.each([false, true])('prints at most 20 request lines a second, then one line for the rest (json: %s)', async (json) => {
+    const { host, port } = await labs.start()
+    const lines: string[] = []
+    // one clock second for the whole burst: every request falls into the same window
+    const detach = attachLabHostLogger(host, { write: (line) => lines.push(line), json, now: () => Date.parse('2026-12-04T10:00:00Z') })
+    const c = await TestKmsConnection.open(port)
+    await c.bind()
+    for (let i = 0; i < 25; i++) expectResponse(await c.request(baseFor(PRODUCT_BY_PROTOCOL[6])))
+    c.destroy()
+    detach()
+    const requestLines = lines.filter((l) => (json ? l.includes('"event":"request"') : l.includes(' ok: count ')))
+    expect(requestLines).toHaveLength(20)
+    const summary = lines.filter((l) => (json ? l.includes('"event":"requests-summarised"') : l.includes('more requests answered')))
+    expect(summary).toHaveLength(1)
+    expect(summary[0]).toContain(json ? '"requests":5' : '… 5 more requests answered (not printed; every request is in the client log)')
+    // the client log has all of them
+    expect(await host.clientLog!.recent(100)).toHaveLength(25)
   })
 
   it('summarises floods: one line per kind and second, then "+N more"', async () => {
