@@ -4,7 +4,6 @@
  * app through this one object, so whatever the UI can do is tested without Electron.
  */
 import { platform as osPlatform } from 'node:os'
-import { productCatalog } from '../protocol/products'
 import type { ClientIdentity } from '../storage/client-identity'
 import { openAppContext } from './app-context'
 import { createClientHandlers } from './client-service'
