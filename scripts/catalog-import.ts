@@ -42,22 +42,8 @@ export interface XmlBuild {
   usesNdr64: boolean
 }
 
-export interface XmlCsvlk {
-  id: Guid | null
-  name: string
-  alsoKnownAs: string[]
-  groupId: number | null
-  minKeyId: number | null
-  maxKeyId: number | null
-  releaseDateUtc: string | null
-  isLab: boolean
-  isPreview: boolean
-  iniName: string | null
-  vlmcsdIndex: number | null
-  epid: string | null
-  activates: Guid[]
-  invalidWinBuild: number[]
-}
+/** A CSVLK as the database states it: the catalog's fields less those the importer computes, plus the vlmcsd index. */
+export type XmlCsvlk = Omit<Csvlk, 'covers' | 'hostBuilds'> & { vlmcsdIndex: number | null }
 
 export interface XmlSku {
   id: Guid
