@@ -175,3 +175,47 @@ class ClientsByLastSeen {
     }
   }
 }
+
+/**
+ * The counting window of a client log (both stores, in-process and threaded, count through it): distinct clients
+ * in the `windowMs` ending now, by the injected clock. Forgetting old clients is throttled, counting is not.
+ */
+export class CountingWindow extends ClientCountIndex {
+  /** the `since` of the last expire() done by countFor() */
+  private expiredUntil = -Infinity
+
+  constructor(
+    readonly windowMs: number,
+    private readonly now: () => number
+  ) {
+    super()
+  }
+
+  /** The window's start at `nowMs` (default: the clock's now). */
+  startAt(nowMs: number = this.now()): number {
+    return nowMs - this.windowMs
+  }
+
+  /** Distinct clients for `key` seen since `sinceMs`, never further back than the window's start. */
+  distinctClients(key: CountKey, sinceMs: number): number {
+    return this.count(key, Math.max(sinceMs, this.startAt()))
+  }
+
+  /** The Count to answer `cmid` with at `nowMs`: distinct clients in the window, this one included, capped at `cap`. */
+  countFor(key: CountKey, cmid: string, nowMs: number, cap?: number): number {
+    const since = this.startAt(nowMs)
+    // Counting honours `since` by itself; forgetting old clients only keeps memory bounded, so once a second will do
+    // (per request it was ~2 µs of every exchange in host profiles).
+    if (since - this.expiredUntil >= EXPIRE_EVERY_MS || since < this.expiredUntil) {
+      this.expire(since)
+      this.expiredUntil = since
+    }
+    const count = this.countIncluding(key, cmid, since)
+    return cap === undefined ? count : Math.min(count, cap)
+  }
+
+  /** summary() of the window ending at `nowMs`. */
+  summaryAt(nowMs: number): CountSummary {
+    return this.summary(this.startAt(nowMs))
+  }
+}

@@ -4,7 +4,7 @@
  * bench/host.ts: the WAL writes alone took ~70 µs of the serving thread per exchange (docs/lab-host.md,
  * "Benchmarks").
  *
- * What stays here: the in-memory counts (ClientCountIndex) — a request is counted synchronously, as with
+ * What stays here: the in-memory counts (CountingWindow) — a request is counted synchronously, as with
  * ClientLog, so concurrent clients see each other. What goes to the thread: every entry recorded in one event-loop
  * turn, as one message (one structured clone, one commit); each record() resolves when the thread acknowledges
  * that its batch has committed. Validation of the entries runs there too (ClientLog.record), off the serving
@@ -18,7 +18,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client-log-entry'
-import { ClientCountIndex, DAY_MS, DEFAULT_COUNT_WINDOW_MS, EXPIRE_EVERY_MS, type CountKey, type CountSummary } from './client-log-counts'
+import { CountingWindow, DAY_MS, DEFAULT_COUNT_WINDOW_MS, type CountKey, type CountSummary } from './client-log-counts'
 import { ClientLogBusyError, reserveInThisProcess, unreserveInThisProcess } from './client-log-owner'
 import { ClientLogFormatError } from './client-log-schema'
 import type { ClientLogOptions, ClientLogStore, CountedClient, IntegrityResult } from './client-log'
@@ -104,11 +104,8 @@ export class ClientLogThread implements ClientLogStore {
   sizeBytes = 0
   private readonly worker: Worker
   private readonly now: () => number
-  private readonly countWindowMs: number
   private readonly retentionMs: number
-  private readonly index = new ClientCountIndex()
-  /** the `since` of the last index.expire() (countFor) */
-  private expiredUntil = -Infinity
+  private readonly index: CountingWindow
   private readonly onSizeCapPruned: ClientLogOptions['onSizeCapPruned']
   /** recorded this turn, posted at the next setImmediate */
   private outgoing: PendingRecord[] = []
@@ -130,7 +127,7 @@ export class ClientLogThread implements ClientLogStore {
     this.file = file
     this.worker = worker
     this.now = options.now
-    this.countWindowMs = options.countWindowMs ?? DEFAULT_COUNT_WINDOW_MS
+    this.index = new CountingWindow(options.countWindowMs ?? DEFAULT_COUNT_WINDOW_MS, this.now)
     this.retentionMs = options.retentionDays * DAY_MS
     this.onSizeCapPruned = options.onSizeCapPruned
     worker.on('message', (reply: ThreadReply) => this.receive(reply))
@@ -202,23 +199,15 @@ export class ClientLogThread implements ClientLogStore {
   }
 
   distinctClients(key: CountKey, sinceMs: number): number {
-    return this.index.count(key, Math.max(sinceMs, this.now() - this.countWindowMs))
+    return this.index.distinctClients(key, sinceMs)
   }
 
   countFor(key: CountKey, cmid: string, nowMs: number, cap?: number): number {
-    const since = nowMs - this.countWindowMs
-    // Counting honours `since` by itself; forgetting old clients only keeps memory bounded, so once a second will do
-    // (per request it was ~2 µs of every exchange in host profiles).
-    if (since - this.expiredUntil >= EXPIRE_EVERY_MS || since < this.expiredUntil) {
-      this.index.expire(since)
-      this.expiredUntil = since
-    }
-    const count = this.index.countIncluding(key, cmid, since)
-    return cap === undefined ? count : Math.min(count, cap)
+    return this.index.countFor(key, cmid, nowMs, cap)
   }
 
   summary(nowMs: number): CountSummary {
-    return this.index.summary(nowMs - this.countWindowMs)
+    return this.index.summaryAt(nowMs)
   }
 
   recent(limit: number): Promise<ClientLogRow[]> {
@@ -331,7 +320,7 @@ export class ClientLogThread implements ClientLogStore {
 
   /** Rebuilds the counts from the database; what was posted after the question is still pending here and re-added. */
   private resync(): void {
-    const since = this.now() - this.countWindowMs
+    const since = this.index.startAt()
     this.call({ type: 'counted', sinceMs: since }).then(
       (counted) => this.rebuildIndex(counted as CountedClient[]),
       () => undefined // the thread is gone; record() rejects from now on

@@ -17,7 +17,7 @@ import path from 'node:path'
 import type { Database } from 'node-sqlite3-wasm'
 import { clientLogEntrySchema } from './client-log-entry'
 import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client-log-entry'
-import { ClientCountIndex, DAY_MS, DEFAULT_COUNT_WINDOW_MS, EXPIRE_EVERY_MS } from './client-log-counts'
+import { CountingWindow, DAY_MS, DEFAULT_COUNT_WINDOW_MS } from './client-log-counts'
 import type { CountKey, CountSummary } from './client-log-counts'
 import { claimOwnership, releaseOwnership } from './client-log-owner'
 import {
@@ -116,10 +116,7 @@ export class ClientLog implements ClientLogStore {
   private readonly writer: ClientLogWriter
   private readonly now: () => number
   private readonly retentionMs: number
-  private readonly countWindowMs: number
-  private readonly index = new ClientCountIndex()
-  /** the `since` of the last index.expire() (countFor) */
-  private expiredUntil = -Infinity
+  private readonly index: CountingWindow
   private readonly maxSizeBytes: number | undefined
   private readonly onSizeCapPruned: ClientLogOptions['onSizeCapPruned']
   private rowsSinceSizeCheck = 0
@@ -130,7 +127,7 @@ export class ClientLog implements ClientLogStore {
     this.db = db
     this.now = options.now
     this.retentionMs = options.retentionDays * DAY_MS
-    this.countWindowMs = options.countWindowMs ?? DEFAULT_COUNT_WINDOW_MS
+    this.index = new CountingWindow(options.countWindowMs ?? DEFAULT_COUNT_WINDOW_MS, this.now)
     this.openWarnings = openWarnings
     this.maxSizeBytes = options.maxSizeBytes
     this.onSizeCapPruned = options.onSizeCapPruned
@@ -226,7 +223,7 @@ export class ClientLog implements ClientLogStore {
    * countWindowMs, by the injected clock): an earlier `sinceMs` means the window start.
    */
   distinctClients(key: CountKey, sinceMs: number): number {
-    return this.index.count(key, Math.max(sinceMs, this.now() - this.countWindowMs))
+    return this.index.distinctClients(key, sinceMs)
   }
 
   /**
@@ -235,20 +232,12 @@ export class ClientLog implements ClientLogStore {
    * synchronous turn, so concurrent clients each see the others.
    */
   countFor(key: CountKey, cmid: string, nowMs: number, cap?: number): number {
-    const since = nowMs - this.countWindowMs
-    // Counting honours `since` by itself; forgetting old clients only keeps memory bounded, so once a second will do
-    // (per request it was ~2 µs of every exchange in host profiles).
-    if (since - this.expiredUntil >= EXPIRE_EVERY_MS || since < this.expiredUntil) {
-      this.index.expire(since)
-      this.expiredUntil = since
-    }
-    const count = this.index.countIncluding(key, cmid, since)
-    return cap === undefined ? count : Math.min(count, cap)
+    return this.index.countFor(key, cmid, nowMs, cap)
   }
 
   /** Distinct clients in the counting window ending at `nowMs`, per application and per KMS counted ID. */
   summary(nowMs: number): CountSummary {
-    return this.index.summary(nowMs - this.countWindowMs)
+    return this.index.summaryAt(nowMs)
   }
 
   /**
@@ -352,7 +341,7 @@ export class ClientLog implements ClientLogStore {
   /** Counts from the database (the source of truth) plus what is recorded but not yet committed. */
   private rebuildIndex(): void {
     this.index.clear()
-    for (const client of readCountedClients(this.db, this.now() - this.countWindowMs)) {
+    for (const client of readCountedClients(this.db, this.index.startAt())) {
       this.index.add(client.applicationId, client.kmsCountedId, client.cmid, client.lastSeenMs)
     }
     for (const entry of this.writer.pendingEntries()) this.index.observe(entry)
