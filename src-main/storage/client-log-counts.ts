@@ -14,7 +14,7 @@ export const DAY_MS = 86_400_000
 /** A genuine host counts the distinct CMIDs of the last 30 days (docs/protocol.md §10.1). */
 export const DEFAULT_COUNT_WINDOW_MS = 30 * DAY_MS
 /** countFor() forgets clients that left the counting window at most this often (the counts do not depend on it). */
-export const EXPIRE_EVERY_MS = 1000
+const EXPIRE_EVERY_MS = 1000
 
 /** Counting scope: per application (what Windows hosts do) or per KMS counted ID. */
 export type CountKey = { applicationId: string } | { kmsCountedId: string }
@@ -34,7 +34,7 @@ function idOf(key: CountKey): string {
   return ('applicationId' in key ? key.applicationId : key.kmsCountedId).toLowerCase()
 }
 
-export class ClientCountIndex {
+class ClientCountIndex {
   /** at most this many clients per application and per KMS counted ID: the most recent ones */
   constructor(private readonly maxClientsPerKey: number = MAX_CLIENTS_PER_COUNT) {}
 
