@@ -10,15 +10,12 @@
  * - `stop()` sends SIGTERM, waits for the exit and removes the directory.
  * CI needs: `apt-get install -y bind9 bind9-dnsutils` (named, tsig-keygen, nsupdate, dig).
  */
-import type { Buffer } from 'node:buffer'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createSocket } from 'node:dgram'
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as dnsPacket from 'dns-packet'
+import { queryOnce, startDaemon } from './daemon'
 
 export interface BindZone {
   readonly name: string
@@ -60,46 +57,10 @@ export async function makeKeyFile(dir: string, keyName: string, file: string, al
   return path
 }
 
-function freeUdpTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const udp = createSocket('udp4')
-    udp.once('error', reject)
-    udp.bind(0, '127.0.0.1', () => {
-      const port = udp.address().port
-      const tcp = createServer()
-      tcp.once('error', () => udp.close(() => resolve(freeUdpTcpPort())))
-      tcp.listen(port, '127.0.0.1', () => tcp.close(() => udp.close(() => resolve(port))))
-    })
-  })
-}
-
-/** One SOA query; true when the server answers it authoritatively with the SOA. */
-function soaAnswered(port: number, zone: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4')
-    const id = Math.floor(Math.random() * 0xffff)
-    const timer = setTimeout(() => finish(false), timeoutMs)
-    function finish(ok: boolean): void {
-      clearTimeout(timer)
-      socket.close()
-      resolve(ok)
-    }
-    socket.on('error', () => finish(false))
-    socket.on('message', (msg: Buffer) => {
-      try {
-        const reply = dnsPacket.decode(msg)
-        if (reply.id === id) finish(reply.flag_aa === true && (reply.answers ?? []).some((a) => a.type === 'SOA'))
-      } catch {
-        finish(false)
-      }
-    })
-    socket.send(dnsPacket.encode({ type: 'query', id, questions: [{ type: 'SOA', name: zone }] }), port, '127.0.0.1')
-  })
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => child.once('exit', () => resolve()))
+/** True when the server answers an SOA query for `zone` authoritatively with the SOA. */
+async function soaAnswered(port: number, zone: string, timeoutMs: number): Promise<boolean> {
+  const reply = await queryOnce('127.0.0.1', port, { type: 'SOA', name: zone }, timeoutMs)
+  return reply !== undefined && reply.flag_aa === true && (reply.answers ?? []).some((a) => a.type === 'SOA')
 }
 
 function zoneFile(zone: BindZone): string {
@@ -113,72 +74,61 @@ function zoneFile(zone: BindZone): string {
   ].join('\n')
 }
 
+function namedConf(dir: string, port: number, keyFile: string, keyName: string, zones: readonly BindZone[]): string {
+  return [
+    'options {',
+    `  directory "${dir}";`,
+    '  pid-file none;',
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    '  listen-on-v6 { none; };',
+    '  recursion no;',
+    '  notify no;',
+    '  dnssec-validation no;',
+    '};',
+    'controls { };',
+    `include "${keyFile}";`,
+    ...zones.map(
+      (z) =>
+        `zone "${z.name}" { type primary; file "${z.name}.zone"; allow-update { ${z.allowUpdate === 'none' ? 'none' : `key "${keyName}"`}; }; };`
+    ),
+    ''
+  ].join('\n')
+}
+
 export async function startBind(zones: readonly BindZone[], keyName = 'kms-scout-test'): Promise<RunningBind> {
   const named = bindTool('named')
   const dir = await mkdtemp(join(tmpdir(), 'kms-scout-bind-'))
   const keyFile = await makeKeyFile(dir, keyName, 'update.key')
   for (const zone of zones) await writeFile(join(dir, `${zone.name}.zone`), zoneFile(zone))
 
-  let lastLog = ''
-  for (let tries = 0; tries < 5; tries++) {
-    const port = await freeUdpTcpPort()
-    const conf = [
-      'options {',
-      `  directory "${dir}";`,
-      '  pid-file none;',
-      `  session-keyfile "${join(dir, 'session.key')}";`,
-      `  listen-on port ${port} { 127.0.0.1; };`,
-      '  listen-on-v6 { none; };',
-      '  recursion no;',
-      '  notify no;',
-      '  dnssec-validation no;',
-      '};',
-      'controls { };',
-      `include "${keyFile}";`,
-      ...zones.map(
-        (z) =>
-          `zone "${z.name}" { type primary; file "${z.name}.zone"; allow-update { ${z.allowUpdate === 'none' ? 'none' : `key "${keyName}"`}; }; };`
-      ),
-      ''
-    ].join('\n')
-    const confPath = join(dir, 'named.conf')
-    await writeFile(confPath, conf)
-    const child = spawn(named, ['-g', '-n', '1', '-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-    let exited = false
-    child.once('exit', () => (exited = true))
-    const deadline = Date.now() + 20_000
-    let ready = false
-    while (!exited && Date.now() < deadline) {
-      const answers = await Promise.all(zones.map((z) => soaAnswered(port, z.name, 200)))
-      if (answers.every(Boolean)) {
-        ready = true
-        break
+  const confPath = join(dir, 'named.conf')
+  try {
+    const daemon = await startDaemon({
+      name: 'named',
+      readyTimeoutMs: 20_000,
+      portTaken: /address in use|already in use/i,
+      command: async (port) => {
+        await writeFile(confPath, namedConf(dir, port, keyFile, keyName, zones))
+        return { binary: named, args: ['-g', '-n', '1', '-c', confPath] }
+      },
+      isReady: async (port) => (await Promise.all(zones.map((z) => soaAnswered(port, z.name, 200)))).every(Boolean),
+      describe: async () => `Config:\n${await readFile(confPath, 'utf8').catch(() => '')}`
+    })
+    return {
+      port: daemon.port,
+      spec: `127.0.0.1:${daemon.port}`,
+      dir,
+      keyFile,
+      keyName,
+      log: daemon.log,
+      stop: async () => {
+        await daemon.stop()
+        await rm(dir, { recursive: true, force: true })
       }
     }
-    if (ready) {
-      return {
-        port,
-        spec: `127.0.0.1:${port}`,
-        dir,
-        keyFile,
-        keyName,
-        log: () => output,
-        stop: async () => {
-          child.kill('SIGTERM')
-          await waitForExit(child)
-          await rm(dir, { recursive: true, force: true })
-        }
-      }
-    }
-    child.kill('SIGKILL')
-    await waitForExit(child)
-    lastLog = output.trim()
-    if (!/address in use|already in use/i.test(output)) break // a config or zone error will not go away with another port
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true })
+    throw e
   }
-  const confText = await readFile(join(dir, 'named.conf'), 'utf8').catch(() => '')
-  await rm(dir, { recursive: true, force: true })
-  throw new Error(`named did not start or did not serve its zones. Its log:\n${lastLog || '(none)'}\nConfig:\n${confText}`)
 }
