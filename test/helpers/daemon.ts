@@ -32,7 +32,7 @@ function canListenTcp(host: string, port: number): Promise<boolean> {
 }
 
 /** A port free for UDP and TCP on 127.0.0.1 (and on ::1 with `ipv6`), at the time of asking. */
-export async function freeLoopbackPort(ipv6 = false): Promise<number> {
+async function freeLoopbackPort(ipv6 = false): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = await canBindUdp('udp4', '127.0.0.1', 0)
     if (port === undefined) continue
@@ -73,7 +73,7 @@ export function queryOnce(
   })
 }
 
-export function waitForExit(child: ChildProcess): Promise<void> {
+function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
