@@ -3,13 +3,13 @@
  * - bridge: the application service in this process + the test bridge + Debian's Chromium;
  * - electron: the real app built in out/, launched with ELECTRON_EXEC_PATH.
  */
-import { test as base, chromium, _electron, type Page } from '@playwright/test'
-import { existsSync } from 'node:fs'
+import { test as base, _electron, type Page } from '@playwright/test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createAppService, type AppService } from '../../src-main/service/app-service'
-import { startBridge, type Bridge } from './bridge'
+import { join } from 'node:path'
+import type { AppService } from '../../src-main/service/app-service'
+import type { Bridge } from './bridge'
+import { openBridgePage, repoRoot, requireBuiltRenderer } from './bridge-page'
 
 export type Target = 'bridge' | 'electron'
 
@@ -22,27 +22,10 @@ export interface RunningApp {
   service?: AppService
 }
 
-const repoRoot = resolve(import.meta.dirname, '../..')
-const rendererDir = join(repoRoot, 'out/renderer')
-
-/** Flags that keep Chromium quiet and local on a machine without internet (see stack notes). */
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
-
 export const test = base.extend<{ app: RunningApp }, { target: Target }>({
   target: ['bridge', { option: true, scope: 'worker' }],
   app: async ({ target }, use) => {
-    if (!existsSync(join(rendererDir, 'index.html'))) {
-      throw new Error('out/renderer is missing: run `npm run build` before the e2e specs')
-    }
+    requireBuiltRenderer()
     const configDir = await mkdtemp(join(tmpdir(), 'kms-scout-e2e-'))
     try {
       if (target === 'electron') {
@@ -58,22 +41,12 @@ export const test = base.extend<{ app: RunningApp }, { target: Target }>({
           await electronApp.close()
         }
       } else {
-        const service = await createAppService({ shell: 'bridge', configDir, version: '0.0.0-e2e' })
-        const bridge = await startBridge(service, rendererDir)
-        const browser = await chromium.launch({
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-          args: CHROMIUM_ARGS
-        })
+        const opened = await openBridgePage({ configDir, version: '0.0.0-e2e' })
         try {
-          const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
-          await context.addInitScript({ content: bridge.initScript })
-          const page = await context.newPage()
-          await page.goto(bridge.url)
-          await use({ page, target, configDir, bridge, service })
+          await opened.page.goto(opened.bridge.url)
+          await use({ page: opened.page, target, configDir, bridge: opened.bridge, service: opened.service })
         } finally {
-          await browser.close()
-          await bridge.close()
-          await service.close()
+          await opened.close()
         }
       }
     } finally {

@@ -15,7 +15,7 @@ import { startDnsmasq, type RunningDnsmasq } from '../helpers/dnsmasq'
 import { closedPort } from '../helpers/kms-test-host'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 import { readNetEvents, violations } from './offline-policy'
-import { repoRoot } from './bridge-page'
+import { repoRoot } from '../e2e/bridge-page'
 
 const cliBundle = join(repoRoot, 'out/main/cli.js')
 const recorder = join(repoRoot, 'test/release/net-recorder.ts')

@@ -8,7 +8,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startKmsTestHost, type KmsTestHost } from '../helpers/kms-test-host'
-import { openBridgePage, type BridgePage } from './bridge-page'
+import { openBridgePage, type BridgePage } from '../e2e/bridge-page'
 import { installNetRecorder, type NetEvent } from './net-recorder'
 import { violations } from './offline-policy'
 

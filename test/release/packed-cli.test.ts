@@ -12,7 +12,7 @@ import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useLabHosts } from '../helpers/lab-host-fixture'
-import { repoRoot } from './bridge-page'
+import { repoRoot } from '../e2e/bridge-page'
 
 // tar is given the bare file name (cwd = its folder): GNU tar, first on PATH in Git Bash, reads 'C:' as a remote host.
 const run = promisify(execFile)

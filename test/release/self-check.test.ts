@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientLog } from '../../src-main/storage/client-log'
 import { formatSelfCheck, runSelfCheck, selfCheckExitCode, type SelfCheckOptions } from '../../src-main/service/self-check'
-import { openBridgePage, type BridgePage } from './bridge-page'
+import { openBridgePage, type BridgePage } from '../e2e/bridge-page'
 
 const opened: BridgePage[] = []
 afterEach(async () => {

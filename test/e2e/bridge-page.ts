@@ -1,6 +1,7 @@
 /**
- * The built renderer in Debian's Chromium through the test bridge (test/e2e/bridge.ts), driven from vitest: what
- * the release tests need of the e2e harness without Playwright's test runner — a page, its origin, and cleanup.
+ * The built renderer in Debian's Chromium through the test bridge (bridge.ts): the application service, the bridge
+ * and a page. The e2e fixture's bridge target opens its page here, and so do the release tests in vitest (without
+ * Playwright's test runner).
  */
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { existsSync } from 'node:fs'
@@ -8,12 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppService, type AppService } from '../../src-main/service/app-service'
-import { startBridge, type Bridge } from '../e2e/bridge'
+import { startBridge, type Bridge } from './bridge'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 const rendererDir = join(repoRoot, 'out/renderer')
 
-/** The same quiet, local flags as the e2e fixture: no background, component-update or sync traffic. */
+/** Flags that keep Chromium quiet and local on a machine without internet: no background, component-update or sync traffic. */
 const CHROMIUM_ARGS = [
   '--headless=new',
   '--no-sandbox',
@@ -40,17 +41,21 @@ export interface BridgePageOptions {
   withApi?: boolean
   /** Called with the context before the page opens (to record its requests from the first one on). */
   beforeOpen?: (context: BrowserContext) => void
+  /** The service's config directory; default a new temporary one. close() removes it either way. */
+  configDir?: string
+  /** The version the service reports; default 0.0.0-release-test. */
+  version?: string
 }
 
-function requireBuiltRenderer(): void {
+export function requireBuiltRenderer(): void {
   if (!existsSync(join(rendererDir, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first')
 }
 
 /** A running app service + bridge + Chromium context with one page that has NOT navigated yet. */
 export async function openBridgePage(options: BridgePageOptions = {}): Promise<BridgePage> {
   requireBuiltRenderer()
-  const configDir = await mkdtemp(join(tmpdir(), 'kms-scout-release-'))
-  const version = '0.0.0-release-test'
+  const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'kms-scout-release-')))
+  const version = options.version ?? '0.0.0-release-test'
   const service = await createAppService({ shell: 'bridge', configDir, version })
   const bridge = await startBridge(service, rendererDir)
   let browser: Browser | undefined
