@@ -4,12 +4,12 @@
  * the lab KMS host on 127.0.0.1, a host that never answers on 127.0.0.2, and a dnsmasq zone whose
  * `_vlmcs._tcp` records point at both. Needs `npm run build` and dnsmasq. Talks only to loopback.
  */
-import { chromium } from '@playwright/test'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppService } from '../src-main/service/app-service'
 import { startBridge } from '../test/e2e/bridge'
+import { launchChromium } from '../test/e2e/bridge-page'
 import { startDnsmasq } from '../test/helpers/dnsmasq'
 import { startHangingListener } from '../test/helpers/hanging-listener'
 
@@ -31,19 +31,7 @@ const dns = await startDnsmasq([
   `srv-host=_vlmcs._tcp.${zone},kms-dr.${zone},${labPort},10,0`
 ])
 const bridge = await startBridge(service, join(root, 'out/renderer'))
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync'
-  ]
-})
+const browser = await launchChromium()
 /** Every page, in the order of the navigation; `file` is the PNG's base name. */
 const PAGES = [
   { nav: 'This computer', file: 'this-computer' },

@@ -53,17 +53,22 @@ const hostPortInput = z
     return z.NEVER
   })
 
+/** A string of at most `max` characters that `check` accepts; what `check` throws becomes the validation message. */
+function checkedString(max: number, check: (text: string) => unknown) {
+  return z
+    .string()
+    .max(max)
+    .superRefine((text, ctx) => {
+      try {
+        check(text)
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
+      }
+    })
+}
+
 /** `IP[:PORT]` of a DNS server — checked by the DNS layer's own parser. */
-const dnsServerInput = z
-  .string()
-  .max(100)
-  .superRefine((text, ctx) => {
-    try {
-      parseDnsServer(text)
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
-    }
-  })
+const dnsServerInput = checkedString(100, parseDnsServer)
 
 /** One check or discovery run from the UI: the same overrides the CLI flags give; settings fill the rest. */
 const runCheckInput = z
@@ -128,16 +133,7 @@ const labHostPublishInput = z
   .strict()
 
 /** A name of another computer (DNS, NetBIOS or IP), checked by the licensing adapter's own rule. */
-const computerInput = z
-  .string()
-  .max(300)
-  .superRefine((text, ctx) => {
-    try {
-      checkComputerName(text)
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
-    }
-  })
+const computerInput = checkedString(300, checkComputerName)
 const computersInput = z.array(computerInput).max(LICENSING_DEFAULTS.maxComputers)
 
 /** One of the actions slmgr takes (docs/licensing.md §4); install-gvlk names a catalog product, never a key. */

@@ -26,6 +26,11 @@ const CHROMIUM_ARGS = [
   '--disable-sync'
 ]
 
+/** Debian's Chromium (or CHROMIUM_PATH), headless, with those flags. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+}
+
 export interface BridgePage {
   page: Page
   context: BrowserContext
@@ -60,7 +65,7 @@ export async function openBridgePage(options: BridgePageOptions = {}): Promise<B
   const bridge = await startBridge(service, rendererDir)
   let browser: Browser | undefined
   try {
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } })
     if (options.withApi ?? true) await context.addInitScript({ content: bridge.initScript })
     options.beforeOpen?.(context)
