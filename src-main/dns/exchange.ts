@@ -47,7 +47,7 @@ const SOCKET_ERROR_TEXT: Readonly<Record<string, string>> = {
   EPIPE: 'the server closed the connection while we were writing'
 }
 
-function describeSocketError(error: unknown): string {
+export function describeSocketError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code && SOCKET_ERROR_TEXT[code]) return `${SOCKET_ERROR_TEXT[code]} (${code})`

@@ -18,7 +18,7 @@ import { canonicalDnsName, dnsNamesEqual, validateQueryName } from './names'
 import { formatDnsServer, type DnsServer } from './server-spec'
 import { kmsSrvName, lookupKmsSrv } from './srv-lookup'
 import { signMessage, verifyAnswer, type TsigKey } from './tsig'
-import { encodeSrvUpdate, type SrvData } from './update'
+import { encodeSrvUpdate, OPCODE_UPDATE, type SrvData } from './update'
 import { explainUpdateOutcome, updateRcodeName } from './update-rcodes'
 import { exchangeMessage } from './update-transport'
 
@@ -71,7 +71,6 @@ export interface SrvUpdateResult {
 }
 
 const OPCODE_QUERY = 0
-const OPCODE_UPDATE = 5
 
 function randomId(): number {
   return randomBytes(2).readUInt16BE(0)

@@ -37,7 +37,7 @@ export interface TsigKey {
   readonly secret: Buffer
 }
 
-const TYPE_TSIG = 250
+export const TYPE_TSIG = 250
 const CLASS_ANY = 255
 /** RFC 8945 §10: 300 seconds of clock difference allowed. */
 const TSIG_FUDGE_S = 300

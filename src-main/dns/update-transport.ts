@@ -8,6 +8,7 @@
 import { Buffer } from 'node:buffer'
 import { createSocket } from 'node:dgram'
 import { connect as tcpConnect } from 'node:net'
+import { describeSocketError } from './exchange'
 import type { DnsServer } from './server-spec'
 import { frameTcpMessage } from './wire'
 import { inspectReplyHeader, type UpdateReply } from './update'
@@ -35,12 +36,6 @@ const MAX_UDP_MESSAGE = 512
 /** The TCP length prefix is 16 bits. */
 const MAX_TCP_MESSAGE = 65_535
 
-function errorText(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code
-  if (code === 'ECONNREFUSED') return 'connection refused: nothing listens for DNS at that address and port'
-  return error instanceof Error ? (code ? `${code}: ${error.message}` : error.message) : String(error)
-}
-
 function overUdp(x: MessageExchange): Promise<MessageOutcome> {
   return new Promise((resolve) => {
     const socket = createSocket(x.server.family === 6 ? 'udp6' : 'udp4')
@@ -53,14 +48,14 @@ function overUdp(x: MessageExchange): Promise<MessageOutcome> {
       resolve(outcome)
     }
     const timer = setTimeout(() => finish({ kind: 'timeout' }), x.timeoutMs)
-    socket.on('error', (error) => finish({ kind: 'network', reason: errorText(error) }))
+    socket.on('error', (error) => finish({ kind: 'network', reason: describeSocketError(error) }))
     socket.on('message', (bytes) => {
       const reply = inspectReplyHeader(bytes, x.id, x.opcode)
       if (reply.kind === 'reply') finish({ kind: 'reply', bytes, reply, transport: 'udp' })
     })
     // connected: the kernel drops datagrams from anyone else, and ICMP "port unreachable" arrives as an error
     socket.connect(x.server.port, x.server.host, () => {
-      if (!done) socket.send(x.message, (error) => error && finish({ kind: 'network', reason: errorText(error) }))
+      if (!done) socket.send(x.message, (error) => error && finish({ kind: 'network', reason: describeSocketError(error) }))
     })
   })
 }
@@ -79,7 +74,7 @@ function overTcp(x: MessageExchange): Promise<MessageOutcome> {
     }
     const timer = setTimeout(() => finish({ kind: 'timeout' }), x.timeoutMs)
     socket.on('connect', () => socket.write(frameTcpMessage(x.message)))
-    socket.on('error', (error) => finish({ kind: 'network', reason: errorText(error) }))
+    socket.on('error', (error) => finish({ kind: 'network', reason: describeSocketError(error) }))
     socket.on('close', () => finish({ kind: 'network', reason: 'the server closed the TCP connection without an answer' }))
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk])

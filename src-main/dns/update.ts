@@ -9,12 +9,11 @@
  */
 import { Buffer } from 'node:buffer'
 import * as dnsPacket from 'dns-packet'
-import { readTsigRecord, type TsigRecord } from './tsig'
+import { readTsigRecord, TYPE_TSIG, type TsigRecord } from './tsig'
+import { HEADER_BYTES } from './wire'
 
-const OPCODE_UPDATE = 5
+export const OPCODE_UPDATE = 5
 const CLASS_NONE = 254
-const TYPE_TSIG = 250
-const HEADER_BYTES = 12
 
 export interface SrvData {
   readonly priority: number

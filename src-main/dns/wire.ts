@@ -16,33 +16,16 @@
 import { Buffer } from 'node:buffer'
 import * as dnsPacket from 'dns-packet'
 import { dnsNamesEqual } from './names'
+import { updateRcodeName } from './update-rcodes'
 
 export type DnsQueryType = 'A' | 'AAAA' | 'CNAME' | 'SRV'
 
 const RRTYPE: Readonly<Record<DnsQueryType, number>> = { A: 1, CNAME: 5, AAAA: 28, SRV: 33 }
 const CLASS_IN = 1
 const OPT_TYPE = 41
-const HEADER_BYTES = 12
+export const HEADER_BYTES = 12
 /** A name has at most 127 labels, so more pointer hops than that cannot be a real name. */
 const MAX_POINTER_HOPS = 127
-
-const RCODE_NAMES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE'
-]
-
-function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`
-}
 
 interface RecordBase {
   /** Owner name as received (without trailing dot; compare with `dnsNamesEqual`). */
@@ -325,7 +308,7 @@ function inspect(buf: Buffer, expected: ExpectedReply): ReplyVerdict {
   if (opcode !== 0) return { kind: 'ignore', reason: `opcode ${opcode} is not QUERY` }
   const truncated = (flags & 0x0200) !== 0
   const authoritative = (flags & 0x0400) !== 0
-  const rcode = rcodeName(flags & 0xf)
+  const rcode = updateRcodeName(flags & 0xf)
   const qdcount = buf.readUInt16BE(4)
   const isErrorRcode = rcode !== 'NOERROR' && rcode !== 'NXDOMAIN'
 
