@@ -59,11 +59,6 @@ export class AddressLimits {
     return true
   }
 
-  /** Addresses remembered (for tests and status). */
-  get tracked(): number {
-    return this.entries.size
-  }
-
   private state(address: string): AddressState {
     let state = this.entries.get(address)
     if (state) {

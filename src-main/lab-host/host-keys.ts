@@ -90,7 +90,7 @@ export class HostKeyRing {
   }
 
   /** The key serving an application (by GUID), if the host holds one. */
-  keyFor(applicationId: string): HostKey | undefined {
+  private keyFor(applicationId: string): HostKey | undefined {
     const app = normalizeGuid(applicationId)
     return app === undefined ? undefined : this.byApplication.get(app)
   }

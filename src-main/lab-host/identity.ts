@@ -215,10 +215,9 @@ export async function loadLabHostIdentity(options: LoadIdentityOptions): Promise
     const named = Object.entries(overrides.epids ?? {}).find(([name]) => keyNamed(held, name) === key)?.[1]
     const own = named ?? overrides.allEpids
     if (own !== undefined) {
-      const problem = epidProblem(own)
-      if (problem) throw new RangeError(`ePID for ${key.name} "${own}" is invalid: ${problem}`)
       const parts = parseEpid(own)
-      if (parts.ok && !catalog.csvlksForEpid(parts.parts.groupId, parts.parts.keyId).includes(key)) {
+      if (!parts.ok) throw new RangeError(`ePID for ${key.name} "${own}" is invalid: ${parts.error.message}`)
+      if (!catalog.csvlksForEpid(parts.parts.groupId, parts.parts.keyId).includes(key)) {
         warnings.push(
           `ePID ${own} does not name the host key ${key.name} (group ${key.groupId}, key IDs ${key.minKeyId}–${key.maxKeyId}); clients do not check this, people reading logs might.`
         )

@@ -9,6 +9,7 @@
  */
 import { MAX_CLIENTS_PER_COUNT } from '../common/defaults'
 import type { ClientLogEntry } from './client-log-entry'
+import type { CountedClient } from './client-log-schema'
 
 export const DAY_MS = 86_400_000
 /** A genuine host counts the distinct CMIDs of the last 30 days (docs/protocol.md §10.1). */
@@ -212,6 +213,13 @@ export class CountingWindow extends ClientCountIndex {
     }
     const count = this.countIncluding(key, cmid, since)
     return cap === undefined ? count : Math.min(count, cap)
+  }
+
+  /** Starts over from the stored clients (the source of truth) plus the entries recorded but not yet stored. */
+  rebuild(counted: Iterable<CountedClient>, pending: Iterable<ClientLogEntry>): void {
+    this.clear()
+    for (const c of counted) this.add(c.applicationId, c.kmsCountedId, c.cmid, c.lastSeenMs)
+    for (const entry of pending) this.observe(entry)
   }
 
   /** summary() of the window ending at `nowMs`. */

@@ -328,10 +328,8 @@ export class ClientLogThread implements ClientLogStore {
   }
 
   private rebuildIndex(counted: CountedClient[]): void {
-    this.index.clear()
-    for (const c of counted) this.index.add(c.applicationId, c.kmsCountedId, c.cmid, c.lastSeenMs)
-    for (const batch of this.inFlight.values()) for (const r of batch) this.index.observe(r.entry)
-    for (const r of this.outgoing) this.index.observe(r.entry)
+    const pending = [...[...this.inFlight.values()].flat(), ...this.outgoing].map((r) => r.entry)
+    this.index.rebuild(counted, pending)
   }
 
   /** The thread is unreferenced while nothing is pending, so an idle open log does not keep the process alive. */

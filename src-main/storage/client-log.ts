@@ -340,11 +340,7 @@ export class ClientLog implements ClientLogStore {
 
   /** Counts from the database (the source of truth) plus what is recorded but not yet committed. */
   private rebuildIndex(): void {
-    this.index.clear()
-    for (const client of readCountedClients(this.db, this.index.startAt())) {
-      this.index.add(client.applicationId, client.kmsCountedId, client.cmid, client.lastSeenMs)
-    }
-    for (const entry of this.writer.pendingEntries()) this.index.observe(entry)
+    this.index.rebuild(readCountedClients(this.db, this.index.startAt()), this.writer.pendingEntries())
   }
 }
 
