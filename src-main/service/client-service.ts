@@ -21,8 +21,6 @@ import { chooseProduct, productForRun } from './products'
 import { buildQueryReport, type CmidSource, type QueryReport } from './query-report'
 
 export { formatTraceEntry, type CheckReport, type DiscoveryReport, type QueryReport, type RunOverrides, type TraceEntry }
-/** The run deadline's default and range, for the CLI's `--deadline S` (which may import only the service). */
-
 /** A failure of the configuration (a bad setting, no DNS domain…) as the API's error, which the CLI exits 3 on. */
 async function configErrorsAsFailures<T>(work: () => Promise<T>): Promise<T> {
   try {

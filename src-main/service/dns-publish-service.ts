@@ -11,7 +11,7 @@
  *  - the lab host's own record: published when it starts listening, removed when it stops.
  */
 import { mapLimited } from '../common/map-limited'
-import { DEFAULT_DEADLINE_S, PROBE_PARALLELISM } from '../common/defaults'
+import { DEFAULT_DEADLINE_S, DEFAULT_KMS_PORT, PROBE_PARALLELISM } from '../common/defaults'
 import { readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import type { HandlerTable } from '../api/contract'
@@ -34,14 +34,13 @@ import {
 import { auditFindings, type AuditedRecord, type AuditProbe, type DnsAuditReport } from '../dns/kms-srv-audit'
 import { DnsError } from '../dns/errors'
 import { validateQueryName } from '../dns/names'
-import { parseDnsServer } from '../dns/server-spec'
 import { updateKmsSrv, type SrvUpdateResult } from '../dns/srv-publish'
 import type { TsigKey } from '../dns/tsig'
 import { fitWorkstationName, localWorkstationName } from '../kms-client/workstation'
 import { NIL_GUID, parseEpid, productCatalog } from '../protocol'
 import type { AppContext } from './app-context'
 import { discoverHosts } from './client-service'
-import { parseDnsServerInput, parseKmsHost, parseLookupDomain } from './inputs'
+import { parseDnsServerSpec, parseKmsHost, parseLookupDomain } from './inputs'
 import { productForRun } from './products'
 
 export { KMS_SRV_DEFAULTS, type DnsAuditReport, type DnsPlanReport, type SrvUpdateResult }
@@ -50,7 +49,6 @@ export { KMS_SRV_DEFAULTS, type DnsAuditReport, type DnsPlanReport, type SrvUpda
 const UPDATE_TIMEOUT_MS = 3_000
 /** A key file is a few hundred bytes; anything much larger is not one. */
 const MAX_KEY_FILE_BYTES = 64 * 1024
-/** How many KMS probes of an audit run at once, and the deadline of the whole audit. */
 /** The audit's overall deadline: the one discover and check use (common/defaults). */
 const AUDIT_DEADLINE_MS = DEFAULT_DEADLINE_S * 1000
 
@@ -127,7 +125,7 @@ export interface SrvPublishInput {
 
 /** Publishes or removes one host's record; the DNS outcome (NOERROR, REFUSED, BADSIG, timeout …) is in the result. */
 export async function updateKmsSrvRecord(action: 'publish' | 'unpublish', input: SrvPublishInput): Promise<SrvUpdateResult> {
-  const server = parseDnsServer(parseDnsServerInput(input.server, 'DNS server'))
+  const server = parseDnsServerSpec(input.server)
   const domain = parseLookupDomain(input.domain, 'domain')
   const target = dnsName(input.target, 'host name')
   const key = input.tsigKeyFile === undefined ? undefined : await loadTsigKey(input.tsigKeyFile)
@@ -136,7 +134,7 @@ export async function updateKmsSrvRecord(action: 'publish' | 'unpublish', input:
     domain,
     target,
     zone: input.zone === undefined ? undefined : dnsName(input.zone, 'zone'),
-    port: wholeNumber(input.port, 1688, 'the port', KMS_SRV_RANGES.port),
+    port: wholeNumber(input.port, DEFAULT_KMS_PORT, 'the port', KMS_SRV_RANGES.port),
     priority: wholeNumber(input.priority, KMS_SRV_DEFAULTS.priority, 'the priority', KMS_SRV_RANGES.priority),
     weight: wholeNumber(input.weight, KMS_SRV_DEFAULTS.weight, 'the weight', KMS_SRV_RANGES.weight),
     ttl: wholeNumber(input.ttl, KMS_SRV_DEFAULTS.ttlS, 'the TTL', KMS_SRV_RANGES.ttlS),
@@ -176,7 +174,7 @@ export interface PlanRequest {
 }
 
 export function planDnsRecords(request: PlanRequest): DnsPlanReport {
-  const server = request.dnsServer === undefined ? undefined : parseDnsServer(parseDnsServerInput(request.dnsServer, 'DNS server'))
+  const server = request.dnsServer === undefined ? undefined : parseDnsServerSpec(request.dnsServer)
   let plan: SrvPlan
   try {
     plan = planKmsSrv({
@@ -355,7 +353,7 @@ function labHostPublishName(publishing: LabHostPublishing): string {
 export async function checkLabHostPublishing(publishing: LabHostPublishing): Promise<void> {
   if (publishing.domains.length === 0) throw invalid('no domain to publish into', 'give --publish DOMAIN')
   for (const d of publishing.domains) parseLookupDomain(d, 'publish domain')
-  parseDnsServerInput(publishing.server, 'publish server')
+  parseDnsServerSpec(publishing.server)
   labHostPublishName(publishing)
   if (publishing.tsigKeyFile !== undefined) await loadTsigKey(publishing.tsigKeyFile)
 }
@@ -405,7 +403,7 @@ export function createDnsPublishHandlers(
       planDnsRecords({
         hosts: input.hosts.map((h) => ({
           name: h.name,
-          port: h.port ?? 1688,
+          port: h.port ?? DEFAULT_KMS_PORT,
           priority: h.priority ?? KMS_SRV_DEFAULTS.priority,
           weight: h.weight ?? KMS_SRV_DEFAULTS.weight
         })),

@@ -8,7 +8,7 @@
 import { ApiFailure } from '../api/result'
 import { KMS_HOST_RULES, LISTEN_ADDRESS_RULES, parseHostPort, type HostPort } from '../common/host-port'
 import { checkLookupDomain, DiscoveryConfigError } from '../discovery/domains'
-import { formatDnsServer, parseDnsServer } from '../dns/server-spec'
+import { formatDnsServer, parseDnsServer, type DnsServer } from '../dns/server-spec'
 import { normalizeGuid, NIL_GUID, WORKSTATION_NAME_MAX, type Guid, type KmsProtocolVersion } from '../protocol'
 
 function invalid(message: string, hint: string): ApiFailure {
@@ -31,9 +31,14 @@ export function parseListenAddress(text: string, label: string): { address: stri
 }
 
 /** A DNS server `IP[:PORT]`, as its canonical text. */
-export function parseDnsServerInput(text: string, _label: string): string {
+export function parseDnsServerInput(text: string): string {
+  return formatDnsServer(parseDnsServerSpec(text))
+}
+
+/** A DNS server `IP[:PORT]`, parsed. */
+export function parseDnsServerSpec(text: string): DnsServer {
   try {
-    return formatDnsServer(parseDnsServer(text))
+    return parseDnsServer(text)
   } catch (error) {
     const hint = (error as { hint?: unknown }).hint
     // The parser's message names the DNS server already (`Invalid DNS server "x": …`).

@@ -162,8 +162,6 @@ export interface QueryReport {
 const NOT_ENOUGH_COUNT = windowsCode(WINDOWS_CODE.countInsufficient)
 const NO_KMS_HOST = windowsCode(WINDOWS_CODE.noKmsContacted)
 
-export { formatMinutes }
-
 function interval(minutes: number): IntervalReport {
   return { minutes, text: formatMinutes(minutes) }
 }

@@ -6,7 +6,8 @@
 import { explainWindowsCode } from '../../src-main/common/windows-codes'
 import { afterEach, describe, expect, it } from 'vitest'
 import { productCatalog, type Sku } from '../../src-main/protocol'
-import { buildQueryReport, formatMinutes, type QueryReportInput } from '../../src-main/service/query-report'
+import { formatMinutes } from '../../src-main/common/format'
+import { buildQueryReport, type QueryReportInput } from '../../src-main/service/query-report'
 import { formatQueryReport } from '../../src-main/cli/commands/query'
 import {
   KmsQueryError,
