@@ -136,7 +136,8 @@ export async function checkClientFlow(
   const sku = productForRun(input.product, client.defaultProductSkuId, hooks.onWarning)
   const { product: _product, ...overrides } = input
   const options = {
-    ...checkOptionsFrom(client, overrides, client.workstationName ?? (await localWorkstationName())),
+    // this computer's name is looked up (DNS, up to 1 s) only when neither the run nor the settings name one
+    ...checkOptionsFrom(client, overrides, overrides.workstationName ?? client.workstationName ?? (await localWorkstationName())),
     product: sku.guid,
     defaultSkuId: null
   }

@@ -93,6 +93,6 @@ describe('lockDownSessions', () => {
     const second = createdContents()
     expect([...second.on.keys()].sort()).toEqual(['will-attach-webview', 'will-navigate', 'will-redirect'])
     expect(second.on.get('will-navigate')).not.toBe(first.on.get('will-navigate'))
-    expect(second.openHandler()).toBeDefined()
+    expect(second.openHandler()!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' })
   })
 })

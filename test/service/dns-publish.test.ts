@@ -7,7 +7,6 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -15,6 +14,7 @@ import { dispatchCall } from '../../src-main/api/dispatch'
 import { createAppService, type AppService } from '../../src-main/service/app-service'
 import { planDnsRecords } from '../../src-main/service/dns-publish-service'
 import { bindTool, startBind, type RunningBind } from '../helpers/bind'
+import { closedPort } from '../helpers/kms-test-host'
 import { useLabHosts } from '../helpers/lab-host-fixture'
 
 /** The plan whose zone-file lines BIND loads at start. */
@@ -57,17 +57,6 @@ async function records(domain: string): Promise<Array<{ priority: number; weight
   return report.results[0]!.records.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, target: r.target })).sort((a, b) =>
     a.target.localeCompare(b.target)
   )
-}
-
-/** A loopback port nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 describe('publishDns / unpublishDns', () => {
