@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { DnsError, type DnsErrorCode, type DnsFailure } from './errors'
-import { exchangeTcp, exchangeUdp, type ExchangeOutcome } from './exchange'
+import { exchangeTcp, exchangeUdp, MAX_IGNORED_TCP_MESSAGES, MAX_TCP_MESSAGE_BYTES, type ExchangeOutcome } from './exchange'
 import { validateQueryName } from './names'
 import { formatDnsServer, toDnsServer, type DnsServer } from './server-spec'
 import { discardTrace, type DnsTraceEvent, type DnsTransport, type TraceSink } from './trace'
@@ -23,9 +23,6 @@ import { encodeQuery, type DnsQueryType, type DnsReplyMessage, type ExpectedRepl
 
 const DEFAULT_TIMEOUT_MS = 2000
 const DEFAULT_ATTEMPTS = 2
-/** The TCP length prefix is 16 bits, so 65535 is also the protocol's own ceiling. */
-const DEFAULT_MAX_TCP_MESSAGE_BYTES = 65535
-const MAX_IGNORED_TCP_MESSAGES = 16
 
 export interface DnsClientOptions {
   /** DNS servers as `IP[:PORT]` specs or parsed servers, tried in this order. */
@@ -89,7 +86,7 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
   }
   const timeoutMs = positiveInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs')
   const attempts = Math.floor(positiveInteger(options.attempts, DEFAULT_ATTEMPTS, 'attempts'))
-  const maxTcpMessageBytes = positiveInteger(options.maxTcpMessageBytes, DEFAULT_MAX_TCP_MESSAGE_BYTES, 'maxTcpMessageBytes')
+  const maxTcpMessageBytes = positiveInteger(options.maxTcpMessageBytes, MAX_TCP_MESSAGE_BYTES, 'maxTcpMessageBytes')
   const random = options.random ?? ((n: number) => randomBytes(n))
   const now = options.now ?? (() => performance.now())
   const trace = options.trace ?? discardTrace

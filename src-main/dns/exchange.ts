@@ -1,5 +1,8 @@
 /**
- * One query/reply exchange with one server over UDP or TCP.
+ * One message and its reply with one server over UDP or TCP: the transport of both the lookups (a QUERY whose
+ * reply repeats the question, `exchangeUdp`/`exchangeTcp`) and the dynamic updates (./update-transport.ts, whose
+ * replies are read by the header only). What differs is only how a message from the server is read, so that is
+ * a parameter (`read`) of the one socket code below.
  *
  * Each exchange is bounded by its own timer: whatever the server does (silence, garbage, endless wrong-ID
  * replies, a TCP length prefix it never fulfils), the promise settles within `timeoutMs`, and the socket is
@@ -9,7 +12,7 @@ import { Buffer } from 'node:buffer'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { connect as tcpConnect } from 'node:net'
 import type { DnsServer } from './server-spec'
-import { frameTcpMessage, inspectReply, type DnsReplyMessage, type ExpectedReply } from './wire'
+import { frameTcpMessage, inspectReply, type DnsReplyMessage, type ExpectedReply, type ReplyVerdict } from './wire'
 
 export type ExchangeOutcome =
   | { readonly kind: 'answer'; readonly message: DnsReplyMessage }
@@ -30,11 +33,43 @@ export interface ExchangeParams {
   readonly onIgnored: (reason: string, bytes: number) => void
 }
 
-export interface TcpExchangeParams extends ExchangeParams {
+/** The TCP length prefix is 16 bits, so no DNS message over TCP is larger, in either direction. */
+export const MAX_TCP_MESSAGE_BYTES = 65_535
+/** Messages on one TCP connection that are not our reply before it is given up (an honest server sends one). */
+export const MAX_IGNORED_TCP_MESSAGES = 16
+
+/** Bounds of one TCP connection, whatever the server sends. */
+export interface TcpLimits {
   /** Largest DNS message accepted over TCP; a larger length prefix closes the connection. */
   readonly maxMessageBytes: number
   /** How many non-matching messages one TCP connection may deliver before we give up on it. */
   readonly maxIgnoredMessages: number
+}
+
+export interface TcpExchangeParams extends ExchangeParams, TcpLimits {}
+
+/** What one message from the server is to an exchange: its reply, a reply it cannot use, or another message. */
+export type MessageVerdict<R> =
+  | { readonly kind: 'reply'; readonly reply: R }
+  | { readonly kind: 'malformed'; readonly reason: string }
+  | { readonly kind: 'ignore'; readonly reason: string }
+
+export type MessageOutcome<R> =
+  | { readonly kind: 'reply'; readonly reply: R; readonly transport: 'udp' | 'tcp' }
+  | { readonly kind: 'malformed'; readonly reason: string }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'network'; readonly reason: string }
+  | { readonly kind: 'aborted' }
+
+export interface MessageParams<R> {
+  readonly server: DnsServer
+  readonly message: Buffer
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal | undefined
+  /** Reads one message from the server; called once per message, never after the exchange has ended. */
+  readonly read: (message: Buffer, transport: 'udp' | 'tcp') => MessageVerdict<R>
+  /** Called for every message that is not accepted as our reply (for the trace). */
+  readonly onIgnored?: ((reason: string, bytes: number) => void) | undefined
 }
 
 const SOCKET_ERROR_TEXT: Readonly<Record<string, string>> = {
@@ -47,7 +82,7 @@ const SOCKET_ERROR_TEXT: Readonly<Record<string, string>> = {
   EPIPE: 'the server closed the connection while we were writing'
 }
 
-export function describeSocketError(error: unknown): string {
+function describeSocketError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code && SOCKET_ERROR_TEXT[code]) return `${SOCKET_ERROR_TEXT[code]} (${code})`
@@ -57,13 +92,16 @@ export function describeSocketError(error: unknown): string {
 }
 
 /** Runs `body` with a settle-once callback that also clears the timer and abort listener. */
-function bounded(params: ExchangeParams, body: (finish: (outcome: ExchangeOutcome) => void) => () => void): Promise<ExchangeOutcome> {
+function bounded<R>(
+  params: MessageParams<R>,
+  body: (finish: (outcome: MessageOutcome<R>) => void) => () => void
+): Promise<MessageOutcome<R>> {
   return new Promise((resolve) => {
     let settled = false
     let cleanup: () => void = () => {}
     const onAbort = (): void => finish({ kind: 'aborted' })
     const timer = setTimeout(() => finish({ kind: 'timeout' }), params.timeoutMs)
-    function finish(outcome: ExchangeOutcome): void {
+    function finish(outcome: MessageOutcome<R>): void {
       if (settled) return
       settled = true
       clearTimeout(timer)
@@ -101,7 +139,8 @@ function sameHost(a: string, b: string): boolean {
   return strip(a) === strip(b)
 }
 
-export function exchangeUdp(params: ExchangeParams): Promise<ExchangeOutcome> {
+/** Sends `message` in one datagram and waits for the datagram `read` accepts. */
+export function sendOverUdp<R>(params: MessageParams<R>): Promise<MessageOutcome<R>> {
   const { server } = params
   return bounded(params, (finish) => {
     const socket: UdpSocket = createSocket(server.family === 6 ? 'udp6' : 'udp4')
@@ -109,25 +148,17 @@ export function exchangeUdp(params: ExchangeParams): Promise<ExchangeOutcome> {
     socket.on('message', (msg, rinfo) => {
       // The socket is connected, so the kernel already filters sources; checked again because it is cheap.
       if (!sameHost(rinfo.address, server.host) || rinfo.port !== server.port) {
-        params.onIgnored(`datagram from ${rinfo.address}:${rinfo.port}, not from the server`, msg.length)
+        params.onIgnored?.(`datagram from ${rinfo.address}:${rinfo.port}, not from the server`, msg.length)
         return
       }
-      const verdict = inspectReply(msg, params.expected)
-      switch (verdict.kind) {
-        case 'ignore':
-          params.onIgnored(verdict.reason, msg.length)
-          return
-        case 'malformed':
-          finish({ kind: 'malformed', reason: verdict.reason })
-          return
-        default:
-          finish(verdict)
-      }
+      const verdict = params.read(msg, 'udp')
+      if (verdict.kind === 'ignore') params.onIgnored?.(verdict.reason, msg.length)
+      else finish(verdict.kind === 'reply' ? { ...verdict, transport: 'udp' } : verdict)
     })
     // A connected UDP socket gets ICMP "port unreachable" back as ECONNREFUSED instead of a silent timeout.
     socket.connect(server.port, server.host, () => {
       try {
-        socket.send(params.query, (error) => {
+        socket.send(params.message, (error) => {
           if (error) finish({ kind: 'network', reason: describeSocketError(error) })
         })
       } catch (error) {
@@ -139,14 +170,15 @@ export function exchangeUdp(params: ExchangeParams): Promise<ExchangeOutcome> {
   })
 }
 
-export function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome> {
+/** Sends `message` with its 2-byte length prefix and reads length-prefixed messages until `read` accepts one. */
+export function sendOverTcp<R>(params: MessageParams<R> & TcpLimits): Promise<MessageOutcome<R>> {
   const { server } = params
   return bounded(params, (finish) => {
     const socket = tcpConnect({ host: server.host, port: server.port, family: server.family })
     let pending: Buffer = Buffer.alloc(0)
     let ignored = 0
     socket.setNoDelay(true)
-    socket.on('connect', () => socket.write(frameTcpMessage(params.query)))
+    socket.on('connect', () => socket.write(frameTcpMessage(params.message)))
     socket.on('error', (error) => finish({ kind: 'network', reason: describeSocketError(error) }))
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
@@ -162,25 +194,15 @@ export function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome>
         if (pending.length < 2 + length) return // wait for the rest (the timer bounds the wait)
         const message = pending.subarray(2, 2 + length)
         pending = pending.subarray(2 + length)
-        const verdict = inspectReply(message, params.expected)
-        switch (verdict.kind) {
-          case 'ignore':
-            params.onIgnored(verdict.reason, message.length)
-            if (++ignored >= params.maxIgnoredMessages) {
-              finish({ kind: 'malformed', reason: `${ignored} TCP messages in a row did not match our query` })
-              return
-            }
-            continue
-          case 'malformed':
-            finish({ kind: 'malformed', reason: verdict.reason })
-            return
-          case 'truncated':
-            // TC has no meaning over TCP (nothing larger to fall back to): the reply is unusable.
-            finish({ kind: 'malformed', reason: 'TCP reply has the TC (truncated) flag set' })
-            return
-          default:
-            finish(verdict)
-            return
+        const verdict = params.read(message, 'tcp')
+        if (verdict.kind !== 'ignore') {
+          finish(verdict.kind === 'reply' ? { ...verdict, transport: 'tcp' } : verdict)
+          return
+        }
+        params.onIgnored?.(verdict.reason, message.length)
+        if (++ignored >= params.maxIgnoredMessages) {
+          finish({ kind: 'malformed', reason: `${ignored} TCP messages in a row did not answer our message` })
+          return
         }
       }
     })
@@ -198,4 +220,39 @@ export function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome>
     socket.on('close', () => finish({ kind: 'network', reason: 'TCP connection closed' }))
     return () => socket.destroy()
   })
+}
+
+/** The verdicts that end a lookup's exchange: an answer, an error RCODE, or TC set. */
+type QueryReply = Exclude<ReplyVerdict, { kind: 'ignore' } | { kind: 'malformed' }>
+
+/** Reads a QUERY reply: it must repeat our question (./wire.ts); TC has no meaning over TCP. */
+function queryReader(expected: ExpectedReply): MessageParams<QueryReply>['read'] {
+  return (message, transport) => {
+    const verdict = inspectReply(message, expected)
+    switch (verdict.kind) {
+      case 'ignore':
+        return verdict
+      case 'malformed':
+        return { kind: 'malformed', reason: verdict.reason }
+      case 'truncated':
+        // over TCP there is nothing larger to fall back to: the reply is unusable
+        return transport === 'tcp'
+          ? { kind: 'malformed', reason: 'TCP reply has the TC (truncated) flag set' }
+          : { kind: 'reply', reply: verdict }
+      default:
+        return { kind: 'reply', reply: verdict }
+    }
+  }
+}
+
+function queryOutcome(outcome: MessageOutcome<QueryReply>): ExchangeOutcome {
+  return outcome.kind === 'reply' ? outcome.reply : outcome
+}
+
+export async function exchangeUdp(params: ExchangeParams): Promise<ExchangeOutcome> {
+  return queryOutcome(await sendOverUdp({ ...params, message: params.query, read: queryReader(params.expected) }))
+}
+
+export async function exchangeTcp(params: TcpExchangeParams): Promise<ExchangeOutcome> {
+  return queryOutcome(await sendOverTcp({ ...params, message: params.query, read: queryReader(params.expected) }))
 }

@@ -20,7 +20,7 @@ import { kmsSrvName, lookupKmsSrv } from './srv-lookup'
 import { signMessage, verifyAnswer, type TsigKey } from './tsig'
 import { encodeSrvUpdate, OPCODE_UPDATE, type SrvData } from './update'
 import { explainUpdateOutcome, updateRcodeName } from './update-rcodes'
-import { exchangeMessage } from './update-transport'
+import { exchangeUpdateMessage } from './update-transport'
 
 export type { SrvData }
 
@@ -80,12 +80,12 @@ function randomId(): number {
 async function findZone(server: DnsServer, domain: string, timeoutMs: number): Promise<string | undefined> {
   const id = randomId()
   const query = dnsPacket.encode({ type: 'query', id, flags: 0, questions: [{ type: 'SOA', name: domain, class: 'IN' }] })
-  const outcome = await exchangeMessage({ server, message: query, id, opcode: OPCODE_QUERY, timeoutMs })
+  const outcome = await exchangeUpdateMessage({ server, message: query, id, opcode: OPCODE_QUERY, timeoutMs })
   if (outcome.kind !== 'reply') return undefined
   let decoded: dnsPacket.Packet
   try {
     // A reply from the server we chose, at most 64 KiB; dns-packet refuses pointer loops, a RangeError is caught here.
-    decoded = dnsPacket.decode(outcome.bytes)
+    decoded = dnsPacket.decode(outcome.reply.bytes)
   } catch {
     return undefined
   }
@@ -176,15 +176,16 @@ export async function updateKmsSrv(action: 'publish' | 'unpublish', request: Srv
   const unsigned = encodeSrvUpdate({ id, zone, name, remove: removed, add: added, ttl: request.ttl })
   const nowS = request.nowS ?? (() => Math.floor(Date.now() / 1000))
   const signed = request.key ? signMessage(unsigned, request.key, nowS()) : undefined
-  const outcome = await exchangeMessage({
+  const outcome = await exchangeUpdateMessage({
     server: request.server,
     message: signed?.message ?? unsigned,
     id,
     opcode: OPCODE_UPDATE,
     timeoutMs: request.timeoutMs
   })
-  if (outcome.kind !== 'reply') return result(outcome.kind)
-  const { reply } = outcome
+  // the exchange has no abort signal, so 'aborted' cannot happen; it would read as a network failure
+  if (outcome.kind !== 'reply') return result(outcome.kind === 'aborted' ? 'network' : outcome.kind)
+  const { bytes, header: reply } = outcome.reply
   const tsig = reply.tsig
   if (typeof tsig === 'string') return result('malformed', outcome.transport)
   // A TSIG error (BADSIG, BADKEY, BADTIME) rides in the TSIG record of a NOTAUTH answer (RFC 8945 §5.3.2).
@@ -192,7 +193,7 @@ export async function updateKmsSrv(action: 'publish' | 'unpublish', request: Srv
   if (request.key && signed) {
     if (tsig === undefined)
       return reply.rcode === 0 ? result('unverified', outcome.transport) : result(updateRcodeName(reply.rcode), outcome.transport)
-    const verdict = verifyAnswer(outcome.bytes, tsig, request.key, signed.mac, nowS())
+    const verdict = verifyAnswer(bytes, tsig, request.key, signed.mac, nowS())
     if (!verdict.ok) return result('unverified', outcome.transport)
   }
   return result(updateRcodeName(reply.rcode), outcome.transport)

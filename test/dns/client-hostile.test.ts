@@ -280,7 +280,7 @@ describe('TC set → TCP, and hostile TCP servers', () => {
       (q, s) => s.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => frameTcp(buildReply(q, { id: (q.id + 1 + i) & 0xffff }))))),
       {},
       'malformed',
-      /16 TCP messages in a row did not match/
+      /16 TCP messages in a row did not answer our message/
     ],
     [
       'a compression loop',

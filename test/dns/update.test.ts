@@ -14,7 +14,7 @@ import { parseDnsServer } from '../../src-main/dns/server-spec'
 import { updateKmsSrv, type SrvUpdateRequest } from '../../src-main/dns/srv-publish'
 import { readTsigRecord, signMessage, verifyAnswer, type TsigKey } from '../../src-main/dns/tsig'
 import { encodeSrvUpdate, inspectReplyHeader } from '../../src-main/dns/update'
-import { exchangeMessage } from '../../src-main/dns/update-transport'
+import { exchangeUpdateMessage } from '../../src-main/dns/update-transport'
 import { bindTool, makeKeyFile, startBind, type RunningBind } from '../helpers/bind'
 
 let bind: RunningBind
@@ -121,21 +121,28 @@ describe('UPDATE messages', () => {
     })
     const now = Math.floor(Date.now() / 1000)
     const signed = signMessage(unsigned, key, now)
-    const outcome = await exchangeMessage({ server: parseDnsServer(bind.spec), message: signed.message, id, opcode: 5, timeoutMs: 2000 })
+    const outcome = await exchangeUpdateMessage({
+      server: parseDnsServer(bind.spec),
+      message: signed.message,
+      id,
+      opcode: 5,
+      timeoutMs: 2000
+    })
     expect(outcome.kind).toBe('reply')
     if (outcome.kind !== 'reply') return
-    expect(outcome.reply.rcode).toBe(0)
-    const tsig = outcome.reply.tsig
+    const { bytes, header } = outcome.reply
+    expect(header.rcode).toBe(0)
+    const tsig = header.tsig
     if (tsig === undefined || typeof tsig === 'string') throw new Error(`no TSIG record in the answer: ${String(tsig)}`)
     expect(tsig.keyName).toBe(key.name)
-    expect(verifyAnswer(outcome.bytes, tsig, key, signed.mac, now)).toEqual({ ok: true })
+    expect(verifyAnswer(bytes, tsig, key, signed.mac, now)).toEqual({ ok: true })
 
-    const tampered = Buffer.from(outcome.bytes)
+    const tampered = Buffer.from(bytes)
     tampered[3] = tampered[3]! ^ 0x05 // the RCODE bits
     const again = readTsigRecord(tampered, tsig.offset)
     if (typeof again === 'string') throw new Error(again)
     expect(verifyAnswer(tampered, again, key, signed.mac, now)).toMatchObject({ ok: false, reason: /does not verify/ })
-    expect(verifyAnswer(outcome.bytes, tsig, key, Buffer.alloc(signed.mac.length), now).ok).toBe(false)
+    expect(verifyAnswer(bytes, tsig, key, Buffer.alloc(signed.mac.length), now).ok).toBe(false)
     expect(dig('_vlmcs._tcp.corp.test')).toContain('0 0 1688 signed.corp.test.')
   })
 
