@@ -14,8 +14,6 @@ export interface RunOverrides {
   /** Like slmgr /skms-domain for this run only (several allowed). */
   readonly domains?: readonly string[]
   readonly dnsServer?: string
-  /** SKU GUID. */
-  readonly productSkuId?: string
   readonly protocol?: 4 | 5 | 6
   /** Like slmgr /ckhc for this run only. */
   readonly noCache?: boolean
@@ -38,13 +36,18 @@ export function discoveryOptionsFrom(client: ClientSettings, overrides: RunOverr
   }
 }
 
-/** `defaultWorkstationName` is used when neither the run nor the settings name one (this computer's name). */
-export function checkOptionsFrom(client: ClientSettings, overrides: RunOverrides, defaultWorkstationName: string): CheckOptions {
+/**
+ * `defaultWorkstationName` is used when neither the run nor the settings name one (this computer's name). The
+ * product is not here: the service chooses it once, with its own errors and warnings (service/products.ts).
+ */
+export function checkOptionsFrom(
+  client: ClientSettings,
+  overrides: RunOverrides,
+  defaultWorkstationName: string
+): Omit<CheckOptions, 'product'> {
   const { timeoutMs } = overrides
   return {
     ...discoveryOptionsFrom(client, overrides),
-    product: overrides.productSkuId ?? null,
-    defaultSkuId: client.defaultProductSkuId,
     protocol: overrides.protocol ?? client.protocolOverride,
     workstationName: overrides.workstationName ?? client.workstationName ?? defaultWorkstationName,
     manualHost: overrides.host ?? client.manualHost,

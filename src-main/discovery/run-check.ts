@@ -18,7 +18,6 @@ import { productCatalog, type ProductCatalog, type RequestIdentity, type Sku } f
 import type { KmsClientTimeouts } from '../kms-client/kms-client'
 import { fitWorkstationName } from '../kms-client/workstation'
 import { runClientFlow, type ClientFlowDeps, type ClientFlowOptions, type ClientFlowResult, type FlowError } from './client-flow'
-import { DiscoveryConfigError } from './domains'
 import { explainWindowsCode, WINDOWS_CODE, type WindowsCodeEntry } from './error-map'
 import { createKmsProbe, type KmsAnswerSummary } from './kms-probe'
 import { formatHostPort, type Probe } from './probe'
@@ -28,10 +27,8 @@ export type MonitoringStatus = 'ok' | 'warning' | 'critical' | 'unknown'
 const CHECK_EXIT: Readonly<Record<MonitoringStatus, 0 | 1 | 2 | 3>> = { ok: 0, warning: 1, critical: 2, unknown: 3 }
 
 export interface CheckOptions extends Omit<ClientFlowOptions, 'applicationId' | 'application' | 'product'> {
-  /** Product name (exact or unique part) or SKU GUID; default `defaultSkuId`, else the catalog's default. */
-  readonly product?: string | null
-  /** SKU GUID from the settings (`defaultProductSkuId`). */
-  readonly defaultSkuId?: string | null
+  /** The product to claim, chosen once by the service (service/products.ts `productForRun`). */
+  readonly product: Sku
   /** KMS protocol version to send; default the product's. */
   readonly protocol?: 4 | 5 | 6 | null
   /** WorkstationName in the request; default this computer's short name (the CLI passes the FQDN when known). */
@@ -83,43 +80,9 @@ export interface CheckReport {
   readonly durationMs: number
 }
 
-/** Finds the SKU to claim; throws DiscoveryConfigError for an unknown or ambiguous product. */
-export function resolveCheckProduct(catalog: ProductCatalog, query: string | null | undefined, defaultSkuId?: string | null): Sku {
-  if (query !== null && query !== undefined && query.trim() !== '') {
-    const found = catalog.findProduct(query)
-    if (found.kind === 'found') return found.sku
-    if (found.kind === 'ambiguous') {
-      const shown = found.candidates
-        .slice(0, 5)
-        .map((s) => `"${s.name}" (${s.guid})`)
-        .join(', ')
-      throw new DiscoveryConfigError(
-        'product',
-        `product "${query}" matches ${found.candidates.length} products: ${shown}${found.candidates.length > 5 ? ', …' : ''}`,
-        'give the exact name or the SKU GUID'
-      )
-    }
-    throw new DiscoveryConfigError(
-      'product',
-      `no product matches "${query}"`,
-      'give a product name as in the product list (e.g. "Windows 10 Professional") or its SKU GUID'
-    )
-  }
-  if (defaultSkuId) {
-    const sku = catalog.skuById(defaultSkuId)
-    if (sku) return sku
-    throw new DiscoveryConfigError(
-      'defaultProductSkuId',
-      `the settings name SKU ${defaultSkuId}, which is not in the product data`,
-      'fix defaultProductSkuId in settings.json or pass --product'
-    )
-  }
-  return catalog.defaultProduct()
-}
-
 export async function runCheck(options: CheckOptions, deps: CheckDeps): Promise<CheckReport> {
   const catalog = deps.catalog ?? productCatalog
-  const sku = resolveCheckProduct(catalog, options.product, options.defaultSkuId)
+  const sku = options.product
   const identity: RequestIdentity = catalog.requestIdentity(sku)
   const protocol = options.protocol ?? identity.protocol
   const application = catalog.applicationById(identity.appId)?.name ?? sku.application
@@ -148,7 +111,7 @@ export async function runCheck(options: CheckOptions, deps: CheckDeps): Promise<
       ...(options.timeouts ? { timeouts: options.timeouts } : {})
     })
 
-  const { product: _p, defaultSkuId: _d, protocol: _v, workstationName: _w, timeouts: _t, ...flowOptions } = options
+  const { product: _p, protocol: _v, workstationName: _w, timeouts: _t, ...flowOptions } = options
   const { identity: _i, probe: _pr, catalog: _c, ...flowDeps } = deps
   const flow = await runClientFlow<KmsAnswerSummary>(
     { ...flowOptions, applicationId: identity.appId, application, product: sku.name },

@@ -121,7 +121,7 @@ export async function queryHost(ctx: AppContext, input: QueryHostInput, hooks: Q
   })
 }
 
-export interface CheckRunInput extends Omit<RunOverrides, 'productSkuId'> {
+export interface CheckRunInput extends RunOverrides {
   /** The product named for this run; default: settings, else the catalog's default. */
   readonly product?: Sku | undefined
 }
@@ -138,8 +138,7 @@ export async function checkClientFlow(
   const options = {
     // this computer's name is looked up (DNS, up to 1 s) only when neither the run nor the settings name one
     ...checkOptionsFrom(client, overrides, overrides.workstationName ?? client.workstationName ?? (await localWorkstationName())),
-    product: sku.guid,
-    defaultSkuId: null
+    product: sku
   }
   const identity = await installationIdentity(ctx, false)
   return configErrorsAsFailures(() =>

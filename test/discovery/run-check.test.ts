@@ -1,17 +1,18 @@
 /**
  * runCheck / runDiscovery without the network where none is needed: fake probes, an injected OS resolver
- * configuration without servers or domains, product selection and the monitoring verdict.
+ * configuration without servers or domains, and the monitoring verdict. (The product is chosen before, by
+ * service/products.ts: test/service/products.test.ts.)
  */
 import { describe, expect, it } from 'vitest'
 import type { OsResolverConfig } from '../../src-main/dns/os-config/resolver-config'
-import { DiscoveryConfigError } from '../../src-main/discovery/domains'
 import type { KmsAnswerSummary } from '../../src-main/discovery/kms-probe'
 import type { Probe } from '../../src-main/discovery/probe'
-import { resolveCheckProduct, runCheck } from '../../src-main/discovery/run-check'
+import { runCheck } from '../../src-main/discovery/run-check'
 import { runDiscovery } from '../../src-main/discovery/run-discovery'
 import { productCatalog } from '../../src-main/protocol'
 
 const identity = { cmid: '11111111-2222-4333-8444-555555555555' }
+const product = productCatalog.defaultProduct()
 
 function answer(count: number, threshold = 25): KmsAnswerSummary {
   return {
@@ -37,7 +38,7 @@ const os =
 describe('runCheck verdict', () => {
   it('OK when the count meets the threshold: status line and perfdata as a monitoring plugin prints them', async () => {
     const probe: Probe<KmsAnswerSummary> = async () => ({ kind: 'verified', answer: answer(50), rttMs: 12.4 })
-    const report = await runCheck({ manualHost: { host: 'kms01.example.test', port: 1688 } }, { identity, probe })
+    const report = await runCheck({ product, manualHost: { host: 'kms01.example.test', port: 1688 } }, { identity, probe })
     expect(report).toMatchObject({
       status: 'ok',
       exitCode: 0,
@@ -54,7 +55,7 @@ describe('runCheck verdict', () => {
 
   it('WARNING when the count is below the threshold (0xC004F038)', async () => {
     const probe: Probe<KmsAnswerSummary> = async () => ({ kind: 'verified', answer: answer(4), rttMs: 0.42 })
-    const report = await runCheck({ manualHost: { host: '127.0.0.2', port: 1688 } }, { identity, probe })
+    const report = await runCheck({ product, manualHost: { host: '127.0.0.2', port: 1688 } }, { identity, probe })
     expect(report).toMatchObject({ status: 'warning', exitCode: 1, wouldActivate: false, windows: { code: '0xC004F038' } })
     expect(report.statusLine).toContain('count=4/25 below the threshold')
     expect(report.perfdata).toBe('count=4;;;0 rtt=0.4ms')
@@ -67,7 +68,7 @@ describe('runCheck verdict', () => {
       hresult: 0xc004f042,
       message: 'refused the product'
     })
-    const report = await runCheck({ manualHost: { host: '127.0.0.2', port: 1688 } }, { identity, probe })
+    const report = await runCheck({ product, manualHost: { host: '127.0.0.2', port: 1688 } }, { identity, probe })
     expect(report).toMatchObject({
       status: 'critical',
       exitCode: 2,
@@ -81,9 +82,15 @@ describe('runCheck verdict', () => {
     const probe: Probe<KmsAnswerSummary> = async () => {
       throw new Error('must not be called')
     }
-    const noServers = await runCheck({ hostCaching: false }, { identity, probe, readOsResolverConfig: os({ domains: ['corp.example'] }) })
+    const noServers = await runCheck(
+      { product, hostCaching: false },
+      { identity, probe, readOsResolverConfig: os({ domains: ['corp.example'] }) }
+    )
     expect(noServers).toMatchObject({ status: 'unknown', exitCode: 3, error: { kind: 'no-dns-servers' } })
-    const noDomains = await runCheck({ hostCaching: false }, { identity, probe, readOsResolverConfig: os({ servers: ['127.0.0.1:9'] }) })
+    const noDomains = await runCheck(
+      { product, hostCaching: false },
+      { identity, probe, readOsResolverConfig: os({ servers: ['127.0.0.1:9'] }) }
+    )
     expect(noDomains).toMatchObject({ status: 'unknown', exitCode: 3, error: { kind: 'no-domains', windows: { code: '0x8007007B' } } })
   })
 
@@ -99,9 +106,11 @@ describe('runCheck verdict', () => {
       },
       clear: async () => {}
     }
+    const office = productCatalog.findProduct('Office Professional Plus 2019')
+    if (office.kind !== 'found') throw new Error('Office Professional Plus 2019 is not in the catalog')
     const report = await runCheck(
       {
-        product: 'Office Professional Plus 2019',
+        product: office.sku,
         lookupDomains: ['example.test'],
         dnsServer: '127.0.0.1:9',
         dnsTimeoutMs: 100,
@@ -113,18 +122,6 @@ describe('runCheck verdict', () => {
     expect(sku.name).toBe('Office Professional Plus 2019')
     expect(seenApp).toBe(productCatalog.requestIdentity(sku).appId)
     expect(report.product).toMatchObject({ application: 'Office2013+', threshold: 5 })
-  })
-})
-
-describe('product selection', () => {
-  it('by name, by GUID, settings default, catalog default; unknown and ambiguous are configuration errors', () => {
-    const win = productCatalog.defaultProduct()
-    expect(resolveCheckProduct(productCatalog, undefined)).toBe(win)
-    expect(resolveCheckProduct(productCatalog, win.guid.toUpperCase())).toBe(win)
-    expect(resolveCheckProduct(productCatalog, null, win.guid)).toBe(win)
-    expect(() => resolveCheckProduct(productCatalog, 'zzz no such product')).toThrow(DiscoveryConfigError)
-    expect(() => resolveCheckProduct(productCatalog, 'Windows')).toThrow(/matches \d+ products/)
-    expect(() => resolveCheckProduct(productCatalog, null, '00000000-0000-0000-0000-000000000001')).toThrow(DiscoveryConfigError)
   })
 })
 
