@@ -17,7 +17,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { ClientLogEntry, ClientLogEntryInput, ClientLogRow } from './client-log-entry'
+import { normalizeEntry, type ClientLogEntry, type ClientLogEntryInput, type ClientLogRow } from './client-log-entry'
 import { CountingWindow, DAY_MS, DEFAULT_COUNT_WINDOW_MS, type CountKey, type CountSummary } from './client-log-counts'
 import { ClientLogBusyError, reserveInThisProcess, unreserveInThisProcess } from './client-log-owner'
 import { ClientLogFormatError } from './client-log-schema'
@@ -178,16 +178,7 @@ export class ClientLogThread implements ClientLogStore {
    */
   record(input: ClientLogEntryInput): Promise<void> {
     if (this.failure) return Promise.reject(this.failure)
-    // The defaults of clientLogEntrySchema and its lower-case GUIDs, for the counts; the thread validates the entry.
-    const entry: ClientLogEntry = {
-      ...input,
-      cmid: input.cmid?.toLowerCase() ?? null,
-      applicationId: input.applicationId?.toLowerCase() ?? null,
-      kmsCountedId: input.kmsCountedId?.toLowerCase() ?? null,
-      previousCmid: input.previousCmid ?? null,
-      requiredClientCount: input.requiredClientCount ?? null,
-      hresult: input.hresult ?? null
-    }
+    const entry = normalizeEntry(input) // counted now; the thread validates it against the schema
     this.index.observe(entry)
     return new Promise<void>((resolve, reject) => {
       this.outgoing.push({ entry, resolve, reject })
