@@ -243,13 +243,16 @@ class SweptDeadline implements ConnectionDeadline {
 
 /**
  * One timer for every connection's deadline: every tenth of the deadline (5 ms–1 s) it expires the connections
- * whose time has passed, so a deadline fires at most about 10 % late.
+ * whose time has passed, so a deadline fires at most about 10 % late. It walks the host's own table of open
+ * connections (`deadlines`), so there is no second set to keep in step at accept and close.
  */
 class DeadlineSweep {
-  readonly deadlines = new Set<SweptDeadline>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly ms: number) {}
+  constructor(
+    private readonly ms: number,
+    private readonly deadlines: () => Iterable<SweptDeadline>
+  ) {}
 
   start(): void {
     if (this.timer) return
@@ -264,7 +267,7 @@ class DeadlineSweep {
 
   private sweep(): void {
     const now = performance.now()
-    for (const d of this.deadlines) if (d.at <= now) d.connection?.expire()
+    for (const d of this.deadlines()) if (d.at <= now) d.connection?.expire()
   }
 }
 
@@ -301,7 +304,8 @@ export class LabHost {
   private hostState: LabHostState = 'stopped'
   private servers: Server[] = []
   private bound: LabHostAddress[] = []
-  private readonly connections = new Set<LabHostConnection>()
+  /** the open connections, each with its deadline (checked by `sweep`) */
+  private readonly connections = new Map<LabHostConnection, SweptDeadline>()
   private readonly sweep: DeadlineSweep
   private log: ClientLogStore | undefined
   private ownsLog = false
@@ -378,7 +382,7 @@ export class LabHost {
     this.requestRateShare = rate === 0 ? 0 : Math.max(1, Math.floor(rate / (1 + workers)))
     this.addressLimits = new AddressLimits(this.perAddressLimit, this.requestRateShare)
     this.exchangeTimeoutMs = checkRange('exchangeTimeoutMs', options.exchangeTimeoutMs ?? HOST_DEFAULTS.exchangeTimeoutMs, 1, 3_600_000)
-    this.sweep = new DeadlineSweep(this.exchangeTimeoutMs)
+    this.sweep = new DeadlineSweep(this.exchangeTimeoutMs, () => this.connections.values())
     // 16 bytes of header is the least (tests use tiny limits); the upper bound is the one settings and flags use.
     this.maxPduBytes = checkRange('maxPduBytes', options.maxPduBytes ?? HOST_DEFAULTS.maxPduBytes, 16, LAB_HOST_RANGES.maxPduBytes.max)
     this.maxPdusPerConnection = checkRange(
@@ -522,12 +526,12 @@ export class LabHost {
     // Workers drain like this process does; the log stays open until they have finished (they store through it).
     const workersStopped = this.pool?.stop(this.drainTimeoutMs + 5000)
     let inFlight = 0
-    for (const c of this.connections) if (c.inFlight) inFlight++
+    for (const c of this.connections.keys()) if (c.inFlight) inFlight++
     this.emitter.emit('stopping', { inFlight, open: this.connections.size })
     const drained = new Promise<void>((resolve) => {
       this.allClosed = resolve
     })
-    for (const c of [...this.connections]) c.drain()
+    for (const c of [...this.connections.keys()]) c.drain()
     if (this.connections.size === 0) this.allClosed?.()
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -539,7 +543,7 @@ export class LabHost {
     clearTimeout(timer)
     const abandoned = timedOut ? this.connections.size : 0
     if (timedOut) {
-      for (const c of [...this.connections]) c.abort('stopping', 'the graceful-stop deadline passed')
+      for (const c of [...this.connections.keys()]) c.abort('stopping', 'the graceful-stop deadline passed')
       await drained
     }
     this.allClosed = undefined
@@ -759,8 +763,7 @@ export class LabHost {
     const deadline = new SweptDeadline(this.exchangeTimeoutMs)
     const c = new LabHostConnection(t, this.responder, clientAddress, options, deadline)
     deadline.connection = c
-    this.sweep.deadlines.add(deadline)
-    this.connections.add(c)
+    this.connections.set(c, deadline)
     const counts = this.counters.connections
     counts.accepted++
     counts.active = this.connections.size
@@ -773,7 +776,6 @@ export class LabHost {
     t.on('error', (err: NodeJS.ErrnoException) => c.noteReason('reset', err.code ?? err.message))
     t.on('close', () => {
       deadline.stop()
-      this.sweep.deadlines.delete(deadline)
       this.addressLimits.closed(peer)
       if (c.state !== 'closed') c.abort(c.closeReason ?? 'client-closed', 'socket closed')
       if (!this.connections.delete(c)) return
