@@ -31,6 +31,7 @@
  * V4 MAC) get the HRESULT 0x8007000D error response (docs/protocol.md §8.1).
  */
 import { Buffer } from 'node:buffer'
+import { copyBytes } from '../bytes'
 import { ProtocolDecodeError, ProtocolEncodeError } from '../errors'
 import { HRESULT } from '../kms/hresult'
 import { parseKmsRequest, type KmsRequestProblem, type ParsedKmsRequest } from '../kms/request'
@@ -184,7 +185,7 @@ export class KmsHostSession {
 
   private replayBind(hit: CachedBind): HostStep {
     for (const [contextId, syntax] of hit.accepted) this.contexts.set(contextId, syntax)
-    const reply = hit.reply.slice()
+    const reply = copyBytes(hit.reply)
     new DataView(reply.buffer, reply.byteOffset, reply.byteLength).setUint32(ASSOC_GROUP_ID_OFFSET, this.opts.assocGroupId >>> 0, true)
     return { kind: 'reply', reply }
   }
@@ -230,7 +231,7 @@ export class KmsHostSession {
       trailer: new Uint8Array(0)
     })
     for (const [contextId, syntax] of accepted) this.contexts.set(contextId, syntax)
-    if (cacheKey !== undefined) this.bindCache?.set(cacheKey, { reply: reply.slice(), accepted })
+    if (cacheKey !== undefined) this.bindCache?.set(cacheKey, { reply: copyBytes(reply), accepted })
     return { kind: 'reply', reply }
   }
 
