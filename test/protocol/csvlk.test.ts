@@ -55,6 +55,8 @@ describe('csvlkMatchesEpid', () => {
   it('a key without a known range matches nothing, whatever its group', () => {
     expect(csvlkMatchesEpid(key({ name: 'no min', minKeyId: null }), 206, 150)).toBe(false)
     expect(csvlkMatchesEpid(key({ name: 'no max', maxKeyId: null }), 206, 150)).toBe(false)
+    // key ID 0 with a lower end of 0: only the missing upper end keeps it out
+    expect(csvlkMatchesEpid(key({ name: 'no max', minKeyId: 0, maxKeyId: null }), 206, 0)).toBe(false)
   })
 })
 

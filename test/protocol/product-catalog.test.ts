@@ -232,6 +232,16 @@ describe('ProductCatalog.findProduct', () => {
     expect(c.findProduct('pro edition')).toMatchObject({ kind: 'found', matchedBy: 'alias', sku: { guid: SKU_PRO } })
   })
 
+  it('duplicate exact names or aliases are ambiguous between those alone, not every name containing the text', () => {
+    const names = new ProductCatalog({ ...data(), skus: [sku('Twin', SKU_PRO), sku('Twin', SKU_ENT), sku('Twin Plus', SKU_SRV)] })
+    expect(names.findProduct('twin')).toMatchObject({ kind: 'ambiguous', candidateNames: ['Twin', 'Twin'] })
+    const aliases = new ProductCatalog({
+      ...data(),
+      skus: [sku('A', SKU_PRO, { aliases: ['Same'] }), sku('B', SKU_ENT, { aliases: ['Same'] }), sku('Samesies', SKU_SRV)]
+    })
+    expect(aliases.findProduct('same')).toMatchObject({ kind: 'ambiguous', candidateNames: ['A', 'B'] })
+  })
+
   it('part of an alias only when no name contains the text', () => {
     const c = new ProductCatalog({
       ...data(),
@@ -275,6 +285,10 @@ describe('ProductCatalog.searchProducts', () => {
     expect(names('WINDOWS server')).toEqual(['Windows Server 2019 Standard'])
     expect(names('office2013+ orphan')).toEqual(['Orphan Edition'])
     expect(names('windows macos')).toEqual([])
+    // a KMS counted ID's own aliases count too ("Windows 10/11 2015 (Volume)")
+    expect(names('10/11')).toEqual(['Windows 10 Professional', 'Windows 10 Enterprise', 'Twin Edition', 'Twin Edition'])
+    // the fields are searched one by one: a word that runs from the end of one into the next matches nothing
+    expect(names('professionalwindows')).toEqual([])
   })
   it('the GUID and the GVLK only for words of 4 characters or more', () => {
     expect(names('W269N')).toEqual(['Windows 10 Professional'])
@@ -297,6 +311,7 @@ describe('ProductCatalog: defaults and fallbacks', () => {
   it('without a named default: the first volume Windows client SKU with threshold 25 and protocol 6', () => {
     const skus = [
       sku('Windows 10 Professional', SKU_PRO, { protocolVersion: 5 }),
+      sku('Windows 11 Pro', '11111111-0000-4000-8000-000000000009', { requiredClientCount: 5 }),
       sku('Retail', SKU_DUP_1, { isRetail: true }),
       sku('Preview', SKU_DUP_2, { isPreview: true }),
       sku('Office', SKU_OFFICE, { application: 'Office2013+' }),
@@ -304,7 +319,7 @@ describe('ProductCatalog: defaults and fallbacks', () => {
       sku('Enterprise', SKU_ENT)
     ]
     expect(new ProductCatalog({ ...data(), skus }).defaultProduct().guid).toBe(SKU_ENT)
-    expect(() => new ProductCatalog({ ...data(), skus: skus.slice(0, 5) }).defaultProduct()).toThrow(
+    expect(() => new ProductCatalog({ ...data(), skus: skus.slice(0, 6) }).defaultProduct()).toThrow(
       'product data has no Windows client SKU with threshold 25 and protocol 6'
     )
   })
