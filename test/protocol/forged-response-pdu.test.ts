@@ -97,6 +97,7 @@ describe.each(['ndr32', 'ndr64'] as const)('forged %s response PDUs: one field w
       [{ pfcFlags: PFC.firstFrag | PFC.lastFrag | PFC.didNotExecute }, 'unexpected response header: pfc_flags 0x23 (expected 0x03)'],
       [{ pfcFlags: PFC.lastFrag | PFC.firstFrag | PFC.maybe }, 'unexpected response header: pfc_flags 0x43 (expected 0x03)'],
       [{ pfcFlags: PFC.lastFrag }, 'unexpected response header: pfc_flags 0x02 (expected 0x03)'],
+      [{ authLength: 8 }, 'unexpected response header: auth_length 8'],
       [{ cancelCount: 1 }, 'unexpected response header: cancel_count 1'],
       [{ reserved: 0x5a }, 'unexpected response header: reserved byte 0x5a'],
       [{ cancelCount: 2, reserved: 1 }, 'unexpected response header: cancel_count 2, reserved byte 0x1']
