@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { VLMCSD_DEFAULT_HWID } from '../../src-main/protocol/hwid'
-import type { BaseRequest } from '../../src-main/protocol/kms/base'
 import { buildKmsRequest, parseKmsRequest } from '../../src-main/protocol/kms/request'
 import { buildKmsResponse } from '../../src-main/protocol/kms/response'
 import { PFC, PTYPE } from '../../src-main/protocol/rpc/constants'
@@ -19,26 +18,13 @@ import {
 } from '../../src-main/protocol/rpc/ndr'
 import { encodePdu, rpcCommon, type ResponsePdu } from '../../src-main/protocol/rpc/pdu'
 import { verifyResponsePdu, type KmsCallOutcome, type PendingCall } from '../../src-main/protocol/session/call-outcome'
+import { SAMPLE_EPID, sampleBaseRequest } from '../helpers/protocol-samples'
 import { seededRandom } from '../helpers/vectors'
 
-const EPID = '03612-00206-567-887631-03-2074-14393.0000-0092024'
+const EPID = SAMPLE_EPID
 
 function pendingCall(syntax: NdrSyntax, nPolicy = 25): PendingCall {
-  const base: BaseRequest = {
-    minorVer: 0,
-    majorVer: 6,
-    vmInfo: 0,
-    licenseStatus: 2,
-    bindingExpiration: 43200,
-    appId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-    actId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-    kmsId: '58e2134f-8e11-4d17-9cb2-91069c151148',
-    cmid: '5691e769-a787-4611-95ac-e803f190b895',
-    nPolicy,
-    clientTime: 134400685670000000n,
-    cmidPrev: '00000000-0000-0000-0000-000000000000',
-    workstationName: 'lab-client'
-  }
+  const base = sampleBaseRequest({ nPolicy })
   return { callId: 7, contextId: 1, syntax, request: buildKmsRequest(base, seededRandom(17)) }
 }
 

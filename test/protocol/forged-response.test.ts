@@ -8,30 +8,17 @@ import { describe, expect, it } from 'vitest'
 import { concatBytes, xorBytes } from '../../src-main/protocol/bytes'
 import { cipherForMajor, sha256, v4Mac, v6Hmac, ZERO_BLOCK } from '../../src-main/protocol/crypto/kms-crypto'
 import { VLMCSD_DEFAULT_HWID } from '../../src-main/protocol/hwid'
-import { encodeBaseResponse, type BaseRequest, type BaseResponse } from '../../src-main/protocol/kms/base'
+import { encodeBaseResponse, type BaseResponse } from '../../src-main/protocol/kms/base'
 import type { CheckName } from '../../src-main/protocol/kms/checks'
 import { buildKmsRequest, parseKmsRequest, type BuiltKmsRequest } from '../../src-main/protocol/kms/request'
 import { buildKmsResponse, verifyKmsResponse, type KmsResponseVerification } from '../../src-main/protocol/kms/response'
+import { SAMPLE_EPID, sampleBaseRequest } from '../helpers/protocol-samples'
 import { seededRandom } from '../helpers/vectors'
 
-const EPID = '03612-00206-567-887631-03-2074-14393.0000-0092024'
+const EPID = SAMPLE_EPID
 
 function request(majorVer: 4 | 5 | 6, seed: number): BuiltKmsRequest {
-  const base: BaseRequest = {
-    minorVer: 0,
-    majorVer,
-    vmInfo: 0,
-    licenseStatus: 2,
-    bindingExpiration: 43200,
-    appId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-    actId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-    kmsId: '58e2134f-8e11-4d17-9cb2-91069c151148',
-    cmid: '5691e769-a787-4611-95ac-e803f190b895',
-    nPolicy: 25,
-    clientTime: 134400685670000000n,
-    cmidPrev: '00000000-0000-0000-0000-000000000000',
-    workstationName: 'lab-client'
-  }
+  const base = sampleBaseRequest({ majorVer })
   return buildKmsRequest(base, seededRandom(seed))
 }
 

@@ -20,27 +20,14 @@ import {
   type BaseResponse
 } from '../../src-main/protocol/kms/base'
 import { buildKmsRequest, parseKmsRequest } from '../../src-main/protocol/kms/request'
+import { SAMPLE_EPID, sampleBaseRequest } from '../helpers/protocol-samples'
 import { seededRandom } from '../helpers/vectors'
 
 const CMID = '11111111-2222-3333-4444-555555555555'
-const EPID = '03612-00206-567-887631-03-2074-14393.0000-0092024'
+const EPID = SAMPLE_EPID
 
 /** The `v6-req` request of docs/protocol.md §3 (Windows 10 Professional). */
-const REQUEST: BaseRequest = {
-  minorVer: 0,
-  majorVer: 6,
-  vmInfo: 0,
-  licenseStatus: 2,
-  bindingExpiration: 43200,
-  appId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-  actId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-  kmsId: '58e2134f-8e11-4d17-9cb2-91069c151148',
-  cmid: CMID,
-  nPolicy: 25,
-  clientTime: 134400685670000000n,
-  cmidPrev: '00000000-0000-0000-0000-000000000000',
-  workstationName: 'lab-client-v6.example.test'
-}
+const REQUEST: BaseRequest = sampleBaseRequest({ cmid: CMID, workstationName: 'lab-client-v6.example.test' })
 
 const RESPONSE: BaseResponse = {
   minorVer: 0,

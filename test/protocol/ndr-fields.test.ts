@@ -9,7 +9,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../src-main/protocol/bytes'
-import { ProtocolDecodeError, ProtocolEncodeError } from '../../src-main/protocol/errors'
 import {
   decodeRequestStub,
   decodeResponseStub,
@@ -22,28 +21,8 @@ import {
   type ResponseStub
 } from '../../src-main/protocol/rpc/ndr'
 import { decodePdu, type RequestPdu, type ResponsePdu } from '../../src-main/protocol/rpc/pdu'
+import { decodeErrorOf, encodeErrorOf } from '../helpers/protocol-samples'
 import { loadPdu } from '../helpers/vectors'
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected an error, nothing was thrown')
-}
-
-function decodeErrorOf(run: () => unknown): ProtocolDecodeError {
-  const err = thrown(run)
-  expect(err).toBeInstanceOf(ProtocolDecodeError)
-  return err as ProtocolDecodeError
-}
-
-function encodeErrorOf(run: () => unknown): ProtocolEncodeError {
-  const err = thrown(run)
-  expect(err).toBeInstanceOf(ProtocolEncodeError)
-  return err as ProtocolEncodeError
-}
 
 /** The stub of a captured request or response PDU. */
 function stubOf(name: string): Uint8Array {

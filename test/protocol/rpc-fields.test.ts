@@ -11,7 +11,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../src-main/protocol/bytes'
-import { ProtocolDecodeError, ProtocolEncodeError } from '../../src-main/protocol/errors'
 import { KMS_INTERFACE, NCA_STATUS, NDR32_SYNTAX, NDR64_SYNTAX, PTYPE, ncaStatusName } from '../../src-main/protocol/rpc/constants'
 import { checkRpcHeader, decodeRpcHeader, pduLength, type RpcHeader } from '../../src-main/protocol/rpc/header'
 import {
@@ -28,30 +27,10 @@ import {
   type RpcPdu
 } from '../../src-main/protocol/rpc/pdu'
 import { isKmsInterface, NDR32, NDR64, NIL_SYNTAX, sameSyntax, transferSyntaxKind } from '../../src-main/protocol/rpc/syntax'
+import { decodeErrorOf, encodeErrorOf } from '../helpers/protocol-samples'
 import { listPduFiles, loadPdu } from '../helpers/vectors'
 
 // ------------------------------------------------------------------------------------------------ helpers
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected an error, nothing was thrown')
-}
-
-function decodeErrorOf(run: () => unknown): ProtocolDecodeError {
-  const err = thrown(run)
-  expect(err).toBeInstanceOf(ProtocolDecodeError)
-  return err as ProtocolDecodeError
-}
-
-function encodeErrorOf(run: () => unknown): ProtocolEncodeError {
-  const err = thrown(run)
-  expect(err).toBeInstanceOf(ProtocolEncodeError)
-  return err as ProtocolEncodeError
-}
 
 function u16At(b: Uint8Array, off: number): number {
   return b[off]! | (b[off + 1]! << 8)

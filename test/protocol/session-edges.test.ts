@@ -20,26 +20,13 @@ import { decodePdu, encodePdu, rpcCommon, type BindAckPdu, type BindPdu } from '
 import { kmsContext, NDR32, NDR64, NIL_SYNTAX } from '../../src-main/protocol/rpc/syntax'
 import { KmsClientSession, type ClientStep } from '../../src-main/protocol/session/client'
 import { BindReplyCache, KmsHostSession, type HostStep, type KmsHostSessionOptions } from '../../src-main/protocol/session/host'
+import { SAMPLE_EPID, sampleBaseRequest } from '../helpers/protocol-samples'
 import { loadPdu, seededRandom } from '../helpers/vectors'
 
-const BASE6: BaseRequest = {
-  minorVer: 0,
-  majorVer: 6,
-  vmInfo: 0,
-  licenseStatus: 2,
-  bindingExpiration: 43200,
-  appId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-  actId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-  kmsId: '58e2134f-8e11-4d17-9cb2-91069c151148',
-  cmid: '11111111-2222-3333-4444-555555555555',
-  nPolicy: 25,
-  clientTime: 134400685670000000n,
-  cmidPrev: '00000000-0000-0000-0000-000000000000',
-  workstationName: 'monitor.example.test'
-}
+const BASE6: BaseRequest = sampleBaseRequest({ cmid: '11111111-2222-3333-4444-555555555555', workstationName: 'monitor.example.test' })
 const BASE4: BaseRequest = { ...BASE6, majorVer: 4 }
 const ANSWER: HostAnswer = {
-  epid: '03612-00206-567-887631-03-2074-14393.0000-0092024',
+  epid: SAMPLE_EPID,
   hwid: new Uint8Array(8),
   count: 50,
   activationInterval: 120,
