@@ -30,7 +30,7 @@ export function sampleBaseRequest(fields: Partial<BaseRequest> = {}): BaseReques
 }
 
 /** What `run` throws; fails the test when it throws nothing. */
-export function thrown(run: () => unknown): unknown {
+function thrown(run: () => unknown): unknown {
   try {
     run()
   } catch (err) {
