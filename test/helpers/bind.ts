@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { queryOnce, startDaemon } from './daemon'
@@ -103,32 +103,25 @@ export async function startBind(zones: readonly BindZone[], keyName = 'kms-scout
   for (const zone of zones) await writeFile(join(dir, `${zone.name}.zone`), zoneFile(zone))
 
   const confPath = join(dir, 'named.conf')
-  try {
-    const daemon = await startDaemon({
-      name: 'named',
-      readyTimeoutMs: 20_000,
-      portTaken: /address in use|already in use/i,
-      command: async (port) => {
-        await writeFile(confPath, namedConf(dir, port, keyFile, keyName, zones))
-        return { binary: named, args: ['-g', '-n', '1', '-c', confPath] }
-      },
-      isReady: async (port) => (await Promise.all(zones.map((z) => soaAnswered(port, z.name, 200)))).every(Boolean),
-      describe: async () => `Config:\n${await readFile(confPath, 'utf8').catch(() => '')}`
-    })
-    return {
-      port: daemon.port,
-      spec: `127.0.0.1:${daemon.port}`,
-      dir,
-      keyFile,
-      keyName,
-      log: daemon.log,
-      stop: async () => {
-        await daemon.stop()
-        await rm(dir, { recursive: true, force: true })
-      }
-    }
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true })
-    throw e
+  const daemon = await startDaemon({
+    workDir: dir,
+    name: 'named',
+    readyTimeoutMs: 20_000,
+    portTaken: /address in use|already in use/i,
+    command: async (port) => {
+      await writeFile(confPath, namedConf(dir, port, keyFile, keyName, zones))
+      return { binary: named, args: ['-g', '-n', '1', '-c', confPath] }
+    },
+    isReady: async (port) => (await Promise.all(zones.map((z) => soaAnswered(port, z.name, 200)))).every(Boolean),
+    describe: async () => `Config:\n${await readFile(confPath, 'utf8').catch(() => '')}`
+  })
+  return {
+    port: daemon.port,
+    spec: `127.0.0.1:${daemon.port}`,
+    dir,
+    keyFile,
+    keyName,
+    log: daemon.log,
+    stop: () => daemon.stop()
   }
 }

@@ -7,6 +7,7 @@ import type { Buffer } from 'node:buffer'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
+import { rm } from 'node:fs/promises'
 import * as dnsPacket from 'dns-packet'
 
 function canBindUdp(family: 'udp4' | 'udp6', host: string, port: number): Promise<number | undefined> {
@@ -92,6 +93,8 @@ export interface DaemonLaunch {
   /** what the error adds after the daemon's output (its config) */
   describe(): Promise<string>
   readonly ipv6?: boolean
+  /** the daemon's own temporary folder (config, zones, keys): removed when it stops, or when it cannot start */
+  readonly workDir?: string
 }
 
 export interface StartedDaemon {
@@ -105,6 +108,16 @@ export interface StartedDaemon {
 
 /** Starts the daemon on a free port and waits until it serves; throws with its output when it cannot. */
 export async function startDaemon(launch: DaemonLaunch): Promise<StartedDaemon> {
+  const removeWorkDir = (): Promise<void> => (launch.workDir ? rm(launch.workDir, { recursive: true, force: true }) : Promise.resolve())
+  try {
+    return await startOnFreePort(launch, removeWorkDir)
+  } catch (e) {
+    await removeWorkDir()
+    throw e
+  }
+}
+
+async function startOnFreePort(launch: DaemonLaunch, removeWorkDir: () => Promise<void>): Promise<StartedDaemon> {
   let lastLog = ''
   for (let tries = 0; tries < 5; tries++) {
     const port = await freeLoopbackPort(launch.ipv6)
@@ -127,6 +140,7 @@ export async function startDaemon(launch: DaemonLaunch): Promise<StartedDaemon> 
           stop: async () => {
             child.kill('SIGTERM')
             await waitForExit(child)
+            await removeWorkDir()
           }
         }
       }

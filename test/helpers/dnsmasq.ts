@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import * as dnsPacket from 'dns-packet'
@@ -58,44 +58,37 @@ export async function startDnsmasq(configLines: readonly string[], options: { ip
   const configText = `${configLines.join('\n')}\n`
   await writeFile(confPath, configText)
 
-  try {
-    const daemon = await startDaemon({
-      name: 'dnsmasq',
-      ipv6,
-      readyTimeoutMs: 15_000,
-      portTaken: /address already in use/i,
-      command: async (port) => ({
-        binary,
-        args: [
-          '--no-resolv',
-          '--no-hosts',
-          '--no-daemon',
-          `--port=${port}`,
-          '--listen-address=127.0.0.1',
-          ...(ipv6 ? ['--listen-address=::1'] : []),
-          '--bind-interfaces',
-          '--local-ttl=300',
-          `--conf-file=${confPath}`
-        ]
-      }),
-      isReady: async (port) => (await answers('127.0.0.1', port)) && (!ipv6 || (await answers('::1', port))),
-      describe: async () => `Config:\n${configText}`
-    })
-    return {
-      port: daemon.port,
-      spec4: `127.0.0.1:${daemon.port}`,
-      spec6: ipv6 ? `[::1]:${daemon.port}` : undefined,
-      commandLine: [daemon.binary, ...daemon.args],
-      configText,
-      log: daemon.log,
-      stop: async () => {
-        await daemon.stop()
-        await rm(dir, { recursive: true, force: true })
-      }
-    }
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true })
-    throw e
+  const daemon = await startDaemon({
+    workDir: dir,
+    name: 'dnsmasq',
+    ipv6,
+    readyTimeoutMs: 15_000,
+    portTaken: /address already in use/i,
+    command: async (port) => ({
+      binary,
+      args: [
+        '--no-resolv',
+        '--no-hosts',
+        '--no-daemon',
+        `--port=${port}`,
+        '--listen-address=127.0.0.1',
+        ...(ipv6 ? ['--listen-address=::1'] : []),
+        '--bind-interfaces',
+        '--local-ttl=300',
+        `--conf-file=${confPath}`
+      ]
+    }),
+    isReady: async (port) => (await answers('127.0.0.1', port)) && (!ipv6 || (await answers('::1', port))),
+    describe: async () => `Config:\n${configText}`
+  })
+  return {
+    port: daemon.port,
+    spec4: `127.0.0.1:${daemon.port}`,
+    spec6: ipv6 ? `[::1]:${daemon.port}` : undefined,
+    commandLine: [daemon.binary, ...daemon.args],
+    configText,
+    log: daemon.log,
+    stop: () => daemon.stop()
   }
 }
 
