@@ -95,7 +95,7 @@ export const commands: readonly CommandEntry[] = [
   {
     name: 'clear-host',
     summary: 'clear the KMS host Windows uses (slmgr /ckms); Windows finds hosts through DNS again',
-    load: () => import('./commands/clear-host').then((m) => m.clearHostCommand)
+    load: () => import('./commands/clear-setting').then((m) => m.clearHostCommand)
   },
   {
     name: 'set-domain',
@@ -105,7 +105,7 @@ export const commands: readonly CommandEntry[] = [
   {
     name: 'clear-domain',
     summary: 'clear the DNS domain Windows searches for KMS hosts (slmgr /ckms-domain)',
-    load: () => import('./commands/clear-domain').then((m) => m.clearDomainCommand)
+    load: () => import('./commands/clear-setting').then((m) => m.clearDomainCommand)
   },
   {
     name: 'host-caching',
