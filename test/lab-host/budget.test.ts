@@ -14,6 +14,7 @@ import { baseFor, expectResponse, type kmsExchange, newCmid, PRODUCT_BY_PROTOCOL
 import { nextEvent, useLabHosts } from '../helpers/lab-host-fixture'
 import { MemoryTransport } from '../helpers/lab-host-memory-transport'
 import { loadPdu } from '../helpers/vectors'
+import { sampleLogEntry } from '../helpers/client-log-samples'
 
 const labs = useLabHosts()
 
@@ -178,22 +179,13 @@ async function kmsExchangeFrom(port: number, localAddress: string): ReturnType<t
 }
 
 function okEntry(cmid: string, kmsCountedId: string, timeMs: number): Parameters<ClientLog['record']>[0] {
-  return {
+  return sampleLogEntry({
     timeMs,
-    clientAddress: '127.0.0.1:50000',
     cmid,
+    kmsCountedId,
     previousCmid: null,
     workstationName: 'budget.test',
-    applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-    skuId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-    productName: 'Windows 10 Professional',
-    kmsCountedId,
-    protocolMajor: 6,
-    protocolMinor: 0,
-    requiredClientCount: 25,
-    licenseStatus: 2,
     countReturned: null,
-    outcome: 'ok',
     hresult: null
-  }
+  })
 }

@@ -6,26 +6,11 @@
 import { describe, expect, it } from 'vitest'
 import { LogWriteError, type LedgerRequest } from '../../src-main/lab-host/ledger'
 import { RemoteLedger, type WorkerMessage } from '../../src-main/lab-host/worker-messages'
+import { sampleLogEntry } from '../helpers/client-log-samples'
 
 function request(cmid: string): LedgerRequest {
   return {
-    entry: {
-      timeMs: 0,
-      clientAddress: '127.0.0.1:50000',
-      cmid,
-      workstationName: 'ws',
-      applicationId: '55c92734-d682-4d71-983e-d6ec3f16059f',
-      skuId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-      productName: 'Windows 10 Professional',
-      kmsCountedId: '58e2134f-8e11-4d17-9cb2-91069c151148',
-      protocolMajor: 6,
-      protocolMinor: 0,
-      requiredClientCount: 25,
-      licenseStatus: 2,
-      countReturned: null,
-      outcome: 'ok',
-      hresult: null
-    },
+    entry: sampleLogEntry({ cmid, workstationName: 'ws', countReturned: null, hresult: null }),
     counted: true,
     syntax: 'ndr32',
     epid: null,

@@ -9,10 +9,9 @@ import { ClientLog, ClientLogBusyError, ClientLogFormatError, DAY_MS } from '../
 import type { ClientLogEntryInput } from '../../src-main/storage/client-log'
 import { ClientLogThread } from '../../src-main/storage/client-log-threaded'
 import fs from 'node:fs'
+import { sampleLogEntry, sequentialCmid, WIN10_KMS_ID } from '../helpers/client-log-samples'
 import { useTempDirs } from './temp-dir'
 
-const WINDOWS_APP = '55c92734-d682-4d71-983e-d6ec3f16059f'
-const WIN10_KMS_ID = '58e2134f-8e11-4d17-9cb2-91069c151148'
 const T0 = Date.UTC(2026, 0, 1)
 
 const tempDir = useTempDirs()
@@ -21,28 +20,10 @@ afterEach(async () => {
   for (const log of open.splice(0)) await log.close()
 })
 
-function cmid(n: number): string {
-  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
-}
+const cmid = sequentialCmid
 
 function entry(n: number, fields: Partial<ClientLogEntryInput> = {}): ClientLogEntryInput {
-  return {
-    timeMs: T0,
-    clientAddress: '127.0.0.1:50000',
-    cmid: cmid(n),
-    workstationName: `ws${n}.lab.example`,
-    applicationId: WINDOWS_APP,
-    skuId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-    productName: 'Windows 10 Professional',
-    kmsCountedId: WIN10_KMS_ID,
-    protocolMajor: 6,
-    protocolMinor: 0,
-    requiredClientCount: 25,
-    licenseStatus: 2,
-    countReturned: 1,
-    outcome: 'ok',
-    ...fields
-  }
+  return sampleLogEntry({ timeMs: T0, cmid: cmid(n), workstationName: `ws${n}.lab.example`, countReturned: 1, ...fields })
 }
 
 async function openThreaded(file: string, now = () => T0): Promise<ClientLogThread> {

@@ -6,11 +6,11 @@ import { describe, it, expect, afterEach, vi } from 'vitest'
 import { ZodError } from 'zod'
 import { ClientLog, ClientLogBusyError, ClientLogFormatError, CLIENT_LOG_APPLICATION_ID, DAY_MS } from '../../src-main/storage/client-log'
 import type { ClientLogEntryInput, ClientLogOptions } from '../../src-main/storage/client-log'
+import { sampleLogEntry, sequentialCmid, WIN10_KMS_ID, WINDOWS_APP_ID } from '../helpers/client-log-samples'
 import { useTempDirs } from './temp-dir'
 
-const WINDOWS_APP = '55c92734-d682-4d71-983e-d6ec3f16059f'
+const WINDOWS_APP = WINDOWS_APP_ID
 const OFFICE_APP = '0ff1ce15-a989-479d-af46-f275c6370663'
-const WIN10_KMS_ID = '58e2134f-8e11-4d17-9cb2-91069c151148'
 const SERVER_KMS_ID = '8449b1fb-f0ea-497a-99ab-66ca96e9a0f5'
 const OFFICE_KMS_ID = '86d50b16-4808-41af-b83b-b338274318b2'
 const T0 = Date.UTC(2026, 0, 1)
@@ -21,28 +21,10 @@ afterEach(async () => {
   for (const log of openLogs.splice(0)) await log.close()
 })
 
-function cmid(n: number): string {
-  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
-}
+const cmid = sequentialCmid
 
 function entry(fields: Partial<ClientLogEntryInput> = {}): ClientLogEntryInput {
-  return {
-    timeMs: T0,
-    clientAddress: '127.0.0.1:50000',
-    cmid: cmid(1),
-    workstationName: 'ws1.lab.example',
-    applicationId: WINDOWS_APP,
-    skuId: '2de67392-b7a7-462a-b1ca-108dd189f588',
-    productName: 'Windows 10 Professional',
-    kmsCountedId: WIN10_KMS_ID,
-    protocolMajor: 6,
-    protocolMinor: 0,
-    requiredClientCount: 25,
-    licenseStatus: 2,
-    countReturned: 50,
-    outcome: 'ok',
-    ...fields
-  }
+  return sampleLogEntry({ timeMs: T0, ...fields })
 }
 
 /** A log with a settable clock. */
